@@ -1,0 +1,2 @@
+"""sfacal.engine: inbox → plan → per-mailbox execution → mirror table, reconciliation, back-fill,
+write-back. Huey tasks live in ``sfacal.engine.tasks``."""

@@ -1,0 +1,171 @@
+"""Durable state of the sync: the inbox, the stored schedules, the mirror table and the log.
+
+- ``InboxEntry``: every accepted change, committed before the source is answered (S11).
+- ``StoredSchedule``: the latest canonical schedule per source record (for back-fill,
+  reconciliation and two-way conflict checks).
+- ``MirrorEvent``: one row per (schedule, employee) mirrored into a calendar (S3, S6).
+- ``SyncLogEntry``: one row per execution (L1), with the error code that re-hydrates
+  the hint (L2) in the reader's language.
+- ``MailboxLease``: which worker owns a mailbox right now; expires, so a crashed
+  worker's mailbox is picked up again.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from sfacal.web.companies.models import Company, CompanyScopedManager
+from sfacal.web.employees.models import Employee
+
+
+class Trigger(models.TextChoices):
+    WEBHOOK = "webhook", _("Webhook")
+    PUSH = "push", _("Push API")
+    BATCH = "batch", _("Periodic batch")
+    MANUAL = "manual", _("Manual")
+    BACKFILL = "backfill", _("Back-fill")
+    WRITEBACK = "writeback", _("Write-back")
+    CSV = "csv", _("CSV import")
+    POLL = "poll", _("Poll")
+    RECONCILE = "reconcile", _("Reconciliation")
+
+
+class InboxState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    DEFERRED = "deferred", _("Deferred")
+    FAILED = "failed", _("Failed")
+
+
+class InboxEntry(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="inbox")
+    source = models.CharField(max_length=64)
+    record_id = models.CharField(max_length=200)
+    is_deletion = models.BooleanField(default=False)
+    payload = models.JSONField(default=dict)  # canonical Schedule.to_dict() or the deletion
+    dedup_key = models.CharField(max_length=128)  # same delivery twice → one change
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    state = models.CharField(max_length=16, choices=InboxState.choices, default=InboxState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "source", "dedup_key"], name="inbox_dedup"),
+        ]
+        indexes = [models.Index(fields=["state", "received_at"])]
+
+
+class StoredSchedule(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="schedules")
+    source = models.CharField(max_length=64)
+    record_id = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    version = models.CharField(max_length=128, blank=True)
+    starts_at = models.DateTimeField(null=True, db_index=True)
+    source_updated_at = models.DateTimeField(null=True)
+    deleted = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "source", "record_id"], name="schedule_unique"),
+        ]
+
+
+class MirrorState(models.TextChoices):
+    PENDING_CREATE = "pending_create", _("Create sent")
+    SYNCED = "synced", _("Synced")
+    FAILED = "failed", _("Failed")
+
+
+class MirrorEvent(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="mirrors")
+    source = models.CharField(max_length=64)
+    record_id = models.CharField(max_length=200)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="mirrors")
+    login_id = models.CharField(max_length=150)
+    mailbox = models.CharField(max_length=254)
+    calendar_name = models.CharField(max_length=255, blank=True)
+    calendar_id = models.CharField(max_length=255, blank=True)
+    event_id = models.CharField(max_length=255, blank=True)
+    transaction_id = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64, blank=True)
+    change_key = models.CharField(max_length=255, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+    synced_version = models.CharField(max_length=128, blank=True)
+    state = models.CharField(max_length=16, choices=MirrorState.choices, default=MirrorState.PENDING_CREATE)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "source", "record_id", "employee"], name="mirror_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "mailbox"])]
+
+
+class LogResult(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+    SKIPPED = "skipped", _("Skipped")
+    WARNING = "warning", _("Warning")
+
+
+class SyncLogEntry(models.Model):
+    """L1: one execution."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="log_entries")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    employee = models.ForeignKey(Employee, on_delete=models.SET_NULL, null=True, blank=True)
+    login_id = models.CharField(max_length=150, blank=True)
+    mailbox = models.CharField(max_length=254, blank=True)
+    calendar_name = models.CharField(max_length=255, blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    operation = models.CharField(max_length=32)
+    result = models.CharField(max_length=16, choices=LogResult.choices)
+    source = models.CharField(max_length=64, blank=True)
+    record_id = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+
+    objects = CompanyScopedManager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "at"]),
+            models.Index(fields=["company", "employee", "at"]),
+            models.Index(fields=["company", "result", "at"]),
+        ]
+
+
+class MailboxLease(models.Model):
+    """One worker owns a mailbox at a time; the lease expires if the worker dies."""
+
+    key = models.CharField(max_length=300, unique=True)
+    owner = models.CharField(max_length=100)
+    expires_at = models.DateTimeField()
+
+
+class DeltaState(models.Model):
+    """Two-way: the Graph delta link per employee mailbox."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE)
+    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="delta_state")
+    delta_link = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyScopedManager()

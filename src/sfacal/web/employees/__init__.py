@@ -1,0 +1,1 @@
+"""Employees and their sync settings (E1–E6, P1–P4)."""

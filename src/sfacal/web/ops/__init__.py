@@ -1,0 +1,1 @@
+"""Operations: the commands behind ``sfacal`` (serve, web, worker, createadmin, check, emulate)."""

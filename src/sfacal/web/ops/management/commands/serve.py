@@ -1,0 +1,40 @@
+"""``sfacal serve``: migrate, then the web server and the worker in one process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from sfacal.web.ops import runner
+
+
+class Command(BaseCommand):
+    help = "Run the web server, the worker and the scheduler in one process (embedded default)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=None, help="worker threads (default 4)")
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="start the built-in Microsoft 365 and JUST.SFA emulators with a sample company",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        demo = None
+        if options["demo"]:
+            from sfacal.demo import start_demo
+
+            demo = start_demo(web_url=f"http://{options['host']}:{options['port']}", stdout=self.stdout)
+        consumer = runner.start_worker(options["workers"])
+        self.stdout.write(f"sfacal is serving on http://{options['host']}:{options['port']}/ (Ctrl+C stops)")
+        try:
+            runner.run_web(options["host"], options["port"])
+        finally:
+            runner.stop_worker(consumer)
+            if demo is not None:
+                demo.stop()

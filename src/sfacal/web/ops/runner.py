@@ -1,0 +1,77 @@
+"""Running the service: the web server (uvicorn over Django's ASGI app) and the
+in-process Huey consumer that ``sfacal serve`` starts beside it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from huey.consumer import Consumer
+
+logger = logging.getLogger(__name__)
+
+
+class InProcessConsumer(Consumer):  # type: ignore[misc]
+    """A Huey consumer that runs in threads of the web process.
+
+    Huey's consumer installs signal handlers, which only the main thread may do;
+    here the web server owns the signals and stops the consumer on shutdown.
+    """
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+def start_worker(workers: int | None = None) -> InProcessConsumer:
+    from django.conf import settings
+    from huey.contrib.djhuey import HUEY
+
+    huey_settings: dict[str, Any] = settings.HUEY
+    options: dict[str, Any] = dict(huey_settings.get("consumer") or {})
+    if workers is not None:
+        options["workers"] = workers
+    options["worker_type"] = "thread"
+    consumer = InProcessConsumer(HUEY, **options)
+    consumer.start()
+    logger.info("in-process worker started with %s threads", options.get("workers", 1))
+    return consumer
+
+
+def stop_worker(consumer: InProcessConsumer) -> None:
+    consumer.stop(graceful=True)
+
+
+def asgi_app() -> Any:
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from sfacal.web.asgi import application
+
+    if settings.STATIC_URL:
+        return ASGIStaticFilesHandler(application)
+    return application
+
+
+def run_web(host: str, port: int, *, on_started: threading.Event | None = None) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        asgi_app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=True,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    if on_started is not None:
+        original = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original(sockets=sockets)
+            on_started.set()
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run()

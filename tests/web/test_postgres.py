@@ -1,0 +1,75 @@
+"""The scale-out store: the schema migrates on a real PostgreSQL, and the queue on Redis answers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("SFACAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SFACAL_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def _need(service: str, ok: bool) -> None:
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"{service} is required in CI but not reachable")
+        pytest.skip(f"{service} not reachable")
+
+
+def test_schema_migrates_on_postgresql(tmp_path):
+    _need("PostgreSQL", _pg_available())
+    import psycopg
+
+    name = "sfacal_t_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+        env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "DATABASE_URL": f"{base}/{name}"}
+        env.pop("SFACAL_QUEUE_URL", None)
+        for args in (["migrate"], ["check"]):
+            out = subprocess.run(
+                [sys.executable, "-m", "sfacal.cli", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            assert out.returncode == 0, out.stdout + out.stderr
+        assert "database (postgresql) reachable" in out.stdout
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_redis_queue_is_used_when_configured(tmp_path):
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        ok = True
+    except Exception:
+        ok = False
+    _need("Redis", ok)
+    env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "SFACAL_QUEUE_URL": REDIS_URL}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "sfacal.cli", "migrate"], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "sfacal.cli", "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "work queue (RedisHuey) reachable" in out.stdout
