@@ -44,7 +44,7 @@ class InboxEntry(models.Model):
     record_id = models.CharField(max_length=200)
     is_deletion = models.BooleanField(default=False)
     payload = models.JSONField(default=dict)  # canonical Schedule.to_dict() or the deletion
-    dedup_key = models.CharField(max_length=128)  # same delivery twice → one change
+    content_hash = models.CharField(max_length=64)
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
     state = models.CharField(max_length=16, choices=InboxState.choices, default=InboxState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -55,10 +55,10 @@ class InboxEntry(models.Model):
     objects = CompanyScopedManager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["company", "source", "dedup_key"], name="inbox_dedup"),
+        indexes = [
+            models.Index(fields=["state", "received_at"]),
+            models.Index(fields=["company", "source", "record_id"]),
         ]
-        indexes = [models.Index(fields=["state", "received_at"])]
 
 
 class StoredSchedule(models.Model):
@@ -66,6 +66,7 @@ class StoredSchedule(models.Model):
     source = models.CharField(max_length=64)
     record_id = models.CharField(max_length=200)
     payload = models.JSONField(default=dict)
+    content_hash = models.CharField(max_length=64)  # of the latest accepted change (replays are no-ops)
     version = models.CharField(max_length=128, blank=True)
     starts_at = models.DateTimeField(null=True, db_index=True)
     source_updated_at = models.DateTimeField(null=True)
