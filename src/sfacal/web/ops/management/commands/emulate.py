@@ -33,5 +33,13 @@ class Command(BaseCommand):
         data_dir = options["data_dir"] or str(config.data_dir() / "emulators")
         module = importlib.import_module(EMULATORS[options["name"]])
         module.main(
-            ["--host", options["host"], "--port", str(options["port"]), "--data-dir", data_dir, *options["extra"]]
+            [
+                "--host",
+                options["host"],
+                "--port",
+                str(options["port"]),
+                "--data-dir",
+                data_dir,
+                *options["extra"],
+            ]
         )
