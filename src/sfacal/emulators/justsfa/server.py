@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from ..net import bind_listener
 from ..tls import TlsFiles, ensure_tls_files
 from .app import create_app
 from .client import ControlClient, ScheduleSetup
@@ -50,18 +50,6 @@ class EmulatorHandle:
         return self.state.dispatcher.wait_idle(timeout)
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
-    # TCP, and without it every response whose body is written separately waits ~40 ms (Nagle).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 def _config(state: EmulatorState, tls: TlsFiles, host: str, port: int, log_level: str) -> uvicorn.Config:
     state.dispatcher.default_ca_file = str(tls.ca_pem)
     return uvicorn.Config(
@@ -94,7 +82,7 @@ def running_emulator(
     """
     st = state if state is not None else EmulatorState()
     tls = ensure_tls_files(data_dir)
-    sock = _bind(host, port)
+    sock = bind_listener(host, port)
     actual_port = sock.getsockname()[1]
     server = uvicorn.Server(_config(st, tls, host, actual_port, log_level))
     thread = threading.Thread(

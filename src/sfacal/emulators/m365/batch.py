@@ -1,0 +1,160 @@
+"""JSON batching: ``POST /v1.0/$batch``.
+
+Up to 20 requests with unique ids; each runs through the same pipeline as a
+standalone request (so it counts against the mailbox's concurrency and rate
+limits) with the batch's access token. ``dependsOn`` orders requests; a request
+whose dependency failed gets 424. At most four Outlook requests of one batch run
+at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .errors import GraphError, bad_request
+from .service import Ctx, GraphRequest, GraphResponse, Pipeline
+from .state import EmulatorState
+
+
+class BatchApi:
+    def __init__(self, state: EmulatorState, pipeline: Pipeline) -> None:
+        self.state = state
+        self.p = pipeline
+        pipeline.add(r"^\$batch$", {"POST": self.batch}, mailbox=False)
+
+    def _validate(self, body: Any) -> list[dict[str, Any]]:
+        if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+            raise bad_request("Invalid batch payload format.")
+        requests: list[dict[str, Any]] = body["requests"]
+        limit = self.state.knobs.max_batch_requests
+        if not requests:
+            raise bad_request("Invalid batch payload format.")
+        if len(requests) > limit:
+            raise bad_request(f"Number of requests in the batch exceeds the limit of {limit}.")
+        ids: set[str] = set()
+        for item in requests:
+            if not isinstance(item, dict):
+                raise bad_request("Invalid batch payload format.")
+            rid = item.get("id")
+            if not isinstance(rid, str) or not rid:
+                raise bad_request("Invalid batch payload format.")
+            if rid in ids:
+                raise bad_request(f"Batch request id '{rid}' is not unique. Request ids must be unique.")
+            ids.add(rid)
+            if not isinstance(item.get("method"), str) or not isinstance(item.get("url"), str):
+                raise bad_request("Invalid batch payload format.")
+            headers = item.get("headers") or {}
+            if not isinstance(headers, dict):
+                raise bad_request("Invalid batch payload format.")
+            has_ctype = any(k.lower() == "content-type" for k in headers)
+            if item.get("body") is not None and not has_ctype:
+                raise bad_request(f"Write request id : {rid} does not contain Content-Type header or body.")
+            if item["method"].upper() in ("POST", "PATCH", "PUT") and item.get("body") is None:
+                raise bad_request(f"Write request id : {rid} does not contain Content-Type header or body.")
+            deps = item.get("dependsOn") or []
+            if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+                raise bad_request("Invalid batch payload format.")
+        for item in requests:
+            for dep in item.get("dependsOn") or []:
+                if dep not in ids or dep == item["id"]:
+                    raise bad_request(
+                        f"Request dependency '{dep}' of request '{item['id']}' is not in the batch."
+                    )
+        deps_of = {item["id"]: list(item.get("dependsOn") or []) for item in requests}
+        marks: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+        def visit(rid: str) -> None:
+            if marks.get(rid) == 2:
+                return
+            if marks.get(rid) == 1:
+                raise bad_request("Batch request dependencies form a cycle.")
+            marks[rid] = 1
+            for dep in deps_of[rid]:
+                visit(dep)
+            marks[rid] = 2
+
+        for rid in deps_of:
+            visit(rid)
+        return requests
+
+    def _item_request(self, ctx: Ctx, item: dict[str, Any], batch_id: str) -> GraphRequest:
+        url = item["url"]
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc:
+            raise bad_request("Batch request URLs must be relative.")
+        path = unquote(parts.path.lstrip("/"))
+        if path.lower().startswith("v1.0/"):
+            path = path[5:]
+        headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+        body = item.get("body")
+        if body is None:
+            raw = b""
+        elif isinstance(body, str) and "json" not in headers.get("content-type", "json"):
+            raw = body.encode()
+        else:
+            raw = json.dumps(body).encode()
+        return GraphRequest(
+            method=item["method"].upper(),
+            path=path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers=headers,
+            body=raw,
+            base_url=ctx.req.base_url,
+            in_batch=True,
+            batch_id=batch_id,
+        )
+
+    async def batch(self, ctx: Ctx) -> GraphResponse:
+        requests = self._validate(ctx.json)
+        batch_id = ctx.req.request_id
+        by_id = {item["id"]: item for item in requests}
+        done: dict[str, asyncio.Future[GraphResponse]] = {
+            rid: asyncio.get_running_loop().create_future() for rid in by_id
+        }
+        gate = asyncio.Semaphore(max(1, self.state.knobs.batch_outlook_parallelism))
+        order: list[tuple[str, GraphResponse]] = []
+
+        async def run(rid: str) -> None:
+            item = by_id[rid]
+            deps = item.get("dependsOn") or []
+            failed = False
+            for dep in deps:
+                dep_resp = await done[dep]
+                if dep_resp.status >= 400:
+                    failed = True
+            if failed:
+                req_id = str(uuid.uuid4())
+                resp = self.p.error(
+                    GraphRequest("GET", "", {}, {}, b"", ctx.req.base_url, request_id=req_id),
+                    GraphError(424, "FailedDependency", "Dependent request failed."),
+                )
+            else:
+                try:
+                    item_req = self._item_request(ctx, item, batch_id)
+                except GraphError as exc:
+                    resp = self.p.error(ctx.req, exc)
+                else:
+                    async with gate:
+                        resp = await self.p.handle(item_req, claims=ctx.claims)
+            order.append((rid, resp))
+            done[rid].set_result(resp)
+
+        await asyncio.gather(*(run(rid) for rid in by_id))
+        out = []
+        for rid, resp in order:
+            entry: dict[str, Any] = {"id": rid, "status": resp.status}
+            headers = dict(resp.headers)
+            if resp.body is not None:
+                headers.setdefault(
+                    "Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true"
+                )
+            if headers:
+                entry["headers"] = headers
+            if resp.body is not None:
+                entry["body"] = resp.body
+            out.append(entry)
+        return GraphResponse(200, {"responses": out})

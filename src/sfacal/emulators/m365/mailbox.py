@@ -1,0 +1,139 @@
+"""Changes to a mailbox's events — shared by the Graph API and the control API's "user edits".
+
+Every change bumps the mailbox's sequence number (which drives delta queries), renews
+the change key and tells the notifier, whoever made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import GraphError, bad_request, property_validation_failure
+from .events import WRITABLE, check_schema, parse_ext_props, resolve_times, writable_props
+from .state import Calendar, Event, Tombstone, User, new_change_key, new_item_id, utcnow
+
+ChangeListener = Callable[[User, str, str, str], None]
+"""(user, calendar id, event id, change type: created | updated | deleted)."""
+
+
+class Mailboxes:
+    def __init__(self) -> None:
+        self.listeners: list[ChangeListener] = []
+
+    def _changed(self, user: User, calendar_id: str, event_id: str, change: str) -> None:
+        for listener in self.listeners:
+            listener(user, calendar_id, event_id, change)
+
+    def create(self, user: User, cal: Calendar, body: Any) -> tuple[Event, bool]:
+        """Create an event. Returns (event, created); created is False for a transactionId replay."""
+        body = check_schema(body, "microsoft.graph.event", ("singleValueExtendedProperties",))
+        tx = body.get("transactionId")
+        if tx is not None:
+            existing_id = user.by_transaction.get(tx)
+            existing = user.events.get(existing_id) if existing_id else None
+            if existing is not None:
+                if existing.create_body == body:
+                    return existing, False
+                raise GraphError(
+                    400,
+                    "ErrorDuplicateTransactionId",
+                    "Your request can't be completed. The TransactionId specified in the request has already "
+                    "been used to create a different event.",
+                )
+        if not isinstance(body.get("start"), dict) or not isinstance(body.get("end"), dict):
+            raise property_validation_failure()
+        times = resolve_times(body["start"], body["end"], bool(body.get("isAllDay")))
+        ext = parse_ext_props(body.get("singleValueExtendedProperties"))
+        now = utcnow()
+        props = writable_props(body)
+        props.update(
+            {
+                "start": dict(body["start"]),
+                "end": dict(body["end"]),
+                "_start_tz": times.start_tz,
+                "_end_tz": times.end_tz,
+            }
+        )
+        ev = Event(
+            id=new_item_id(),
+            calendar_id=cal.id,
+            props=props,
+            start_utc=times.start_utc,
+            end_utc=times.end_utc,
+            all_day_start=times.all_day_start,
+            all_day_end=times.all_day_end,
+            ext=ext,
+            created=now,
+            modified=now,
+            change_key=new_change_key(),
+            transaction_id=tx,
+            create_body=body if tx is not None else None,
+            seq=user.next_seq(),
+            ical_uid="040000008200E00074C5B7101A82E00800000000"
+            + new_change_key().encode().hex().upper()[:32],
+        )
+        user.events[ev.id] = ev
+        if tx is not None:
+            user.by_transaction[tx] = ev.id
+        self._changed(user, cal.id, ev.id, "created")
+        return ev, True
+
+    def update(self, user: User, ev: Event, body: Any) -> Event:
+        body = check_schema(body, "microsoft.graph.event", ("singleValueExtendedProperties",))
+        if "transactionId" in body and body["transactionId"] != ev.transaction_id:
+            raise bad_request(
+                "The property 'transactionId' can't be changed after the event is created.",
+                code="ErrorInvalidPropertySet",
+            )
+        start = body.get("start", ev.props.get("start"))
+        end = body.get("end", ev.props.get("end"))
+        all_day = bool(body["isAllDay"]) if body.get("isAllDay") is not None else ev.all_day_start is not None
+        if not isinstance(start, dict) or not isinstance(end, dict):
+            raise property_validation_failure()
+        times = resolve_times(start, end, all_day)
+        ext = dict(ev.ext)
+        ext.update(parse_ext_props(body.get("singleValueExtendedProperties")))
+        props = dict(ev.props)
+        props.update(writable_props(body))
+        props.pop("isAllDay", None)
+        props.update(
+            {"start": dict(start), "end": dict(end), "_start_tz": times.start_tz, "_end_tz": times.end_tz}
+        )
+        ev.props = props
+        ev.start_utc, ev.end_utc = times.start_utc, times.end_utc
+        ev.all_day_start, ev.all_day_end = times.all_day_start, times.all_day_end
+        ev.ext = ext
+        ev.modified = utcnow()
+        ev.change_key = new_change_key()
+        ev.seq = user.next_seq()
+        self._changed(user, ev.calendar_id, ev.id, "updated")
+        return ev
+
+    def delete(self, user: User, ev: Event) -> None:
+        user.events.pop(ev.id, None)
+        if ev.transaction_id is not None and user.by_transaction.get(ev.transaction_id) == ev.id:
+            del user.by_transaction[ev.transaction_id]
+        user.tombstones.append(Tombstone(ev.id, ev.calendar_id, user.next_seq(), ev.start_utc, ev.end_utc))
+        if len(user.tombstones) > 50_000:
+            del user.tombstones[:10_000]
+        self._changed(user, ev.calendar_id, ev.id, "deleted")
+
+
+def snapshot(ev: Event) -> dict[str, Any]:
+    """Everything stored for an event (control API)."""
+    return {
+        "id": ev.id,
+        "calendarId": ev.calendar_id,
+        "transactionId": ev.transaction_id,
+        "changeKey": ev.change_key,
+        "createdDateTime": ev.created.isoformat(),
+        "lastModifiedDateTime": ev.modified.isoformat(),
+        "startUtc": ev.start_utc.isoformat(),
+        "endUtc": ev.end_utc.isoformat(),
+        "isAllDay": ev.all_day_start is not None,
+        "allDayStart": ev.all_day_start,
+        "allDayEnd": ev.all_day_end,
+        "properties": {k: v for k, v in ev.props.items() if k in WRITABLE},
+        "singleValueExtendedProperties": [{"id": shown, "value": value} for shown, value in ev.ext.values()],
+    }

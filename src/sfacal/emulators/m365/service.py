@@ -1,0 +1,320 @@
+"""The Graph request pipeline: authentication, per-mailbox throttling, latency, failure injection, journal.
+
+HTTP requests and ``$batch`` items both go through :meth:`Pipeline.handle`, so batch
+items count individually against the mailbox limits, exactly like Graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import re
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import (
+    GraphError,
+    access_denied,
+    bad_request,
+    graph_error_body,
+    insufficient_privileges,
+    throttled,
+)
+from .identity import Identity
+from .state import EmulatorState, User
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+)
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+READ_ROLES = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.ReadBasic", "Calendars.ReadBasic.All"}
+WRITE_ROLES = {"Calendars.ReadWrite"}
+USER_ROLES = {
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+}
+
+
+@dataclass
+class GraphRequest:
+    method: str
+    path: str  # after "/v1.0/", without a leading slash
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    base_url: str
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    in_batch: bool = False
+    batch_id: str | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def q(self, name: str) -> str | None:
+        """A query option, case-insensitively (``$top`` == ``$TOP``)."""
+        lname = name.lower()
+        for key, value in self.query.items():
+            if key.lower() == lname:
+                return value
+        return None
+
+    def prefer(self, name: str) -> str | None:
+        """A ``Prefer`` header value such as ``outlook.timezone="Tokyo Standard Time"``."""
+        raw = self.header("prefer")
+        if not raw:
+            return None
+        for part in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", raw):
+            key, _, value = part.strip().partition("=")
+            if key.strip().lower() == name.lower():
+                return value.strip().strip('"') if value else ""
+        return None
+
+
+@dataclass
+class GraphResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+
+
+RESET = GraphResponse(status=0)  # sentinel: drop the connection without a response
+
+
+@dataclass
+class Ctx:
+    req: GraphRequest
+    claims: dict[str, Any]
+    match: dict[str, str]
+    json: Any = None
+    user: User | None = None
+
+    @property
+    def app_id(self) -> str:
+        return str(self.claims.get("appid", ""))
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self.claims.get("tid", ""))
+
+
+Handler = Callable[[Ctx], Awaitable[GraphResponse]]
+
+
+@dataclass
+class Route:
+    pattern: re.Pattern[str]
+    handlers: dict[str, Handler]
+    mailbox: bool = True  # addresses a mailbox: user checks and throttling apply
+    write_methods: frozenset[str] = frozenset(WRITE_METHODS)
+
+
+class Pipeline:
+    def __init__(self, state: EmulatorState, identity: Identity) -> None:
+        self.state = state
+        self.identity = identity
+        self.routes: list[Route] = []
+        self.rng = random.Random()
+
+    def add(self, regex: str, handlers: dict[str, Handler], *, mailbox: bool = True) -> None:
+        self.routes.append(Route(re.compile(regex, re.IGNORECASE), handlers, mailbox))
+
+    # -- helpers used by handlers ------------------------------------------------------------------
+    def require_user(self, ctx: Ctx, *, mailbox: bool = True) -> User:
+        ref = ctx.match["uid"]
+        if ref.lower() == "me":
+            raise bad_request("/me request is only valid with delegated authentication flow.")
+        user = self.state.find_user(ref, ctx.tenant_id)
+        if user is None:
+            from .errors import invalid_user
+
+            raise invalid_user(ref)
+        if mailbox:
+            if not user.has_mailbox:
+                from .errors import non_existent_mailbox
+
+                raise non_existent_mailbox()
+            if not user.rest_enabled:
+                from .errors import mailbox_not_enabled
+
+                raise mailbox_not_enabled()
+        return user
+
+    # -- the pipeline -----------------------------------------------------------------------------
+    async def handle(self, req: GraphRequest, claims: dict[str, Any] | None = None) -> GraphResponse:
+        started = time.time()
+        app_id: str | None = None
+        mailbox: str | None = None
+        try:
+            if claims is None:
+                claims = self.identity.validate_bearer(req.header("authorization"))
+            app_id = str(claims.get("appid"))
+            route, match = self._match(req)
+            handler = route.handlers.get(req.method)
+            if handler is None:
+                raise GraphError(
+                    405, "BadRequest", f"The HTTP method '{req.method}' is not supported for this resource."
+                )
+            ctx = Ctx(req, claims, match)
+            if route.mailbox:
+                self._authorize(ctx, write=req.method in WRITE_METHODS)
+                ref = match["uid"]
+                user = self.state.find_user(ref, str(claims.get("tid")))
+                mailbox = user.id if user is not None else ref.lower()
+                resp = await self._throttled(ctx, handler, (app_id, mailbox))
+            else:
+                resp = await self._run(ctx, handler)
+        except GraphError as exc:
+            resp = self.error(req, exc)
+        except Exception:  # a bug in the emulator must not take a whole batch or connection down
+            log.exception("M365 emulator: unexpected error for %s /v1.0/%s", req.method, req.path)
+            resp = self.error(
+                req, GraphError(500, "InternalServerError", "An internal server error occurred.")
+            )
+        self._journal(req, resp, app_id, mailbox, started)
+        return resp
+
+    def _match(self, req: GraphRequest) -> tuple[Route, dict[str, str]]:
+        for route in self.routes:
+            m = route.pattern.match(req.path)
+            if m:
+                return route, {k: v for k, v in m.groupdict().items() if v is not None}
+        first = req.path.split("/", 1)[0] or req.path
+        raise bad_request(f"Resource not found for the segment '{first}'.")
+
+    def _authorize(self, ctx: Ctx, *, write: bool) -> None:
+        roles = set(ctx.claims.get("roles") or [])
+        path = ctx.req.path.lower()
+        if re.fullmatch(r"users/[^/]+", path):
+            if not roles & USER_ROLES:
+                raise insufficient_privileges()
+            return
+        needed = WRITE_ROLES if write else READ_ROLES
+        if not roles & needed:
+            raise access_denied()
+
+    async def _latency(self) -> None:
+        k = self.state.knobs
+        delay = k.latency_ms
+        if k.latency_max_ms is not None and k.latency_max_ms > k.latency_ms:
+            delay = self.rng.uniform(k.latency_ms, k.latency_max_ms)
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)
+
+    async def _throttled(self, ctx: Ctx, handler: Handler, key: tuple[str, str]) -> GraphResponse:
+        state, k = self.state, self.state.knobs
+        now = time.monotonic()
+        window = state.rate_windows.get(key)
+        if window is None:
+            window = state.rate_windows[key] = deque()
+        while window and window[0] <= now - k.rate_window_s:
+            window.popleft()
+        if len(window) >= k.rate_limit:
+            wait = math.ceil(window[0] + k.rate_window_s - now)
+            raise throttled("Application is over its MailboxRequestRate limit.", wait)
+        in_flight = state.in_flight.get(key, 0)
+        if in_flight >= k.mailbox_concurrency:
+            raise throttled("Application is over its MailboxConcurrency limit.", k.concurrency_retry_after_s)
+        window.append(now)
+        mailbox = key[1]
+        state.in_flight[key] = in_flight + 1
+        total = state.mailbox_in_flight.get(mailbox, 0) + 1
+        state.mailbox_in_flight[mailbox] = total
+        peaks = state.counters.peak_concurrency
+        if total > peaks.get(mailbox, 0):
+            peaks[mailbox] = total
+        try:
+            return await self._run(ctx, handler)
+        finally:
+            state.in_flight[key] -= 1
+            state.mailbox_in_flight[mailbox] -= 1
+
+    async def _run(self, ctx: Ctx, handler: Handler) -> GraphResponse:
+        await self._latency()
+        k = self.state.knobs
+        roll = self.rng.random()
+        if roll < k.failure_rate_reset and not ctx.req.in_batch:
+            return RESET
+        roll -= k.failure_rate_reset
+        if roll < k.failure_rate_429:
+            raise throttled("Application is over its MailboxConcurrency limit.", k.failure_retry_after_s)
+        roll -= k.failure_rate_429
+        if roll < k.failure_rate_503:
+            raise GraphError(
+                503,
+                "ServiceNotAvailable",
+                "The service is temporarily unavailable.",
+                {"Retry-After": str(k.failure_retry_after_s)},
+            )
+        roll -= k.failure_rate_503
+        if roll < k.failure_rate_504:
+            raise GraphError(504, "UnknownError", "")
+        ctx.json = self._parse_body(ctx.req)
+        resp = await handler(ctx)
+        if (
+            ctx.req.method in WRITE_METHODS
+            and resp.status < 300
+            and k.failure_rate_504_after_write > 0
+            and self.rng.random() < k.failure_rate_504_after_write
+        ):
+            raise GraphError(504, "UnknownError", "")
+        return resp
+
+    def _parse_body(self, req: GraphRequest) -> Any:
+        if req.method not in ("POST", "PATCH", "PUT"):
+            return None
+        if len(req.body) > self.state.knobs.max_body_bytes:
+            raise GraphError(
+                413,
+                "RequestEntityTooLarge",
+                f"The request is larger than the maximum allowed size of {self.state.knobs.max_body_bytes} bytes.",
+            )
+        if not req.body.strip():
+            return None
+        ctype = (req.header("content-type") or "").lower()
+        try:
+            if "json" not in ctype:
+                raise ValueError("not JSON")
+            return json.loads(req.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise bad_request(
+                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "
+                "valid JSON format."
+            ) from exc
+
+    # -- responses ---------------------------------------------------------------------------------
+    def error(self, req: GraphRequest, exc: GraphError) -> GraphResponse:
+        body = graph_error_body(exc.code, exc.message, req.request_id, req.header("client-request-id"))
+        return GraphResponse(exc.status, body, dict(exc.headers))
+
+    def _journal(
+        self, req: GraphRequest, resp: GraphResponse, app_id: str | None, mailbox: str | None, started: float
+    ) -> None:
+        if resp is RESET:
+            self.state.counters.resets += 1
+        self.state.record(
+            {
+                "time": started,
+                "duration_ms": round((time.time() - started) * 1000, 3),
+                "method": req.method,
+                "path": "/v1.0/" + req.path,
+                "status": resp.status,
+                "app": app_id,
+                "mailbox": mailbox,
+                "request_id": req.request_id,
+                "batch_id": req.batch_id,
+                "kind": "graph",
+            }
+        )
