@@ -1,0 +1,346 @@
+"""The HTTP layer: one pooled ``httpx.AsyncClient`` per company, tokens, retries, JSON batches.
+
+:meth:`GraphClient.request` sends one request and retries it on 429, 500/502/503/504 and connection
+resets or timeouts (obeying ``Retry-After``, else bounded exponential backoff with jitter; see
+:mod:`.throttle`), once on a 401 with a fresh token, and never on DNS or TLS failures (a setting
+or the network must change). Every answer it does not accept becomes a core error
+(:mod:`.errors`). Retrying a create is safe because every create carries a ``transactionId``.
+
+:meth:`GraphClient.batch` sends up to 20 requests in one JSON batch and re-sends, in a smaller
+batch, the items that came back throttled or unavailable.
+
+Both hold :func:`~.throttle.mailbox_slots` while a request is open (a batch holds
+``min(items, 4)``), so the process never has more than 4 requests open against a mailbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from sfacal.core.errors import SfacalError, redact
+
+from .auth import AccessToken, GraphAuth, network_error_from
+from .errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
+from .settings import GraphSettings
+from .throttle import MailboxSlots, backoff_delay, mailbox_slots
+
+__all__ = ["BatchItem", "GraphClient", "GraphResponse", "item_path", "user_path"]
+
+log = logging.getLogger(__name__)
+
+_NO_RETRY_NETWORK = frozenset({"dns", "tls"})
+_CONNECTIONS_PER_SHARD = 32
+
+
+def user_path(mailbox: str) -> str:
+    """``/users/{mailbox}`` with the address safely encoded."""
+    return "/users/" + quote(mailbox.strip(), safe="@")
+
+
+def item_path(event_id: str) -> str:
+    return quote(event_id, safe="=-_")
+
+
+@dataclass(frozen=True)
+class GraphResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of a JSON batch; ``url`` is relative to the Graph version root."""
+
+    method: str
+    url: str
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+SleepFn = Callable[[float], Awaitable[None]]
+
+
+def _parse_body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return response.text[:2000]
+
+
+class GraphClient:
+    """Authenticated, throttled access to one company's Microsoft Graph (one event loop)."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        auth: GraphAuth,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: SleepFn | None = None,
+    ) -> None:
+        self.settings = settings
+        self.auth = auth
+        self._sleep: SleepFn = sleep or asyncio.sleep
+        self._token: AccessToken | None = None
+        self._token_lock: asyncio.Lock | None = None
+        base = urlsplit(settings.graph_base_url)
+        self._origin = f"{base.scheme}://{base.netloc}".lower()
+        self.host = base.hostname or "graph.microsoft.com"
+        verify: ssl.SSLContext | bool = True
+        if settings.ca_bundle:
+            verify = ssl.create_default_context(cafile=settings.ca_bundle)
+        # The connection pool is split into shards (a mailbox always uses the same one): the pool's
+        # bookkeeping costs grow with (connections x waiting requests), so many small pools keep
+        # hundreds of concurrent mailboxes cheap.
+        shards = max(1, -(-settings.max_connections // _CONNECTIONS_PER_SHARD)) if transport is None else 1
+        per_shard = max(1, -(-settings.max_connections // shards))
+        self._pools = [
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+                limits=httpx.Limits(
+                    max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=30.0
+                ),
+                verify=verify,
+                transport=transport,
+                headers={"Accept": "application/json", "User-Agent": "sfacal"},
+                follow_redirects=False,
+            )
+            for _ in range(shards)
+        ]
+
+    def _pool(self, mailbox: str | None) -> httpx.AsyncClient:
+        if not mailbox or len(self._pools) == 1:
+            return self._pools[0]
+        return self._pools[zlib.crc32(mailbox.strip().lower().encode()) % len(self._pools)]
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+    # -- tokens -----------------------------------------------------------------------------------
+    async def token(self) -> AccessToken:
+        """A token valid for a while yet (acquired in a worker thread; MSAL caches it)."""
+        current = self._token
+        if current is not None and not current.expires_within(min(300.0, current.lifetime_s / 10)):
+            return current
+        if self._token_lock is None:
+            self._token_lock = asyncio.Lock()
+        async with self._token_lock:
+            current = self._token
+            if current is None or current.expires_within(min(300.0, current.lifetime_s / 10)):
+                current = await asyncio.to_thread(self.auth.acquire)
+                self._token = current
+            return current
+
+    async def _forget_token(self) -> None:
+        self._token = None
+        await asyncio.to_thread(self.auth.invalidate)
+
+    # -- slots ------------------------------------------------------------------------------------
+    def slots(self, mailbox: str) -> MailboxSlots:
+        return mailbox_slots(self.settings.client_id, mailbox, self.settings.max_in_flight_per_mailbox)
+
+    @contextlib.asynccontextmanager
+    async def _held(self, mailbox: str | None, n: int) -> AsyncIterator[None]:
+        if not mailbox:
+            yield
+            return
+        async with self.slots(mailbox).hold(n):
+            yield
+
+    # -- requests ---------------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        if path.startswith("https://") or path.startswith("http://"):
+            if not path.lower().startswith(self._origin + "/"):
+                raise SfacalError(
+                    f"refusing to follow a link outside the Graph host: {urlsplit(path).netloc}"
+                )
+            return path
+        return self.settings.graph_base_url + (path if path.startswith("/") else "/" + path)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        mailbox: str | None = None,
+        calendar: str | None = None,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        accept: Sequence[int] = (),
+        attempts: int | None = None,
+        slots: int = 1,
+    ) -> GraphResponse:
+        """Send one request (see the module docstring). Answers below 400 and statuses in
+        ``accept`` are returned; anything else raises the mapped core error."""
+        url = self.url(path)
+        what = f"{method} {urlsplit(url).path}"
+        max_attempts = attempts or self.settings.max_attempts
+        attempt = 0
+        refreshed = False
+        while True:
+            token = await self.token()
+            send_headers = {"Authorization": f"Bearer {token.token}", **(headers or {})}
+            try:
+                async with self._held(mailbox, slots):
+                    response = await self._pool(mailbox).request(
+                        method, url, params=params, json=json_body, headers=send_headers
+                    )
+                    body = _parse_body(response)
+            except httpx.TransportError as exc:
+                err = network_error_from(exc, self.host)
+                kind = err.params.get("kind", "")
+                connect_phase = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                give_up = (
+                    kind in _NO_RETRY_NETWORK
+                    or attempt + 1 >= max_attempts
+                    or (connect_phase and attempt >= 1)  # nothing listens: one more try is enough
+                )
+                log.info(
+                    "%s failed (%s), attempt %d%s", what, kind, attempt + 1, "" if give_up else ", retrying"
+                )
+                if give_up:
+                    raise err from None
+                await self._sleep(backoff_delay(attempt, cap=self.settings.max_backoff_s))
+                attempt += 1
+                continue
+            except httpx.HTTPError as exc:  # invalid URL and the like: a bug or bad data
+                raise SfacalError(redact(f"{what}: {type(exc).__name__}: {exc}")) from None
+            status = response.status_code
+            if status == 401 and not refreshed:
+                refreshed = True
+                await self._forget_token()
+                continue
+            if status in RETRYABLE_STATUSES and attempt + 1 < max_attempts:
+                wait = backoff_delay(
+                    attempt, retry_after_seconds(response.headers), cap=self.settings.max_backoff_s
+                )
+                log.info("%s answered %d, retrying in %.2f s", what, status, wait)
+                await self._sleep(wait)
+                attempt += 1
+                continue
+            if status < 400 or status in accept:
+                return GraphResponse(status, dict(response.headers), body)
+            failure = graph_error(
+                status, body, response.headers, mailbox=mailbox, calendar=calendar, what=what
+            )
+            log.info("%s failed: %s", what, failure)
+            raise failure
+
+    async def get_all(
+        self,
+        path: str,
+        *,
+        mailbox: str | None = None,
+        calendar: str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        limit: int = 100_000,
+    ) -> list[Any]:
+        """Every item of a collection, following ``@odata.nextLink``."""
+        items: list[Any] = []
+        response = await self.request(
+            "GET", path, mailbox=mailbox, calendar=calendar, params=params, headers=headers
+        )
+        while True:
+            body = response.body if isinstance(response.body, Mapping) else {}
+            value = body.get("value")
+            if isinstance(value, list):
+                items.extend(value)
+            link = body.get("@odata.nextLink")
+            if not isinstance(link, str) or not link or len(items) >= limit:
+                return items
+            response = await self.request("GET", link, mailbox=mailbox, calendar=calendar, headers=headers)
+
+    async def batch(self, mailbox: str, items: Sequence[BatchItem]) -> list[GraphResponse]:
+        """Run ``items`` (at most ``batch_size``) in one JSON batch; one response each, in order.
+
+        Items answered 429/5xx are sent again (obeying the largest ``Retry-After``) until they
+        succeed or the attempts run out; their last answer is returned then. A failure of the
+        whole batch raises.
+        """
+        if not items:
+            return []
+        if len(items) > self.settings.batch_size:
+            raise ValueError(f"at most {self.settings.batch_size} requests per batch")
+        results: list[GraphResponse | None] = [None] * len(items)
+        pending = list(range(len(items)))
+        attempt = 0
+        cap = self.settings.max_in_flight_per_mailbox
+        while pending:
+            requests: list[dict[str, Any]] = []
+            for i in pending:
+                item = items[i]
+                entry: dict[str, Any] = {"id": str(i + 1), "method": item.method, "url": item.url}
+                item_headers = dict(item.headers)
+                if item.body is not None:
+                    item_headers.setdefault("Content-Type", "application/json")
+                    entry["body"] = item.body
+                if item_headers:
+                    entry["headers"] = item_headers
+                requests.append(entry)
+            response = await self.request(
+                "POST",
+                "/$batch",
+                mailbox=mailbox,
+                json_body={"requests": requests},
+                slots=min(len(pending), cap),
+            )
+            answers: dict[str, Mapping[str, Any]] = {}
+            body = response.body if isinstance(response.body, Mapping) else {}
+            for answer in body.get("responses") or []:
+                if isinstance(answer, Mapping):
+                    answers[str(answer.get("id"))] = answer
+            retry: list[int] = []
+            waits: list[float] = []
+            for i in pending:
+                answer = answers.get(str(i + 1))
+                if answer is None:
+                    got = GraphResponse(
+                        503, {}, {"error": {"code": "MissingBatchResponse", "message": "no answer"}}
+                    )
+                else:
+                    try:
+                        status = int(answer.get("status", 500))
+                    except (TypeError, ValueError):
+                        status = 500
+                    raw_headers = answer.get("headers")
+                    item_headers = (
+                        {str(k): str(v) for k, v in raw_headers.items()}
+                        if isinstance(raw_headers, Mapping)
+                        else {}
+                    )
+                    got = GraphResponse(status, item_headers, answer.get("body"))
+                if got.status in RETRYABLE_STATUSES and attempt + 1 < self.settings.max_attempts:
+                    retry.append(i)
+                    ra = retry_after_seconds(got.headers)
+                    if ra is not None:
+                        waits.append(ra)
+                results[i] = got
+            if retry:
+                wait = backoff_delay(attempt, max(waits) if waits else None, cap=self.settings.max_backoff_s)
+                log.info(
+                    "batch for %s: %d of %d items to retry in %.2f s", mailbox, len(retry), len(pending), wait
+                )
+                await self._sleep(wait)
+                attempt += 1
+            pending = retry
+        return [r if r is not None else GraphResponse(500, {}, None) for r in results]

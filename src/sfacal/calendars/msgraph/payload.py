@@ -1,0 +1,251 @@
+"""RenderedEvent <-> Microsoft Graph event JSON (S5, S6).
+
+What the product writes (every field on every update, so a calendar-side edit -- even turning the
+event into an all-day one, S7 -- is overwritten by the SFA version):
+
+* ``subject``; ``body`` as text; ``location.displayName``;
+* ``start``/``end`` as ``dateTimeTimeZone`` wall-clock times in the company's zone (the Windows
+  zone name when one is known, e.g. ``Tokyo Standard Time``, else the IANA name), ``isAllDay``
+  with midnight-to-midnight times;
+* ``sensitivity: normal`` (public, as the first manual states) and ``showAs: busy``; reminders
+  are left to Outlook's defaults (not sent, so a reminder the user changes stays);
+* the product's tag: the single-value extended property :data:`TAG_PROPERTY_ID` holding
+  :attr:`~sfacal.calendars.base.EventTag.value` (company, source, schedule id, login id);
+* on create only, the caller's ``transactionId`` (Graph de-duplicates a repeated create).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sfacal.core.render import RenderedEvent, windows_timezone
+
+from ..base import EventSnapshot, EventTag
+
+__all__ = [
+    "TAG_GUID",
+    "TAG_NAME",
+    "TAG_PROPERTY_ID",
+    "event_body",
+    "iana_zone",
+    "odata_literal",
+    "parse_event",
+    "prefer_timezone",
+    "tag_expand",
+    "tag_filter",
+]
+
+TAG_GUID = "b88f5454-3481-429d-ac95-b53f2af779b5"
+"""The product's fixed property-set GUID (never change it: events are found by it)."""
+TAG_NAME = "sfacalScheduleId"
+TAG_PROPERTY_ID = f"String {{{TAG_GUID}}} Name {TAG_NAME}"
+
+# Windows zone names for IANA zones (CLDR windowsZones, the zones Japanese companies meet).
+_IANA_TO_WINDOWS: dict[str, str] = {
+    "Asia/Tokyo": "Tokyo Standard Time",
+    "UTC": "UTC",
+    "Etc/UTC": "UTC",
+    "Asia/Seoul": "Korea Standard Time",
+    "Asia/Shanghai": "China Standard Time",
+    "Asia/Hong_Kong": "China Standard Time",
+    "Asia/Taipei": "Taipei Standard Time",
+    "Asia/Singapore": "Singapore Standard Time",
+    "Asia/Bangkok": "SE Asia Standard Time",
+    "Asia/Ho_Chi_Minh": "SE Asia Standard Time",
+    "Asia/Jakarta": "SE Asia Standard Time",
+    "Asia/Manila": "Singapore Standard Time",
+    "Asia/Kolkata": "India Standard Time",
+    "Asia/Dubai": "Arabian Standard Time",
+    "Australia/Sydney": "AUS Eastern Standard Time",
+    "Pacific/Auckland": "New Zealand Standard Time",
+    "Europe/London": "GMT Standard Time",
+    "Europe/Berlin": "W. Europe Standard Time",
+    "Europe/Paris": "Romance Standard Time",
+    "America/New_York": "Eastern Standard Time",
+    "America/Chicago": "Central Standard Time",
+    "America/Denver": "Mountain Standard Time",
+    "America/Los_Angeles": "Pacific Standard Time",
+    "Pacific/Honolulu": "Hawaiian Standard Time",
+}
+_WINDOWS_TO_IANA: dict[str, str] = {}
+for _iana, _win in _IANA_TO_WINDOWS.items():
+    _WINDOWS_TO_IANA.setdefault(_win.lower(), _iana)
+_WINDOWS_TO_IANA.update(
+    {"utc": "UTC", "coordinated universal time": "UTC", "greenwich standard time": "Atlantic/Reykjavik"}
+)
+
+_FRACTION = re.compile(
+    r"^(?P<main>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def graph_zone_name(iana: str) -> str:
+    """The zone name to send Graph for an IANA zone (Windows name when known)."""
+    return windows_timezone(iana) or _IANA_TO_WINDOWS.get(iana) or iana
+
+
+def prefer_timezone(iana: str) -> str:
+    """The ``Prefer`` header value asking Graph for times in ``iana``."""
+    return f'outlook.timezone="{graph_zone_name(iana)}"'
+
+
+def iana_zone(name: str | None) -> str | None:
+    """The IANA zone for a Windows or IANA zone name Graph returned, or ``None``."""
+    if not name:
+        return None
+    text = name.strip()
+    mapped = _WINDOWS_TO_IANA.get(text.lower())
+    if mapped:
+        return mapped
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return text
+
+
+def odata_literal(value: str) -> str:
+    """A quoted OData string literal (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def tag_filter(tag: EventTag | None = None) -> str:
+    """``$filter`` for events carrying our tag (any value, or exactly ``tag``)."""
+    clause = f"ep/id eq {odata_literal(TAG_PROPERTY_ID)}"
+    if tag is not None:
+        clause += f" and ep/value eq {odata_literal(tag.value)}"
+    return f"singleValueExtendedProperties/Any(ep: {clause})"
+
+
+def tag_expand() -> str:
+    """``$expand`` returning our tag property with each event."""
+    return f"singleValueExtendedProperties($filter=id eq {odata_literal(TAG_PROPERTY_ID)})"
+
+
+def _wall(dt: datetime) -> str:
+    return dt.replace(tzinfo=None, microsecond=0).isoformat(timespec="seconds")
+
+
+def event_body(event: RenderedEvent, tag: EventTag, transaction_id: str | None = None) -> dict[str, Any]:
+    """The Graph JSON for ``event`` (create when ``transaction_id`` is given, else update)."""
+    zone = graph_zone_name(event.timezone)
+    body: dict[str, Any] = {
+        "subject": event.subject,
+        "body": {"contentType": "text" if event.body_type != "html" else "html", "content": event.body},
+        "start": {"dateTime": _wall(event.start), "timeZone": zone},
+        "end": {"dateTime": _wall(event.end), "timeZone": zone},
+        "isAllDay": bool(event.is_all_day),
+        "location": {"displayName": event.location},
+        "sensitivity": event.sensitivity or "normal",
+        "showAs": "busy",
+        "singleValueExtendedProperties": [{"id": TAG_PROPERTY_ID, "value": tag.value}],
+    }
+    if transaction_id is not None:
+        body["transactionId"] = transaction_id
+    return body
+
+
+def _parse_wall(value: str) -> tuple[datetime, bool] | None:
+    """``(naive or aware datetime, had_offset)`` of a Graph ``dateTime`` string."""
+    m = _FRACTION.match(value.strip())
+    if not m:
+        return None
+    frac = (m.group("frac") or "")[:6].ljust(6, "0") if m.group("frac") else "000000"
+    text = f"{m.group('main')}.{frac}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    tz = m.group("tz")
+    if tz:
+        parsed = datetime.fromisoformat(text + ("+00:00" if tz == "Z" else tz))
+        return parsed, True
+    return parsed, False
+
+
+def _times(start: Any, end: Any, want_zone: str | None) -> tuple[datetime | None, datetime | None, str]:
+    """Start and end as wall-clock times in ``want_zone`` (or in the zone Graph used)."""
+    out: list[datetime | None] = []
+    zone_name = "UTC"
+    for value in (start, end):
+        if not isinstance(value, Mapping) or not isinstance(value.get("dateTime"), str):
+            out.append(None)
+            continue
+        parsed = _parse_wall(value["dateTime"])
+        if parsed is None:
+            out.append(None)
+            continue
+        wall, aware = parsed
+        src = iana_zone(str(value.get("timeZone") or "UTC")) or "UTC"
+        target = want_zone or src
+        if aware:
+            wall = wall.astimezone(ZoneInfo(target)).replace(tzinfo=None)
+        elif src != target:
+            wall = wall.replace(tzinfo=ZoneInfo(src)).astimezone(ZoneInfo(target)).replace(tzinfo=None)
+        zone_name = target
+        out.append(wall)
+    return out[0], out[1], zone_name
+
+
+def _parse_instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    parsed = _parse_wall(value)
+    if parsed is None:
+        return None
+    dt, aware = parsed
+    return dt if aware else dt.replace(tzinfo=UTC)
+
+
+def _tag_value(props: Any) -> str | None:
+    if not isinstance(props, list):
+        return None
+    wanted = TAG_PROPERTY_ID.lower()
+    for prop in props:
+        if isinstance(prop, Mapping) and str(prop.get("id", "")).strip().lower() == wanted:
+            value = prop.get("value")
+            return str(value) if value is not None else None
+    return None
+
+
+def parse_event(data: Mapping[str, Any], timezone: str | None = None) -> EventSnapshot:
+    """An :class:`EventSnapshot` from Graph's event JSON (or a delta ``@removed`` entry).
+
+    All-day events keep their midnight dates as they are; timed events are converted to
+    ``timezone`` (IANA) when given.
+    """
+    event_id = str(data.get("id") or "")
+    if "@removed" in data:
+        return EventSnapshot(id=event_id, deleted=True, timezone=timezone or "UTC")
+    is_all_day = bool(data.get("isAllDay"))
+    start, end, zone_name = _times(data.get("start"), data.get("end"), None if is_all_day else timezone)
+    if is_all_day:
+        zone_name = timezone or zone_name
+    body = data.get("body") if isinstance(data.get("body"), Mapping) else {}
+    location = data.get("location") if isinstance(data.get("location"), Mapping) else {}
+    tag_value = _tag_value(data.get("singleValueExtendedProperties"))
+    change_key = data.get("changeKey")
+    if not change_key:
+        etag = str(data.get("@odata.etag") or "")
+        change_key = etag[3:-1] if etag.startswith('W/"') and etag.endswith('"') else (etag or None)
+    return EventSnapshot(
+        id=event_id,
+        change_key=str(change_key) if change_key else None,
+        subject=str(data.get("subject") or ""),
+        start=start,
+        end=end,
+        timezone=zone_name,
+        is_all_day=is_all_day,
+        location=str((location or {}).get("displayName") or ""),
+        body=str((body or {}).get("content") or ""),
+        body_type=str((body or {}).get("contentType") or "text").lower(),
+        tag=EventTag.parse(tag_value),
+        tag_value=tag_value,
+        transaction_id=str(data["transactionId"]) if data.get("transactionId") else None,
+        calendar_id=None,
+        last_modified=_parse_instant(data.get("lastModifiedDateTime")),
+    )

@@ -1,0 +1,112 @@
+"""Throttling: many operations into one mailbox through a slow, flaky service (S6, S11, L2)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import datetime, timedelta
+
+from sfacal.calendars.base import CreateEvent, EventTag, UpdateEvent
+from sfacal.calendars.msgraph import MicrosoftGraphCalendar
+from sfacal.core.render import RenderedEvent
+from sfacal.core.schedule import SourceRef
+
+from .helpers import M365
+
+
+def _writes(n: int, prefix: str) -> list[CreateEvent]:
+    start = datetime(2030, 9, 1, 9, 0)
+    return [
+        CreateEvent(
+            RenderedEvent(
+                f"訪問 {i}", "東京", "", start + timedelta(hours=i), start + timedelta(hours=i, minutes=30)
+            ),
+            EventTag(SourceRef("acme", "justsfa", f"{prefix}-{i}"), "taro"),
+            f"tx-{prefix}-{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_s11_200_operations_under_429_503_all_succeed_once_within_4_in_flight(m365: M365) -> None:
+    user = m365.control.create_user(m365.tenant.id, f"busy@{m365.tenant.domain}")
+    settings = m365.secret_settings(max_attempts=10)
+    m365.control.set_knobs(
+        latency_ms=20,
+        failure_rate_429=0.05,
+        failure_rate_503=0.05,
+        failure_rate_504_after_write=0.03,  # the write happened, the client saw 504: retried, not duplicated
+        failure_retry_after_s=1,
+    )
+    try:
+        writes = _writes(200, "bulk")
+
+        async def main() -> list[object]:
+            async with MicrosoftGraphCalendar.from_settings(settings) as cal:
+                outcomes = await cal.apply(user.upn, writes)
+                # 100 updates of the same events, from two event loops at once, share the 4 slots
+                updates = [
+                    UpdateEvent(
+                        o.event_id or "", RenderedEvent("更新", "", "", w.event.start, w.event.end), w.tag
+                    )
+                    for o, w in zip(outcomes[:100], writes[:100], strict=True)
+                ]
+                elsewhere: list[object] = []
+                other = threading.Thread(
+                    target=lambda: elsewhere.extend(
+                        asyncio.run(_apply_elsewhere(settings, user.upn, updates[50:]))
+                    )
+                )
+                other.start()
+                mine = await cal.apply(user.upn, updates[:50])
+                await asyncio.to_thread(other.join, 60)
+                assert len(elsewhere) == 50
+                return [*outcomes, *mine, *elsewhere]
+
+        outcomes = asyncio.run(main())
+    finally:
+        counters = m365.control.counters()
+        m365.control.set_knobs(
+            latency_ms=0,
+            failure_rate_429=0,
+            failure_rate_503=0,
+            failure_rate_504_after_write=0,
+            failure_retry_after_s=2,
+        )
+    failed = [o for o in outcomes if not o.ok]  # type: ignore[attr-defined]
+    assert failed == []
+    events = m365.events(user.upn)
+    tags = [e["singleValueExtendedProperties"][0]["value"] for e in events]
+    assert len(events) == 200 and len(set(tags)) == 200
+    assert sum(1 for e in events if e["properties"]["subject"] == "更新") == 100
+    assert counters["by_status"].get("429", 0) + counters["by_status"].get("503", 0) > 0  # failures happened
+    peaks = counters["peak_concurrency"]
+    peak = peaks.get(user.id, peaks.get(user.upn))
+    assert peak is not None and 1 < peak <= 4
+
+
+async def _apply_elsewhere(settings: object, mailbox: str, writes: list[UpdateEvent]) -> list[object]:
+    async with MicrosoftGraphCalendar.from_settings(settings) as cal:  # type: ignore[arg-type]
+        return list(await cal.apply(mailbox, writes))
+
+
+def test_s11_connection_resets_are_retried_without_duplicates(m365: M365) -> None:
+    user = m365.control.create_user(m365.tenant.id, f"flaky@{m365.tenant.domain}")
+    settings = m365.secret_settings(max_attempts=12)
+    m365.control.set_knobs(failure_rate_reset=0.3)
+    try:
+
+        async def main() -> list[str]:
+            async with MicrosoftGraphCalendar.from_settings(settings) as cal:
+                ids = []
+                for write in _writes(15, "reset"):
+                    snap = await cal.create_event(user.upn, write.event, write.tag, write.transaction_id)
+                    ids.append(snap.id)
+                return ids
+
+        ids = asyncio.run(main())
+    finally:
+        resets = m365.control.counters()["resets"]
+        m365.control.set_knobs(failure_rate_reset=0)
+    assert resets > 0
+    assert len(set(ids)) == 15 and len(m365.events(user.upn)) == 15

@@ -1,0 +1,77 @@
+"""The calendar contract suite's targets: every calendar connector, ready against its backend.
+
+Each target gives a fresh mailbox per test, a way to open the connector inside the test's event
+loop, and a back door into the backend (count the stored events, act as the user in Outlook).
+To add a connector, add a parameter to :func:`connector` that builds a :class:`ContractTarget`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from sfacal.calendars.base import CalendarService
+from sfacal.calendars.msgraph import MicrosoftGraphCalendar
+from tests.calendars.helpers import M365, start_m365
+
+T = TypeVar("T")
+
+
+@dataclass
+class ContractTarget:
+    name: str
+    mailbox: str
+    named_calendar: str
+    open: Callable[[], contextlib.AbstractAsyncContextManager[CalendarService]]
+    stored_events: Callable[[], list[dict[str, Any]]]  # every event of the mailbox, all calendars
+    user_delete: Callable[[str], None]  # delete an event as the user would
+    user_update: Callable[[str, dict[str, Any]], None]  # edit an event as the user would (Graph JSON)
+    user_create: Callable[[dict[str, Any]], str]  # create an untagged event as the user would
+
+    def run(self, scenario: Callable[[CalendarService], Awaitable[T]]) -> T:
+        async def main() -> T:
+            async with self.open() as cal:
+                return await scenario(cal)
+
+        return asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def contract_m365(tmp_path_factory: pytest.TempPathFactory) -> Iterator[M365]:
+    yield from start_m365(tmp_path_factory.mktemp("m365-contract"))
+
+
+def _graph_target(m365: M365) -> ContractTarget:
+    settings = m365.secret_settings()
+    upn = m365.new_user(calendars=["SFA予定"])
+
+    @contextlib.asynccontextmanager
+    async def open_graph() -> AsyncIterator[CalendarService]:
+        async with MicrosoftGraphCalendar.from_settings(settings) as cal:
+            yield cal
+
+    def user_create(event: dict[str, Any]) -> str:
+        return str(m365.control.user_create_event(upn, event)["id"])
+
+    return ContractTarget(
+        name="msgraph",
+        mailbox=upn,
+        named_calendar="SFA予定",
+        open=open_graph,
+        stored_events=lambda: m365.events(upn),
+        user_delete=lambda event_id: m365.control.user_delete_event(upn, event_id),
+        user_update=lambda event_id, changes: m365.control.user_update_event(upn, event_id, changes),
+        user_create=user_create,
+    )
+
+
+@pytest.fixture(params=["msgraph"])
+def connector(request: pytest.FixtureRequest) -> ContractTarget:
+    if request.param == "msgraph":
+        return _graph_target(request.getfixturevalue("contract_m365"))
+    raise AssertionError(f"unknown connector {request.param}")
