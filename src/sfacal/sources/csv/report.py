@@ -1,0 +1,122 @@
+"""The result of a CSV import (or its preview): counts, and every problem by line and column."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+Lang = Literal["ja", "en"]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem with one cell (or one row): ``line`` is the file's line number (the header is
+    line 1), ``column`` the header as written in the file."""
+
+    line: int
+    column: str | None
+    reason_ja: str
+    reason_en: str
+    value: str = ""
+
+    def message(self, lang: str = "ja") -> str:
+        reason = self.reason_en if lang == "en" else self.reason_ja
+        shown = f" [{self.value[:40]}]" if self.value else ""
+        if lang == "en":
+            where = f"line {self.line}" + (f", column '{self.column}'" if self.column else "")
+            return f"{where}: {reason}{shown}"
+        where = f"{self.line}行目" + (f"「{self.column}」" if self.column else "")
+        return f"{where}: {reason}{shown}"
+
+
+class FileError(Exception):
+    """The file as a whole cannot be imported (encoding, header). Nothing was written."""
+
+    def __init__(self, reason_ja: str, reason_en: str) -> None:
+        super().__init__(reason_en)
+        self.reason_ja = reason_ja
+        self.reason_en = reason_en
+
+    def message(self, lang: str = "ja") -> str:
+        return self.reason_en if lang == "en" else self.reason_ja
+
+
+@dataclass(frozen=True)
+class RowChange:
+    line: int
+    key: str  # login ID or schedule ID
+    action: str  # created / updated / unchanged / accepted / duplicate / stale / deleted / invalid
+
+
+@dataclass
+class ImportReport:
+    kind: Literal["employees", "schedules"]
+    encoding: str = ""
+    dry_run: bool = False
+    total: int = 0
+    columns: list[str] = field(default_factory=list)
+    file_error: FileError | None = None
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(change.action for change in self.changes))
+
+    @property
+    def error_lines(self) -> list[int]:
+        return sorted({error.line for error in self.errors})
+
+    @property
+    def ok(self) -> bool:
+        return self.file_error is None and not self.errors
+
+    @property
+    def imported(self) -> int:
+        """Rows that passed (written, or would be in a dry run)."""
+        return sum(1 for c in self.changes if c.action != "invalid")
+
+    def summary(self, lang: str = "ja") -> str:
+        if self.file_error is not None:
+            return self.file_error.message(lang)
+        counts = self.counts
+        order = ("valid", "created", "updated", "unchanged", "accepted", "duplicate", "stale", "deleted")
+        names_ja = {
+            "valid": "正常",
+            "created": "新規",
+            "updated": "更新",
+            "unchanged": "変更なし",
+            "accepted": "受付",
+            "duplicate": "変更なし",
+            "stale": "古いため無視",
+            "deleted": "削除",
+        }
+        parts = [
+            f"{names_ja[key] if lang != 'en' else key} {counts[key]}" for key in order if counts.get(key)
+        ]
+        bad = len(self.error_lines)
+        if lang == "en":
+            head = "Dry run (nothing written): " if self.dry_run else ""
+            return f"{head}{self.total} rows, {self.imported} ok ({', '.join(parts) or 'none'}), {bad} with errors"
+        head = "確認のみ（書き込みなし）: " if self.dry_run else ""
+        return (
+            f"{head}{self.total} 行中 {self.imported} 行 OK（{'、'.join(parts) or 'なし'}）、エラー {bad} 行"
+        )
+
+    def format(self, lang: str = "ja", max_lines: int = 200) -> str:
+        """The summary, then one line per error and warning (at most ``max_lines`` of each)."""
+        lines = [self.summary(lang)]
+        for title_ja, title_en, items in (
+            ("エラー", "Errors", self.errors),
+            ("警告", "Warnings", self.warnings),
+        ):
+            if not items:
+                continue
+            lines.append(f"{title_en if lang == 'en' else title_ja}:")
+            lines += ["  " + item.message(lang) for item in items[:max_lines]]
+            if len(items) > max_lines:
+                more = len(items) - max_lines
+                lines.append(f"  … {more} more" if lang == "en" else f"  … ほか {more} 件")
+        return "\n".join(lines)

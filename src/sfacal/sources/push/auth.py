@@ -1,0 +1,65 @@
+"""Per-company API tokens (``Authorization: Bearer sfa_…``).
+
+Only the SHA-256 of a token is stored (:class:`~sfacal.web.connections.models.ApiToken`). A request
+is looked up by that hash (a unique index) and the hash is compared again in constant time. The
+token decides the company (U2): nothing in a request can name another one. A missing, malformed,
+unknown or revoked token gets the same 401, so nothing is revealed about which companies exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any, cast
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import HttpBearer
+
+from sfacal.web.companies.models import Company
+from sfacal.web.connections.models import ApiToken, hash_token
+
+TOKEN_PREFIX = "sfa_"
+MAX_TOKEN_LENGTH = 200
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+"""``last_used_at`` is written at most once a minute per token (cheap on busy integrations)."""
+
+
+def company_for_token(token: str) -> tuple[Company, ApiToken] | None:
+    """The company a live token belongs to, or ``None``."""
+    token = token.strip()
+    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    digest = hash_token(token)
+    row = (
+        ApiToken.objects.select_related("company").filter(token_hash=digest, revoked_at__isnull=True).first()
+    )
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+    return row.company, row
+
+
+class CompanyTokenAuth(HttpBearer):
+    """django-ninja auth: ``request.auth`` becomes the token's :class:`Company`."""
+
+    openapi_description = "A company's API token, issued in the settings screen: `Bearer sfa_…`"
+
+    def authenticate(self, request: HttpRequest, token: str) -> Company | None:
+        found = company_for_token(token)
+        if found is None:
+            return None
+        company, row = found
+        cast(Any, request).sfacal_api_token = row
+        return company
+
+
+def request_company(request: HttpRequest) -> Company:
+    """The authenticated company of a request that passed :class:`CompanyTokenAuth`."""
+    company = getattr(request, "auth", None)
+    if not isinstance(company, Company):  # pragma: no cover - ninja guarantees it
+        raise RuntimeError("request is not authenticated")
+    return company

@@ -1,0 +1,328 @@
+"""Endpoints of the push API. The work is done in :mod:`.service` and :mod:`.directory`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Body, HeaderEx, P, QueryEx, Router, Status
+
+from sfacal.core.errors import InputError
+from sfacal.sources.push import directory, errors, service
+from sfacal.sources.push.auth import request_company
+from sfacal.sources.push.schemas import (
+    MAX_MASTER_ITEMS,
+    BatchResponse,
+    EmployeeIn,
+    EmployeeList,
+    EmployeeOut,
+    ErrorOut,
+    PurposeIn,
+    PurposeOut,
+    ScheduleIn,
+    ScheduleOut,
+    ScheduleStatus,
+    Text,
+    check_text,
+)
+from sfacal.web.companies.models import BusinessName, Company, Purpose
+from sfacal.web.employees.models import Employee
+
+schedule_router = Router(tags=["schedules"])
+directory_router = Router(tags=["employees and masters"])
+
+_AUTH: dict[int, Any] = {401: ErrorOut}
+_READ: dict[int, Any] = {**_AUTH, 404: ErrorOut, 422: ErrorOut}
+_WRITE: dict[int, Any] = {**_AUTH, 400: ErrorOut, 412: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+    }
+}
+
+
+# -- schedules ------------------------------------------------------------------------------------
+
+
+@schedule_router.post(
+    "/schedules:batch",
+    response={200: BatchResponse, **_WRITE},
+    url_name="batch_schedules",
+    summary="Upsert or delete up to 500 schedules",
+    description=(
+        "Each item is processed on its own and gets its own result (`status` as if sent alone, "
+        "`error` naming the field). A bad item never loses the good ones beside it. The response "
+        "is 200 whenever the envelope itself is valid."
+    ),
+    openapi_extra=_BATCH_BODY,
+)
+def batch_schedules(request: HttpRequest) -> Any:
+    from sfacal.sources.push.api import MAX_BATCH_BODY_BYTES, read_json
+
+    company = request_company(request)
+    try:
+        data = read_json(request, MAX_BATCH_BODY_BYTES)
+    except (ValueError, RecursionError) as exc:
+        raise errors.malformed_json() from exc
+    items = service.batch_items(data)
+    return service.run_batch(company, items, now=timezone.now())
+
+
+@schedule_router.put(
+    "/schedules/{source_id}",
+    response={200: ScheduleOut, 201: ScheduleOut, **_WRITE},
+    url_name="put_schedule",
+    summary="Create or replace a schedule",
+    description=(
+        "Idempotent: the same content again answers 200 with `outcome: duplicate`. 201 when the "
+        "schedule did not exist. `If-Match` (an ETag from an earlier answer), a lower numeric "
+        "`version` or an older `updated_at` than the stored state give 412. Unknown participants "
+        "are kept (a warning in the answer and the log) and synced once the employee exists."
+    ),
+)
+def put_schedule(
+    request: HttpRequest,
+    source_id: str,
+    payload: ScheduleIn,
+    response: HttpResponse,
+    if_match: HeaderEx[str | None, P(alias="If-Match")] = None,
+) -> Any:
+    result = service.upsert(
+        request_company(request), source_id, payload, if_match=if_match, now=timezone.now()
+    )
+    if result.etag:
+        response["ETag"] = result.etag
+    return Status(result.status, result.body)
+
+
+@schedule_router.delete(
+    "/schedules/{source_id}",
+    response={204: None, **_WRITE},
+    url_name="delete_schedule",
+    summary="Delete a schedule (S4)",
+    description=(
+        "Idempotent: 204 also for an unknown or already deleted schedule (the deletion is "
+        "remembered, so an older create arriving later is refused as stale)."
+    ),
+)
+def delete_schedule(
+    request: HttpRequest,
+    source_id: str,
+    updated_at: QueryEx[datetime | None, P(description="When the SFA deleted it; default now.")] = None,
+    if_match: HeaderEx[str | None, P(alias="If-Match")] = None,
+) -> Any:
+    service.delete(
+        request_company(request), source_id, if_match=if_match, updated_at=updated_at, now=timezone.now()
+    )
+    return Status(204, None)
+
+
+@schedule_router.get(
+    "/schedules/{source_id}",
+    response={200: ScheduleOut, **_READ},
+    url_name="get_schedule",
+    summary="Read a schedule as stored",
+)
+def get_schedule(request: HttpRequest, source_id: str, response: HttpResponse) -> Any:
+    result = service.read(request_company(request), source_id)
+    if result.etag:
+        response["ETag"] = result.etag
+    return Status(200, result.body)
+
+
+@schedule_router.get(
+    "/schedules/{source_id}/status",
+    response={200: ScheduleStatus, **_READ},
+    url_name="schedule_status",
+    summary="Mirror state per participant and inbox state of the latest change",
+)
+def schedule_status(request: HttpRequest, source_id: str) -> Any:
+    return service.status(request_company(request), source_id)
+
+
+# -- employees ------------------------------------------------------------------------------------
+
+
+def _employee_out(employee: Employee, created: bool = False) -> dict[str, Any]:
+    return {
+        "login_id": employee.login_id,
+        "name": employee.name,
+        "email": employee.email,
+        "state": employee.state,
+        "user_id_mode": employee.user_id_mode,
+        "user_id": employee.user_id,
+        "calendar_name": employee.calendar_name,
+        "sync_start": employee.sync_start.isoformat() if employee.sync_start else None,
+        "last_result": employee.last_result,
+        "last_error_code": employee.last_error_code,
+        "last_synced_at": employee.last_synced_at.isoformat() if employee.last_synced_at else None,
+        "created": created,
+    }
+
+
+def _login_id(value: str) -> str:
+    try:
+        check_text(value)
+        return directory.check_login_id(value)
+    except InputError as exc:
+        raise errors.from_input_error(exc) from exc
+    except ValueError as exc:
+        raise errors.ApiError.single(
+            422, "input_invalid", "login_id", f"login_id: {exc}", "login_id: 使用できない文字があります"
+        ) from exc
+
+
+@directory_router.get(
+    "/employees",
+    response={200: EmployeeList, **_READ},
+    url_name="list_employees",
+    summary="List employees",
+)
+def list_employees(
+    request: HttpRequest,
+    state: QueryEx[str | None, P(description="on, off or forbidden")] = None,
+    limit: QueryEx[int, P(ge=1, le=1000)] = 100,
+    offset: QueryEx[int, P(ge=0, le=10_000_000)] = 0,
+) -> Any:
+    company = request_company(request)
+    rows = Employee.objects.filter(company=company).order_by("login_id")
+    if state:
+        try:
+            rows = rows.filter(state=directory.parse_state(state))
+        except InputError as exc:
+            raise errors.from_input_error(exc) from exc
+    return {"count": rows.count(), "items": [_employee_out(e) for e in rows[offset : offset + limit]]}
+
+
+@directory_router.get(
+    "/employees/{login_id}",
+    response={200: EmployeeOut, **_READ},
+    url_name="get_employee",
+    summary="Read one employee",
+)
+def get_employee(request: HttpRequest, login_id: str) -> Any:
+    company = request_company(request)
+    row = Employee.objects.filter(company=company, login_id=_login_id(login_id)).first()
+    if row is None:
+        raise errors.not_found("employee", "社員", "login_id")
+    return _employee_out(row)
+
+
+@directory_router.put(
+    "/employees/{login_id}",
+    response={200: EmployeeOut, 201: EmployeeOut, **_WRITE},
+    url_name="put_employee",
+    summary="Create or update an employee (E1-E4)",
+    description=(
+        "Fields left out keep their value. Turning `state` on records the sync start (E4): only "
+        "schedules registered or updated after it are sent."
+    ),
+)
+def put_employee(request: HttpRequest, login_id: str, payload: EmployeeIn) -> Any:
+    company = request_company(request)
+    try:
+        change = directory.EmployeeChange(
+            login_id=_login_id(login_id),
+            name=payload.name,
+            email=payload.email,
+            state=directory.parse_state(payload.state) if payload.state is not None else None,
+            user_id_mode=(
+                directory.parse_user_id_mode(payload.user_id_mode)
+                if payload.user_id_mode is not None
+                else None
+            ),
+            user_id=payload.user_id,
+            calendar_name=payload.calendar_name,
+        )
+    except InputError as exc:
+        raise errors.from_input_error(exc) from exc
+    (outcome,) = directory.apply_employee_changes(company, [change], now=timezone.now())
+    if outcome.error is not None:
+        raise errors.from_input_error(outcome.error)
+    assert outcome.employee is not None
+    created = outcome.action == "created"
+    return Status(201 if created else 200, _employee_out(outcome.employee, created))
+
+
+# -- masters --------------------------------------------------------------------------------------
+
+
+def _purposes(company: Company) -> list[dict[str, Any]]:
+    return [
+        {"name": p.name, "counted_as_visit": p.counted_as_visit}
+        for p in Purpose.objects.filter(company=company).order_by("position", "id")
+    ]
+
+
+def _business_names(company: Company) -> list[str]:
+    return [b.name for b in BusinessName.objects.filter(company=company).order_by("position", "id")]
+
+
+def _too_many(count: int) -> errors.ApiError:
+    return errors.ApiError.single(
+        422,
+        "input_invalid",
+        "body",
+        f"body: at most {MAX_MASTER_ITEMS} entries (got {count})",
+        f"body: {MAX_MASTER_ITEMS} 件までです（{count} 件）",
+    )
+
+
+@directory_router.get(
+    "/masters/purposes",
+    response={200: list[PurposeOut], **_AUTH},
+    url_name="get_purposes",
+    summary="商談目的 master",
+)
+def get_purposes(request: HttpRequest) -> Any:
+    return _purposes(request_company(request))
+
+
+@directory_router.put(
+    "/masters/purposes",
+    response={200: list[PurposeOut], **_WRITE},
+    url_name="put_purposes",
+    summary="Replace the 商談目的 master (C9)",
+    description="The list becomes the master, in this order; purposes not listed are removed.",
+)
+def put_purposes(request: HttpRequest, payload: Body[list[PurposeIn]]) -> Any:
+    company = request_company(request)
+    if len(payload) > MAX_MASTER_ITEMS:
+        raise _too_many(len(payload))
+    try:
+        directory.replace_purposes(company, [(p.name, p.counted_as_visit) for p in payload])
+    except InputError as exc:
+        raise errors.from_input_error(exc) from exc
+    return _purposes(company)
+
+
+@directory_router.get(
+    "/masters/business-names",
+    response={200: list[str], **_AUTH},
+    url_name="get_business_names",
+    summary="業務名 master",
+)
+def get_business_names(request: HttpRequest) -> Any:
+    return _business_names(request_company(request))
+
+
+@directory_router.put(
+    "/masters/business-names",
+    response={200: list[str], **_WRITE},
+    url_name="put_business_names",
+    summary="Replace the 業務名 master (C9)",
+    description="The list becomes the master, in this order; names not listed are removed.",
+)
+def put_business_names(request: HttpRequest, payload: Body[list[Text]]) -> Any:
+    company = request_company(request)
+    if len(payload) > MAX_MASTER_ITEMS:
+        raise _too_many(len(payload))
+    try:
+        directory.replace_business_names(company, payload)
+    except InputError as exc:
+        raise errors.from_input_error(exc) from exc
+    return _business_names(company)

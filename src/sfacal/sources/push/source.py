@@ -1,0 +1,130 @@
+"""The push connection as a :class:`~sfacal.sources.base.Source`.
+
+Changes arrive through the API (nothing to poll). Write-back (T1) goes to the connection's callback
+URL (:mod:`.writeback`); "Save and test" sends a signed ``ping`` to it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+
+from sfacal.core.errors import (
+    ConfigurationError,
+    NetworkError,
+    ServiceUnavailableError,
+    SfacalError,
+    SourceError,
+    SourceRateLimitedError,
+)
+from sfacal.core.schedule import Schedule
+from sfacal.core.twoway import ScheduleEdit, apply_edit
+from sfacal.sources.base import CheckResult
+from sfacal.sources.push.writeback import (
+    Attempt,
+    deliver_write_back,
+    payload_from_edit,
+    post_signed,
+)
+from sfacal.web.connections.models import SourceConnection
+
+PING_EVENT = "ping"
+
+
+def _error(attempt: Attempt, url: str) -> SfacalError:
+    host = url.split("/")[2] if "//" in url else url
+    if attempt.error_code == "network_error":
+        return NetworkError(attempt.message, host=host)
+    if attempt.error_code == "service_unavailable":
+        return ServiceUnavailableError(attempt.message, status=str(attempt.status_code))
+    if attempt.error_code == "source_rate_limited":
+        return SourceRateLimitedError(attempt.message, retry_after=attempt.retry_after, source="push")
+    if attempt.error_code == "configuration_error":
+        return ConfigurationError(attempt.message)
+    return SourceError(attempt.message, source="push", http_status=attempt.status_code)
+
+
+class PushSource:
+    """One push connection (``SourceConnection.kind == "push"``)."""
+
+    kind = "push"
+    supports_poll = False
+
+    def __init__(
+        self,
+        connection: SourceConnection,
+        *,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+    ) -> None:
+        self.connection = connection
+        self.client = client
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+
+    @property
+    def supports_write_back(self) -> bool:
+        return bool(self.connection.callback_url)
+
+    def check_connection(self) -> CheckResult:
+        """Send a signed ``ping`` to the callback URL (when one is configured)."""
+        if not self.connection.callback_url:
+            return CheckResult(
+                ok=True,
+                details={"callback_url": ""},
+                summary_ja="プッシュ API は利用できます（書き戻し先 URL は未設定です）。",
+                summary_en="The push API is ready (no write-back callback URL is set).",
+            )
+        body = json.dumps(
+            {"type": PING_EVENT, "occurred_at": datetime.now(UTC).isoformat()}, separators=(",", ":")
+        ).encode()
+        own = self.client is None
+        client = self.client or httpx.Client(timeout=10.0, follow_redirects=False)
+        try:
+            attempt = post_signed(client, self.connection, body, uuid.uuid4().hex, PING_EVENT)
+        finally:
+            if own:
+                client.close()
+        if attempt.ok:
+            return CheckResult(
+                ok=True,
+                details={"callback_url": self.connection.callback_url, "status": attempt.status_code},
+                summary_ja="書き戻し先 URL に接続できました。",
+                summary_en="The write-back callback URL answered.",
+            )
+        return CheckResult.failure([_error(attempt, self.connection.callback_url)])
+
+    def write_back(
+        self,
+        schedule: Schedule,
+        edit: ScheduleEdit,
+        *,
+        event_id: str = "",
+        mailbox: str = "",
+        login_id: str = "",
+    ) -> None:
+        """T1: deliver ``edit`` of ``schedule`` (as stored) to the callback URL, with retries.
+
+        Raises the error of the last attempt when it was not delivered (retryable ones are
+        :class:`~sfacal.core.errors.TransientError` subclasses).
+        """
+        if not self.connection.callback_url:
+            raise ConfigurationError("no write-back callback URL is configured for the push connection")
+        payload = payload_from_edit(
+            apply_edit(schedule, edit), edit, event_id=event_id, mailbox=mailbox, login_id=login_id
+        )
+        result = deliver_write_back(
+            self.connection, payload, client=self.client, sleep=self.sleep, max_attempts=self.max_attempts
+        )
+        if not result.delivered:
+            raise _error(result.attempts[-1], self.connection.callback_url)
+
+    def poll(self) -> int:
+        """Nothing to poll: push sources are only pushed to."""
+        return 0
