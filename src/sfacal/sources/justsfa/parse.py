@@ -1,0 +1,350 @@
+"""Normalising a JUST.SFA record (webhook body or records-API item) into a canonical schedule.
+
+Pure functions, no I/O. Tolerant by design (JUST.SFA has no public spec; see
+``docs/justsfa-setup.md`` for what is confirmed and what is inferred):
+
+* datetimes ``2025-12-30T09:00+09:00`` (confirmed), also with seconds, fractions, ``Z``, a space or
+  ``/`` separators; a time without offset is read in the company's time zone;
+* a period of two dates ``["2025-12-30", "2025-12-31"]`` is all-day, the end date *included*
+  (inferred); with ``midnight_all_day`` (default) a period from local midnight to a later local
+  midnight is all-day too, the end excluded;
+* participants ``[["userId", "name"], ...]`` (confirmed nesting); also ``["userId", ...]`` and
+  ``[{"userId": ...}, ...]``; order kept, duplicates dropped;
+* the schedule value is ``record[F] = {F_period, F_participants}`` (confirmed); ``F_period`` /
+  ``F_participants`` at the top level of the record are accepted too;
+* a record whose schedule field is present but *empty* (no period) is not a calendar schedule:
+  it becomes a :class:`ScheduleDeletion` (its mirrored events are removed);
+* 見出し / 場所 / 内容 go to ``Schedule.extra`` under the render keys
+  (:data:`~sfacal.core.render.EXTRA_SUBJECT` ...) and to ``title`` / ``customer_address`` /
+  ``content``; the record key (when ``key_field`` is set) under :data:`EXTRA_RECORD_KEY`.
+
+Every problem raises :class:`~sfacal.core.errors.InputError` naming the JUST.SFA field (or
+``recordId``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sfacal.core.errors import InputError
+from sfacal.core.render import EXTRA_BODY, EXTRA_LOCATION, EXTRA_SUBJECT
+from sfacal.core.schedule import (
+    AllDaySpan,
+    Change,
+    Kind,
+    Schedule,
+    ScheduleDeletion,
+    SourceRef,
+    Span,
+    Status,
+    TimedSpan,
+    zone,
+)
+
+from .settings import JustSfaSettings
+
+__all__ = [
+    "EXTRA_CONTENT",
+    "EXTRA_PLACE",
+    "EXTRA_RECORD_KEY",
+    "EXTRA_TITLE",
+    "parse_datetime",
+    "parse_participants",
+    "record_change",
+    "record_id_of",
+    "ref_for",
+]
+
+EXTRA_TITLE = EXTRA_SUBJECT  # 見出し
+EXTRA_PLACE = EXTRA_LOCATION  # 場所
+EXTRA_CONTENT = EXTRA_BODY  # 内容
+EXTRA_RECORD_KEY = "justsfa.record_key"
+"""The record key field's value (write-back addresses the record by it, T1)."""
+
+_DT_RE = re.compile(
+    r"^(?P<y>\d{4})[-/](?P<mo>\d{1,2})[-/](?P<d>\d{1,2})"
+    r"(?:[T ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
+    r"\s*(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+MAX_RECORD_ID = 200
+
+
+def parse_datetime(text: object, tz_name: str, field_name: str) -> datetime | date:
+    """A JUST.SFA date or datetime. Date-only text gives a :class:`date`; see the module doc."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(field_name, "a date and time is required", reason_ja="日時が必要です")
+    m = _DT_RE.match(text.strip())
+    if m is None:
+        raise InputError(
+            field_name,
+            f"{text[:40]!r} is not a date and time like 2025-12-30T09:00+09:00",
+            reason_ja=f"「{text[:40]}」は日時の形式（例: 2025-12-30T09:00+09:00）ではありません",
+        )
+    try:
+        day = date(int(m["y"]), int(m["mo"]), int(m["d"]))
+        if m["h"] is None:
+            if m["tz"]:
+                raise ValueError("a date with a UTC offset")
+            return day
+        frac = (m["f"] or "0")[:6].ljust(6, "0")
+        naive = datetime.combine(day, time(int(m["h"]), int(m["mi"]), int(m["s"] or 0), int(frac)))
+    except ValueError as exc:
+        raise InputError(
+            field_name,
+            f"{text[:40]!r} is not a valid date and time",
+            reason_ja=f"「{text[:40]}」は正しい日時ではありません",
+        ) from exc
+    tzs = m["tz"]
+    if tzs is None:
+        return naive.replace(tzinfo=zone(tz_name))
+    if tzs in ("Z", "z"):
+        return naive.replace(tzinfo=UTC)
+    digits = tzs[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
+    if minutes > 14 * 60:
+        raise InputError(field_name, f"bad UTC offset in {text[:40]!r}", reason_ja="UTC オフセットが不正です")
+    offset = timedelta(minutes=minutes if tzs[0] == "+" else -minutes)
+    return naive.replace(tzinfo=timezone(offset))
+
+
+def _user_id(item: object) -> str | None:
+    if isinstance(item, str):
+        return item.strip() or None
+    if isinstance(item, int) and not isinstance(item, bool):
+        return str(item)
+    if isinstance(item, list | tuple) and item:
+        return _user_id(item[0])
+    if isinstance(item, Mapping):
+        for key in ("userId", "user_id", "id", "loginId", "login_id"):
+            if key in item:
+                return _user_id(item[key])
+    return None
+
+
+def parse_participants(value: object, field_name: str) -> tuple[str, ...]:
+    """JUST.SFA user IDs from a participants value; see the module doc."""
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, list | tuple):
+        raise InputError(
+            field_name,
+            "a list of participants ([[userId, name], ...]) is required",
+            reason_ja="参加者の一覧（[[ユーザーID, 名前], ...]）が必要です",
+        )
+    out: dict[str, None] = {}
+    for item in value:
+        uid = _user_id(item)
+        if uid is None:
+            raise InputError(
+                field_name,
+                f"a participant has no user ID: {str(item)[:60]}",
+                reason_ja="ユーザーIDのない参加者があります",
+            )
+        out.setdefault(uid, None)
+    return tuple(out)
+
+
+def _text(record: Mapping[str, Any], field_id: str | None) -> str:
+    """A field's value as text ('' when not configured, missing or empty)."""
+    if not field_id:
+        return ""
+    value = record.get(field_id)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, list | tuple):
+        parts = []
+        for item in value:
+            if isinstance(item, list | tuple):  # a user value [[id, name]]: the name reads best
+                item = item[-1] if item else ""
+            parts.append(_text({"v": item}, "v"))
+        return ", ".join(p for p in parts if p)
+    if isinstance(value, Mapping):
+        for key in ("value", "label", "name", "text"):
+            if key in value:
+                return _text(value, key)
+    raise InputError(field_id, "a text value is required", reason_ja="文字列の値が必要です")
+
+
+def record_id_of(raw: object) -> str:
+    """The record ID of a webhook body or list item (``recordId``, a positive integer or text)."""
+    if isinstance(raw, bool) or raw is None:
+        raise InputError("recordId", "is required", reason_ja="recordId が必要です")
+    if isinstance(raw, int):
+        if raw <= 0:
+            raise InputError("recordId", "must be a positive number", reason_ja="正の数が必要です")
+        return str(raw)
+    if isinstance(raw, str) and raw.strip() and len(raw.strip()) <= MAX_RECORD_ID:
+        return raw.strip()
+    raise InputError("recordId", "a record number is required", reason_ja="レコード番号が必要です")
+
+
+def ref_for(settings: JustSfaSettings, record_id: str) -> SourceRef:
+    return SourceRef(settings.company, settings.source, record_id)
+
+
+def _schedule_value(settings: JustSfaSettings, record: Mapping[str, Any]) -> tuple[object, object] | None:
+    """``(period, participants)`` of the schedule field, or ``None`` when its value is empty."""
+    sf = settings.schedule_field
+    pkey, ukey = f"{sf}_period", f"{sf}_participants"
+    value = record.get(sf)
+    if isinstance(value, Mapping):
+        period, participants = (
+            value.get(pkey, value.get("period")),
+            value.get(ukey, value.get("participants")),
+        )
+    elif pkey in record:
+        period, participants = record.get(pkey), record.get(ukey)
+    elif sf in record and value in (None, "", [], {}):
+        return None
+    elif sf in record:
+        raise InputError(
+            sf,
+            f"the schedule field holds {type(value).__name__}, not {{'{pkey}': [...], '{ukey}': [...]}}",
+            reason_ja="スケジュールフィールドの値の形式が正しくありません（スケジュール型のフィールドか確認してください）",
+        )
+    else:
+        raise InputError(
+            sf,
+            "the record does not contain the schedule field (check the identifier, and that the webhook "
+            "sends this field)",
+            reason_ja="レコードにスケジュールフィールドがありません（識別名と、Webhook の送信対象フィールドを確認してください）",
+        )
+    if period in (None, "", [], {}):
+        return None
+    return period, participants
+
+
+def _period(settings: JustSfaSettings, period: object) -> Span:
+    sf = settings.schedule_field
+    pkey = f"{sf}_period"
+    if isinstance(period, Mapping):
+        period = [period.get("start"), period.get("end")]
+    if not isinstance(period, list | tuple) or len(period) != 2:
+        raise InputError(pkey, "[start, end] is required", reason_ja="[開始, 終了] が必要です")
+    start = parse_datetime(period[0], settings.timezone, pkey)
+    end_raw = period[1] if period[1] not in (None, "") else period[0]
+    end = parse_datetime(end_raw, settings.timezone, pkey)
+    if isinstance(start, datetime) != isinstance(end, datetime):
+        # One side a date, the other a datetime: read both as dates (an all-day period).
+        start = start.date() if isinstance(start, datetime) else start
+        end = end.date() if isinstance(end, datetime) else end
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        if end < start:
+            raise InputError(pkey, "the end is before the start", reason_ja="終了が開始より前です")
+        tz = zone(settings.timezone)
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        if (
+            settings.midnight_all_day
+            and local_start.time() == time()
+            and local_end.time() == time()
+            and local_end.date() > local_start.date()
+        ):
+            return AllDaySpan(local_start.date(), local_end.date())
+        return TimedSpan(start, end)
+    assert isinstance(start, date) and isinstance(end, date)
+    if end < start:
+        raise InputError(pkey, "the end is before the start", reason_ja="終了が開始より前です")
+    return AllDaySpan.inclusive(start, end)
+
+
+def _choice(value: str, values: tuple[str, ...]) -> bool:
+    return value.strip() in values
+
+
+def _status(settings: JustSfaSettings, record: Mapping[str, Any]) -> Status:
+    value = _text(record, settings.status_field).strip()
+    if value and _choice(value, settings.actual_values):
+        return Status.ACTUAL
+    return Status.PLAN
+
+
+def _kind(settings: JustSfaSettings, record: Mapping[str, Any], purpose: str, customer: str) -> Kind:
+    value = _text(record, settings.kind_field).strip()
+    if value and _choice(value, settings.meeting_values):
+        return Kind.MEETING
+    if value and _choice(value, settings.task_values):
+        return Kind.TASK
+    return Kind.MEETING if (purpose or customer) else Kind.TASK
+
+
+def record_change(
+    settings: JustSfaSettings,
+    record: object,
+    record_id: object,
+    *,
+    received_at: datetime,
+) -> Change:
+    """The canonical change for one record (a :class:`Schedule`, or a :class:`ScheduleDeletion`
+    when the schedule field is empty). ``received_at`` is the update time unless the record has an
+    ``updated_field`` value."""
+    rid = record_id_of(record_id)
+    if not isinstance(record, Mapping):
+        raise InputError(
+            "record",
+            "an object of field values is required",
+            reason_ja="フィールド値のオブジェクトが必要です",
+        )
+    updated_at = received_at
+    if settings.updated_field and _text(record, settings.updated_field):
+        value = parse_datetime(
+            _text(record, settings.updated_field), settings.timezone, settings.updated_field
+        )
+        if isinstance(value, datetime):
+            updated_at = value
+    ref = ref_for(settings, rid)
+    sched = _schedule_value(settings, record)
+    if sched is None:
+        return ScheduleDeletion(ref, updated_at)
+    period, participants_raw = sched
+    span = _period(settings, period)
+    participants = parse_participants(participants_raw, f"{settings.schedule_field}_participants")
+    title = _text(record, settings.title_field)
+    location = _text(record, settings.location_field)
+    content = _text(record, settings.content_field)
+    purpose = _text(record, settings.purpose_field).strip()
+    customer = _text(record, settings.customer_field).strip()
+    address = _text(record, settings.address_field).strip()
+    extra = {EXTRA_TITLE: title, EXTRA_PLACE: location, EXTRA_CONTENT: content}
+    if settings.key_field:
+        key = _text(record, settings.key_field).strip()
+        if key:
+            extra[EXTRA_RECORD_KEY] = key
+    return Schedule(
+        ref=ref,
+        kind=_kind(settings, record, purpose, customer),
+        status=_status(settings, record),
+        span=span,
+        updated_at=updated_at,
+        title=title,
+        content=content,
+        purpose=purpose or None,
+        business_name=_text(record, settings.business_field).strip() or None,
+        customer_name=customer or None,
+        customer_address=address or location.strip() or None,
+        participants=participants,
+        timezone=settings.timezone,
+        extra=extra,
+    )
+
+
+def deletion(settings: JustSfaSettings, record_id: object, *, received_at: datetime) -> ScheduleDeletion:
+    return ScheduleDeletion(ref_for(settings, record_id_of(record_id)), received_at)
+
+
+def format_datetime(value: datetime, tz_name: str) -> str:
+    """``2025-12-30T09:00+09:00`` in the company's zone (JUST.SFA's own format, minute precision)."""
+    local = value.astimezone(zone(tz_name))
+    off = local.utcoffset() or timedelta(0)
+    total = int(off.total_seconds() // 60)
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return f"{local:%Y-%m-%dT%H:%M}{sign}{total // 60:02d}:{total % 60:02d}"

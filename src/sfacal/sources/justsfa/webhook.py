@@ -1,0 +1,342 @@
+"""J2: the webhook receiver, ``POST /hooks/justsfa/<token>``.
+
+Order of checks, each failure answered with JSON ``{"ok": false, "error": {"code", "message",
+"message_ja", "field"?}}`` and logged (never with the token, the secret header or the body):
+
+1. method POST (405);
+2. the token: the connection is looked up by its unguessable token and compared in constant time;
+   an unknown token answers 404 with the same generic body as any unknown URL, so it never tells
+   whether a company exists;
+3. the secret request header, when the connection demands one (401 if missing or wrong; constant
+   time);
+4. the body: at most :data:`MAX_BODY_BYTES` (413), JSON (400 ``invalid_json``), an object with a
+   known ``type`` (400 ``unknown_type`` naming ``type``);
+5. the test send (``TEST`` and similar types) is answered 200 and logged, nothing else happens;
+6. the record is normalised (400 ``input_invalid`` naming the field: a missing schedule field, an
+   end before the start...) and handed to ``inbox.accept()`` inside the request (S11). Only then
+   is 200 answered (``outcome``: accepted, duplicate or stale). A database failure answers 503,
+   so JUST.SFA delivers again.
+
+The webhook carries the whole record, so no API call is made here (J4). Each outcome is also
+written to the sync log (trigger ``webhook``) for the administrator.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from typing import Any
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone as dj_timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from sfacal.core.errors import InputError, SfacalError
+from sfacal.core.schedule import Schedule
+from sfacal.engine import inbox
+from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.web.connections.models import SourceConnection, SourceKind
+from sfacal.web.employees.models import Employee
+
+from .parse import EXTRA_TITLE, deletion, record_change, record_id_of
+from .settings import JustSfaSettings
+
+__all__ = ["MAX_BODY_BYTES", "RECORD_TYPES", "TEST_TYPES", "receive", "unknown"]
+
+log = logging.getLogger("sfacal.sources.justsfa.webhook")
+
+MAX_BODY_BYTES = 1024 * 1024
+RECORD_TYPES = ("ADD_RECORD", "UPDATE_RECORD", "DELETE_RECORD")
+TEST_TYPES = ("TEST", "TEST_SEND", "TEST_RECORD", "WEBHOOK_TEST", "PING")
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _error(status: int, code: str, message: str, message_ja: str, field: str | None = None) -> JsonResponse:
+    error: dict[str, Any] = {"code": code, "message": message, "message_ja": message_ja}
+    if field is not None:
+        error["field"] = field
+    response = JsonResponse(
+        {"ok": False, "error": error}, status=status, json_dumps_params={"ensure_ascii": False}
+    )
+    # Django's request logger would log the path, which holds the secret token: we log ourselves.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def _not_found() -> JsonResponse:
+    return _error(404, "not_found", "Not found.", "見つかりません。")
+
+
+def _client(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "?"))
+
+
+def _reject(
+    request: HttpRequest,
+    connection: SourceConnection | None,
+    response: JsonResponse,
+    reason: str,
+    *,
+    record_id: str = "",
+) -> JsonResponse:
+    """Log a refused delivery (and write it to the company's sync log when we know the company)."""
+    conn = f"connection {connection.pk}" if connection is not None else "unknown token"
+    log.warning(
+        "JUST.SFA webhook refused (%s) from %s, %s: %s", response.status_code, _client(request), conn, reason
+    )
+    if connection is not None:
+        _sync_log(
+            connection,
+            LogResult.FAILURE,
+            "receive",
+            record_id=record_id,
+            code=_code(response),
+            message=reason,
+        )
+    return response
+
+
+def _code(response: JsonResponse) -> str:
+    try:
+        return str(json.loads(response.content)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def _sync_log(
+    connection: SourceConnection,
+    result: str,
+    operation: str,
+    *,
+    record_id: str = "",
+    subject: str = "",
+    code: str = "",
+    message: str = "",
+) -> None:
+    try:
+        SyncLogEntry.objects.create(
+            company_id=connection.company_id,
+            trigger=Trigger.WEBHOOK,
+            operation=operation,
+            result=result,
+            source=connection.kind,
+            record_id=record_id[:200],
+            subject=subject[:255],
+            error_code=code[:64],
+            message=message[:2000],
+        )
+    except DatabaseError:  # the log must never turn an accepted change into a failure
+        log.exception("could not write the webhook outcome to the sync log")
+
+
+def _find_connection(token: str) -> SourceConnection | None:
+    if not _TOKEN_RE.match(token):
+        return None
+    connection: SourceConnection | None = (
+        SourceConnection.objects.select_related("company")
+        .filter(webhook_token=token, kind=SourceKind.JUSTSFA)
+        .first()
+    )
+    if connection is None or not hmac.compare_digest(connection.webhook_token.encode(), token.encode()):
+        return None
+    return connection
+
+
+def _secret_ok(request: HttpRequest, connection: SourceConnection) -> bool:
+    name = (connection.webhook_header_name or "").strip()
+    if not name:
+        return True
+    expected = connection.webhook_header_value or ""
+    given = request.headers.get(name)
+    if given is None:
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), expected.strip().encode("utf-8"))
+
+
+def _unknown_participants(connection: SourceConnection, schedule: Schedule) -> list[str]:
+    if not schedule.participants:
+        return []
+    known = set(
+        Employee.objects.filter(
+            company_id=connection.company_id, login_id__in=schedule.participants
+        ).values_list("login_id", flat=True)
+    )
+    return [p for p in schedule.participants if p not in known]
+
+
+@csrf_exempt
+def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under the webhook prefix: the same generic 404 as an unknown token."""
+    return _reject(request, None, _not_found(), "unknown token")
+
+
+@csrf_exempt
+def receive(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        response = _error(405, "method_not_allowed", "Only POST is accepted.", "POST のみ受け付けます。")
+        response["Allow"] = "POST"
+        return response
+    connection = _find_connection(token)
+    if connection is None:
+        return _reject(request, None, _not_found(), "unknown token")
+    if not _secret_ok(request, connection):
+        name = connection.webhook_header_name
+        return _reject(
+            request,
+            connection,
+            _error(
+                401,
+                "unauthorized",
+                f"The request header {name} is missing or wrong.",
+                f"リクエストヘッダ {name} がないか、値が正しくありません。",
+                field=name,
+            ),
+            f"secret header {name} missing or wrong",
+        )
+    too_big = _error(
+        413,
+        "body_too_large",
+        f"The body is larger than {MAX_BODY_BYTES} bytes.",
+        f"本文が {MAX_BODY_BYTES} バイトを超えています。",
+    )
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return _reject(request, connection, too_big, f"body of {declared} bytes")
+    try:
+        raw = request.body
+    except Exception as exc:  # RequestDataTooBig and friends from Django's own limit
+        return _reject(request, connection, too_big, f"body unreadable: {type(exc).__name__}")
+    if len(raw) > MAX_BODY_BYTES:
+        return _reject(request, connection, too_big, f"body of {len(raw)} bytes")
+    try:
+        body = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return _reject(
+            request,
+            connection,
+            _error(
+                400,
+                "invalid_json",
+                f"The body is not valid JSON: {exc}",
+                "本文が正しい JSON ではありません。",
+            ),
+            f"invalid JSON: {exc}",
+        )
+    if not isinstance(body, dict):
+        return _reject(
+            request,
+            connection,
+            _error(
+                400,
+                "invalid_body",
+                "The body must be a JSON object.",
+                "本文は JSON オブジェクトにしてください。",
+            ),
+            "body is not an object",
+        )
+    kind = body.get("type")
+    kind_text = kind.strip().upper() if isinstance(kind, str) else ""
+    if kind_text in TEST_TYPES:
+        log.info("JUST.SFA webhook test send received for connection %s", connection.pk)
+        _sync_log(connection, LogResult.SUCCESS, "test", message="test send received")
+        return JsonResponse({"ok": True, "test": True})
+    if kind_text not in RECORD_TYPES:
+        shown = str(kind)[:40] if kind is not None else "(missing)"
+        return _reject(
+            request,
+            connection,
+            _error(
+                400,
+                "unknown_type",
+                f"Unknown type {shown}: expected one of {', '.join(RECORD_TYPES)}.",
+                f"type「{shown}」は受け付けられません（{', '.join(RECORD_TYPES)} のいずれか）。",
+                field="type",
+            ),
+            f"unknown type {shown}",
+        )
+    return _handle_record(request, connection, kind_text, body)
+
+
+def _handle_record(
+    request: HttpRequest, connection: SourceConnection, kind: str, body: dict[str, Any]
+) -> JsonResponse:
+    raw_id = body.get("recordId")
+    record_text = str(raw_id)[:200] if raw_id is not None else ""
+    try:
+        settings = JustSfaSettings.from_connection(connection, require_api_key=False)
+        now = dj_timezone.now()
+        record = body.get("record")
+        if kind == "DELETE_RECORD":
+            change: Any = deletion(settings, raw_id, received_at=now)
+        else:
+            if record is None:
+                raise InputError("record", "is required", reason_ja="record が必要です")
+            change = record_change(settings, record, raw_id, received_at=now)
+    except InputError as exc:
+        field = exc.field
+        if field in settings_fields():
+            # The connection's own settings are incomplete: the administrator must finish them.
+            response = _error(
+                409,
+                "settings_incomplete",
+                f"The JUST.SFA settings are incomplete ({field}).",
+                f"JUST.SFA 連携設定が未完了です（{field}）。",
+                field=field,
+            )
+            return _reject(
+                request, connection, response, f"settings incomplete: {field}", record_id=record_text
+            )
+        response = _error(400, exc.code, exc.user_message("en"), exc.user_message("ja"), field=field)
+        return _reject(request, connection, response, f"{kind}: {exc.detail}", record_id=record_text)
+    try:
+        accepted = inbox.accept(connection.company, change, trigger=Trigger.WEBHOOK)
+    except (DatabaseError, SfacalError) as exc:
+        log.exception("JUST.SFA webhook for connection %s could not be stored", connection.pk)
+        return _error(
+            503,
+            "unavailable",
+            f"The change could not be stored ({type(exc).__name__}); please send it again.",
+            "変更を保存できませんでした。再送してください。",
+        )
+    subject = ""
+    message = f"{kind} {accepted.outcome.value}"
+    if isinstance(change, Schedule):
+        subject = change.extra.get(EXTRA_TITLE, "") or change.title
+        unknown = _unknown_participants(connection, change)
+        if unknown:
+            log.info(
+                "JUST.SFA record %s has participants without a user mapping: %s",
+                accepted.record_id,
+                ", ".join(unknown),
+            )
+            message += (
+                f"; participants without a user mapping (kept, synced once mapped): {', '.join(unknown)}"
+            )
+        absent = [
+            f"{name}={field_id}"
+            for name, field_id in settings.field_settings().items()
+            if isinstance(record, dict) and field_id not in record and name != "schedule_field"
+        ]
+        if absent:
+            # The webhook sends selected fields only: those values read as empty.
+            message += f"; configured fields not sent by the webhook (read as empty): {', '.join(absent)}"
+    result = LogResult.SUCCESS if accepted.outcome is inbox.Outcome.ACCEPTED else LogResult.SKIPPED
+    if "not sent by the webhook" in message and result is LogResult.SUCCESS:
+        result = LogResult.WARNING
+    _sync_log(connection, result, "receive", record_id=accepted.record_id, subject=subject, message=message)
+    return JsonResponse(
+        {"ok": True, "outcome": accepted.outcome.value, "recordId": record_id_of(raw_id)},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def settings_fields() -> frozenset[str]:
+    from .settings import CONFIG_KEYS
+
+    return frozenset({*CONFIG_KEYS, "api_key", "config"})

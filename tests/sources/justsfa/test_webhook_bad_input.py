@@ -1,0 +1,257 @@
+"""J2: bad webhook requests get a 4xx JSON naming the problem and a log line, and lose nothing:
+a good webhook right after a bad one is accepted."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from sfacal.engine.models import InboxEntry, StoredSchedule, SyncLogEntry
+from sfacal.sources.justsfa.webhook import MAX_BODY_BYTES
+from sfacal.web.companies.provisioning import ensure_company
+from sfacal.web.connections.models import SourceConnection
+
+pytestmark = pytest.mark.django_db
+
+SF = "field_1700000005"
+HEADER = "X-Sfacal-Secret"
+SECRET = "s3cr3t-header-value"
+CONFIG = {
+    "tenant": "fsz2",
+    "table": "table_1700000001",
+    "panel": "panel_1700000002",
+    "filter": "filter_1700000003",
+    "schedule_field": SF,
+    "title_field": "field_1700000010",
+    "location_field": "field_1700000011",
+    "content_field": "field_1700000012",
+}
+
+
+@pytest.fixture
+def connection() -> SourceConnection:
+    company = ensure_company("acme", "ACME")
+    return SourceConnection.objects.create(
+        company=company,
+        kind="justsfa",
+        config=CONFIG,
+        api_key="k" * 32,
+        webhook_header_name=HEADER,
+        webhook_header_value=SECRET,
+    )
+
+
+def good_body(record_id: int = 5, title: str = "訪問") -> dict[str, Any]:
+    return {
+        "type": "ADD_RECORD",
+        "recordId": record_id,
+        "record": {
+            "field_1700000010": title,
+            SF: {
+                f"{SF}_period": ["2025-12-30T10:00+09:00", "2025-12-30T11:00+09:00"],
+                f"{SF}_participants": [["yamada", "山田"]],
+            },
+        },
+    }
+
+
+def post(
+    client: Client,
+    connection: SourceConnection,
+    body: Any,
+    *,
+    secret: str | None = SECRET,
+    token: str | None = None,
+) -> Any:
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    headers = {HEADER: secret} if secret is not None else {}
+    return client.post(
+        f"/hooks/justsfa/{token or connection.webhook_token}",
+        data=data,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def assert_good_one_is_accepted(client: Client, connection: SourceConnection, record_id: int = 5) -> None:
+    response = post(client, connection, good_body(record_id))
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == "accepted"
+    assert StoredSchedule.objects.filter(record_id=str(record_id)).exists()
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    body = response.json()
+    assert body["ok"] is False
+    return dict(body["error"])
+
+
+def bad_record(**changes: Any) -> dict[str, Any]:
+    body = good_body()
+    body["record"].update(changes)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        (b"{not json", 400, "invalid_json", None),
+        (b"\xff\xfe", 400, "invalid_json", None),
+        ([1, 2], 400, "invalid_body", None),
+        ({"type": "MERGE_RECORD", "recordId": 5, "record": {}}, 400, "unknown_type", "type"),
+        ({"recordId": 5, "record": {}}, 400, "unknown_type", "type"),
+        ({"type": "ADD_RECORD", "recordId": 5}, 400, "input_invalid", "record"),
+        ({"type": "ADD_RECORD", "record": good_body()["record"]}, 400, "input_invalid", "recordId"),
+        ({"type": "UPDATE_RECORD", "recordId": "x" * 300, "record": {}}, 400, "input_invalid", "recordId"),
+        (
+            {"type": "ADD_RECORD", "recordId": 5, "record": {"field_1700000010": "x"}},
+            400,
+            "input_invalid",
+            SF,
+        ),
+        (
+            bad_record(**{SF: {f"{SF}_period": ["2025-12-30T11:00+09:00", "2025-12-30T10:00+09:00"]}}),
+            400,
+            "input_invalid",
+            f"{SF}_period",
+        ),
+        (bad_record(**{SF: {f"{SF}_period": ["someday", "later"]}}), 400, "input_invalid", f"{SF}_period"),
+        (bad_record(**{SF: "2025-12-30"}), 400, "input_invalid", SF),
+    ],
+)
+def test_j2_bad_body_is_refused_naming_the_problem_and_nothing_is_lost(
+    client: Client,
+    connection: SourceConnection,
+    caplog: pytest.LogCaptureFixture,
+    body: Any,
+    status: int,
+    code: str,
+    field: str | None,
+):
+    with caplog.at_level(logging.WARNING, logger="sfacal.sources.justsfa.webhook"):
+        response = post(client, connection, body)
+    assert response.status_code == status
+    error = error_of(response)
+    assert error["code"] == code and error["message"] and error["message_ja"]
+    if field is not None:
+        assert error["field"] == field
+    assert any("refused" in r.getMessage() for r in caplog.records)
+    assert SyncLogEntry.objects.filter(trigger="webhook", result="failure", error_code=code).count() == 1
+    assert InboxEntry.objects.count() == 0
+    assert_good_one_is_accepted(client, connection)
+
+
+def test_j2_oversized_body_is_refused(
+    client: Client, connection: SourceConnection, caplog: pytest.LogCaptureFixture
+):
+    body = good_body()
+    body["record"]["field_1700000012"] = "x" * (MAX_BODY_BYTES + 10)
+    with caplog.at_level(logging.WARNING, logger="sfacal.sources.justsfa.webhook"):
+        response = post(client, connection, body)
+    assert response.status_code == 413 and error_of(response)["code"] == "body_too_large"
+    assert any("bytes" in r.getMessage() for r in caplog.records)
+    assert_good_one_is_accepted(client, connection)
+
+
+@pytest.mark.parametrize("token", ["A" * 43, "short", "../../etc", "x" * 200])
+def test_j2_unknown_token_is_404_without_telling_anything(
+    client: Client, connection: SourceConnection, caplog: pytest.LogCaptureFixture, token: str
+):
+    with caplog.at_level(logging.WARNING, logger="sfacal.sources.justsfa.webhook"):
+        response = post(client, connection, good_body(), token=token)
+    assert response.status_code == 404
+    assert response.json() == {
+        "ok": False,
+        "error": {"code": "not_found", "message": "Not found.", "message_ja": "見つかりません。"},
+    }
+    assert any("unknown token" in r.getMessage() for r in caplog.records)
+    assert token not in caplog.text
+    assert_good_one_is_accepted(client, connection)
+
+
+def test_j2_other_companies_token_of_another_kind_is_404(client: Client, connection: SourceConnection):
+    push = SourceConnection.objects.create(company=connection.company, kind="push")
+    assert post(client, connection, good_body(), token=push.webhook_token).status_code == 404
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", SECRET + "x"])
+def test_j2_missing_or_wrong_secret_header_is_401(
+    client: Client, connection: SourceConnection, caplog: pytest.LogCaptureFixture, secret: str | None
+):
+    with caplog.at_level(logging.WARNING, logger="sfacal.sources.justsfa.webhook"):
+        response = post(client, connection, good_body(), secret=secret)
+    assert response.status_code == 401
+    error = error_of(response)
+    assert error["code"] == "unauthorized" and error["field"] == HEADER
+    assert SECRET not in caplog.text and connection.webhook_token not in caplog.text
+    assert InboxEntry.objects.count() == 0
+    assert_good_one_is_accepted(client, connection)
+
+
+def test_j2_no_secret_header_configured_accepts_without_it(client: Client, connection: SourceConnection):
+    connection.webhook_header_name = ""
+    connection.save()
+    response = post(client, connection, good_body(), secret=None)
+    assert response.status_code == 200
+
+
+def test_j2_only_post(client: Client, connection: SourceConnection):
+    response = client.get(f"/hooks/justsfa/{connection.webhook_token}")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+
+
+def test_j2_incomplete_settings_say_so(client: Client, connection: SourceConnection):
+    connection.config = {**CONFIG, "title_field": ""}
+    connection.save()
+    response = post(client, connection, good_body())
+    assert response.status_code == 409
+    assert error_of(response)["field"] == "title_field"
+
+
+def test_j2_delete_needs_only_the_record_id(client: Client, connection: SourceConnection):
+    assert_good_one_is_accepted(client, connection, 9)
+    response = post(client, connection, {"type": "DELETE_RECORD", "recordId": 9})
+    assert response.status_code == 200 and response.json()["outcome"] == "accepted"
+    assert StoredSchedule.objects.get(record_id="9").deleted
+
+
+def test_j2_empty_schedule_removes_the_schedule(client: Client, connection: SourceConnection):
+    assert_good_one_is_accepted(client, connection, 7)
+    body = good_body(7)
+    body["type"] = "UPDATE_RECORD"
+    body["record"][SF] = {f"{SF}_period": [], f"{SF}_participants": []}
+    assert post(client, connection, body).status_code == 200
+    assert StoredSchedule.objects.get(record_id="7").deleted
+
+
+@pytest.mark.parametrize("kind", ["TEST", "test", "PING"])
+def test_j2_test_send_variants_are_accepted(client: Client, connection: SourceConnection, kind: str):
+    response = post(client, connection, {"type": kind, "recordId": 0, "record": {}})
+    assert response.status_code == 200 and response.json() == {"ok": True, "test": True}
+    assert InboxEntry.objects.count() == 0
+
+
+def test_j2_webhook_path_is_the_connections_url(client: Client, connection: SourceConnection):
+    from sfacal.sources.justsfa import webhook_path
+
+    path = webhook_path(connection)
+    assert path == f"/hooks/justsfa/{connection.webhook_token}"
+    response = client.post(
+        path, data=json.dumps(good_body()), content_type="application/json", headers={HEADER: SECRET}
+    )
+    assert response.status_code == 200
+
+
+def test_j2_fields_the_webhook_does_not_send_are_reported(client: Client, connection: SourceConnection):
+    assert post(client, connection, good_body()).status_code == 200
+    entry = SyncLogEntry.objects.get(trigger="webhook")
+    assert entry.result == "warning"
+    assert (
+        "location_field=field_1700000011" in entry.message
+        and "content_field=field_1700000012" in entry.message
+    )
+    assert "title_field" not in entry.message
