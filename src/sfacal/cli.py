@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check_setup", "check the configuration and say what is wrong"),
     "emulate": ("emulate", "run a built-in emulator: `sfacal emulate m365|justsfa --port N`"),
     "import": ("import_csv", "import CSV: `sfacal import employees|schedules FILE [--dry-run]`"),
+    "sync": ("sync_now", "sync now: `sfacal sync --company X [--employee Y]`"),
     "rotate-key": ("rotate_key", "re-encrypt stored secrets with the newest SFACAL_SECRET_KEY"),
     "manage": ("", "any Django management command (for operators)"),
 }

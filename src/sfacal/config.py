@@ -129,7 +129,14 @@ def queue_config(immediate: bool = False) -> dict[str, object]:
         "utc": True,
         "results": False,
         "store_none": False,
-        "consumer": {"workers": env_int("SFACAL_WORKERS", 4), "worker_type": "thread"},
+        # An idle consumer polls at most every 0.5 s, so a change starts within the S10 budget.
+        "consumer": {
+            "workers": env_int("SFACAL_WORKERS", 4),
+            "worker_type": "thread",
+            "initial_delay": 0.1,
+            "backoff": 1.15,
+            "max_delay": 0.5,
+        },
     }
     if not url:
         return {**common, "huey_class": "huey.SqliteHuey", "filename": str(data_dir() / "queue.sqlite3")}

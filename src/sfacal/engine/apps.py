@@ -6,3 +6,11 @@ class EngineConfig(AppConfig):
     name = "sfacal.engine"
     label = "engine"
     verbose_name = _("Sync engine")
+
+    def ready(self) -> None:
+        # Engine-only error codes join the registry (log lines re-hydrate their hints), and the
+        # inbox starts queuing processing tasks on commit (S10).
+        from sfacal.engine import errors, tasks
+
+        del errors
+        tasks.install()

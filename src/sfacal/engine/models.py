@@ -50,6 +50,8 @@ class InboxEntry(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Not before this moment (backoff after throttling or an outage; a busy mailbox).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     objects = CompanyScopedManager()
@@ -82,9 +84,13 @@ class StoredSchedule(models.Model):
 
 
 class MirrorState(models.TextChoices):
-    PENDING_CREATE = "pending_create", _("Create sent")
-    SYNCED = "synced", _("Synced")
-    FAILED = "failed", _("Failed")
+    """Stored state of a mirror row; see ``sfacal.engine.mirrors`` for its meaning to the planner."""
+
+    PENDING_CREATE = "pending_create", _("Create sent")  # write-ahead: a create is (about to be) sent
+    SYNCED = "synced", _("Synced")  # the event exists with the recorded content
+    FAILED = "failed", _("Failed")  # the last write failed for good (see last_error_code)
+    REMOVED = "removed", _("Removed")  # we deleted the event (tombstone: the generation goes on)
+    LOST = "lost", _("Deleted in the calendar")  # S9: re-created at the next SFA change
 
 
 class MirrorEvent(models.Model):
@@ -110,11 +116,18 @@ class MirrorEvent(models.Model):
 
     class Meta:
         constraints = [
+            # One row per (schedule, employee, place): a calendar move (P4) keeps the old row until
+            # its event is deleted, next to the new one.
             models.UniqueConstraint(
-                fields=["company", "source", "record_id", "employee"], name="mirror_unique"
+                fields=["company", "source", "record_id", "login_id", "mailbox", "calendar_name"],
+                name="mirror_unique_place",
             ),
         ]
-        indexes = [models.Index(fields=["company", "mailbox"])]
+        indexes = [
+            models.Index(fields=["company", "mailbox"]),
+            models.Index(fields=["company", "source", "record_id"]),
+            models.Index(fields=["company", "employee"]),
+        ]
 
 
 class LogResult(models.TextChoices):
@@ -159,6 +172,9 @@ class MailboxLease(models.Model):
     key = models.CharField(max_length=300, unique=True)
     owner = models.CharField(max_length=100)
     expires_at = models.DateTimeField()
+    # Set by someone who wanted the lease while it was held: the holder runs once more before it
+    # lets go (so a change that arrives during a pass is never left waiting for the sweeper).
+    dirty = models.BooleanField(default=False)
 
 
 class DeltaState(models.Model):

@@ -1,15 +1,168 @@
-"""Huey tasks of the engine (registered by ``huey.contrib.djhuey`` from this module)."""
+"""Huey tasks of the engine (registered by ``huey.contrib.djhuey`` from this module).
+
+* :func:`dispatch` -- wired into :func:`sfacal.engine.inbox.set_dispatcher` at app start: after a
+  change commits, one processing task per company is queued (a ``queued:<company>`` marker in the
+  lease table keeps a burst of thousands of changes from queuing thousands of tasks), so webhook and
+  push changes start at once (S10).
+* :func:`process_company` -- the inbox pass (:func:`sfacal.engine.passes.process_inbox`).
+* :func:`tick` -- every minute: re-queues inbox entries left pending (older than
+  :data:`STALE_PENDING_S`, or due after a backoff), applies changes kept while sync was off, runs
+  each company's batch when its C8 interval has passed, and reconciles every
+  :data:`RECONCILE_MINUTES`.
+* :func:`purge_old_logs` -- daily: the L1 retention.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sfacal.engine import retention
+from sfacal.engine import backfill, passes, reconcile, retention, sync
+from sfacal.engine.leases import LeaseSet, lease_seconds
+from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
+from sfacal.web.companies.models import CompanySettings
 
 logger = logging.getLogger(__name__)
+
+STALE_PENDING_S = 30
+RECONCILE_MINUTES = 60
+QUEUED_MARKER_S = 30.0
+
+
+def _queued_key(company_id: int) -> str:
+    return f"queued:{company_id}"
+
+
+def dispatch(entry_id: int) -> None:
+    """After a change committed: make sure a processing task for its company is queued."""
+    try:
+        company_id = InboxEntry.objects.filter(pk=entry_id).values_list("company_id", flat=True).first()
+        if company_id is None:
+            return
+        enqueue_company(int(company_id))
+    except Exception:  # the change is stored; the sweeper picks it up
+        logger.exception("queuing the processing of inbox entry %s failed", entry_id)
+
+
+def enqueue_company(company_id: int, *, force: bool = False) -> bool:
+    """Queue a processing task unless one is queued and not started yet."""
+    marker = LeaseSet(owner=f"queue:{company_id}", ttl=QUEUED_MARKER_S)
+    if not force and not marker.acquire([_queued_key(company_id)]):
+        return False
+    if force:
+        marker.acquire([_queued_key(company_id)])
+    process_company(company_id)
+    return True
+
+
+def _schedule_retry(company_id: int, when: datetime) -> None:
+    process_company.schedule((company_id,), eta=max(when, timezone.now() + timedelta(seconds=0.5)))
+
+
+@db_task()
+def process_company(company_id: int) -> dict[str, int] | None:
+    """The inbox pass of one company (see :mod:`sfacal.engine.passes`)."""
+    MailboxLease.objects.filter(key=_queued_key(company_id)).delete()
+    summary = passes.process_inbox(company_id, schedule_retry=_schedule_retry)
+    return summary.as_dict() if summary is not None else None
+
+
+@db_task()
+def run_job(name: str, kwargs: dict[str, Any]) -> None:
+    """Background work started by a settings change (see :mod:`sfacal.engine.sync`)."""
+    if name == "replan_employee":
+        sync.replan_employee(kwargs["employee_id"], kwargs.get("trigger", "manual"))
+    elif name == "catch_up":
+        backfill.run_catch_up(kwargs["employee_id"])
+    elif name == "backfill":
+        backfill.run_backfill(
+            kwargs["employee_id"], kwargs.get("old_calendar", ""), kwargs.get("new_calendar", "")
+        )
+    elif name == "process_company":
+        enqueue_company(kwargs["company_id"], force=True)
+    elif name == "sync_now":
+        from sfacal.web.companies.models import Company
+        from sfacal.web.employees.models import Employee
+
+        company = Company.objects.get(pk=kwargs["company_id"])
+        employee_id = kwargs.get("employee_id")
+        employee = Employee.objects.filter(pk=int(employee_id)).first() if employee_id else None
+        sync.sync_now(company, employee)
+    else:
+        logger.warning("unknown engine job %r", name)
+
+
+def enqueue_job(name: str, kwargs: dict[str, Any]) -> None:
+    run_job(name, kwargs)
+
+
+@db_task()
+def run_batch(company_id: int) -> dict[str, int]:
+    return passes.run_batch(company_id).as_dict()
+
+
+@db_task()
+def run_reconcile(company_id: int) -> dict[str, int]:
+    report = reconcile.reconcile_company(company_id)
+    return {"calendars": report.calendars, "lost": report.lost, "removed": report.removed}
+
+
+def _due(key: str, minutes: float) -> bool:
+    """Whether the periodic job ``key`` is due; claims it for ``minutes`` if so."""
+    return bool(LeaseSet(owner="scheduler", ttl=max(1.0, minutes * 60 - 5)).acquire([key]))
+
+
+def sweep(now: datetime | None = None) -> dict[str, int]:
+    """One run of the minute job (see the module docstring); returns what it queued."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=STALE_PENDING_S)
+    queued = {"process": 0, "batch": 0, "reconcile": 0}
+    for cs in CompanySettings.objects.select_related("company"):
+        cid = cs.company_id
+        enabled = cs.sync_enabled and cs.write_to_calendar
+        states = [InboxState.PENDING, InboxState.DEFERRED] if enabled else [InboxState.PENDING]
+        waiting = InboxEntry.objects.filter(company_id=cid, state__in=states).filter(
+            Q(next_attempt_at__lte=now)
+            | Q(next_attempt_at__isnull=True, received_at__lte=stale)
+            | Q(state=InboxState.DEFERRED)
+        )
+        if waiting.exists() and (enabled or waiting.filter(state=InboxState.PENDING).exists()):
+            enqueue_company(cid, force=True)
+            queued["process"] += 1
+        if not enabled:
+            continue
+        if _due(f"batch:{cid}", cs.batch_interval_minutes or 5):
+            run_batch(cid)
+            queued["batch"] += 1
+        if _due(f"reconcile:{cid}", RECONCILE_MINUTES):
+            run_reconcile(cid)
+            queued["reconcile"] += 1
+    return queued
+
+
+@db_periodic_task(crontab(minute="*"))
+def tick() -> dict[str, int]:
+    return sweep()
+
+
+@HUEY.on_startup()
+def _after_restart() -> None:
+    """A restarted worker picks up what a crashed one left, once that one's leases expired."""
+    try:
+        sweep_soon.schedule(delay=lease_seconds() + 1)
+    except Exception:
+        logger.exception("scheduling the start-up sweep failed")
+
+
+@db_task()
+def sweep_soon() -> dict[str, int]:
+    return sweep(timezone.now() + timedelta(seconds=STALE_PENDING_S))
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
@@ -19,3 +172,11 @@ def purge_old_logs() -> int:
     if removed:
         logger.info("purged %d log entries past retention", removed)
     return removed
+
+
+def install() -> None:
+    """Wire the engine into the inbox and the settings hooks (called by ``EngineConfig.ready``)."""
+    from sfacal.engine import inbox
+
+    inbox.set_dispatcher(dispatch)
+    sync.set_enqueue(enqueue_job)

@@ -32,12 +32,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "huey.contrib.djhuey",
     "sfacal.web.companies",
     "sfacal.web.employees",
     "sfacal.web.connections",
     "sfacal.engine",
     "sfacal.web.ops",
+    "sfacal.web",
+    "sfacal.web.accounts",
+    "sfacal.web.dashboard",
+    "sfacal.web.logs",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@
 
 - ``hooks/justsfa/<token>``: JUST.SFA webhooks (``sfacal.sources.justsfa.urls``)
 - ``api/v1/``: the push API and its OpenAPI document (``sfacal.sources.push.urls``)
-- everything else: the screens
+- everything else: the screens (sign-in, dashboard, settings, employees, JUST.SFA, log)
 """
 
 from __future__ import annotations
@@ -16,4 +16,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("hooks/justsfa/", include("sfacal.sources.justsfa.urls")),
     path("api/v1/", include("sfacal.sources.push.urls")),
+    path("accounts/", include("sfacal.web.accounts.urls")),
+    path("log/", include("sfacal.web.logs.urls")),
+    path("", include("sfacal.web.companies.urls")),
+    path("", include("sfacal.web.employees.urls")),
+    path("", include("sfacal.web.connections.urls")),
+    path("", include("sfacal.web.dashboard.urls")),
 ]

@@ -22,7 +22,6 @@ from django.db import transaction
 
 from sfacal.core.errors import InputError
 from sfacal.core.settings import OUTSIDE_MASTER, UNSELECTED
-from sfacal.web import checks
 from sfacal.web.companies.models import AuditEntry, BusinessName, Company, Purpose
 from sfacal.web.employees.models import Employee, SyncState, UserIdMode
 
@@ -206,14 +205,25 @@ def _audit_entries(
     ]
 
 
-def _needs_backfill(before: dict[str, object], employee: Employee) -> bool:
-    """P4: a new target calendar while sync stays on moves the mirrored events."""
-    old = str(before.get("calendar_name") or "").strip()
-    return (
-        before.get("state") == SyncState.ON
-        and employee.state == SyncState.ON
-        and old != (employee.calendar_name or "").strip()
-    )
+_SYNC_FIELDS = (
+    "state",
+    "user_id_mode",
+    "user_id",
+    "calendar_name",
+    "excluded_purposes",
+    "excluded_business_names",
+)
+
+
+def _sync_settings_changed(before: dict[str, object], employee: Employee) -> bool:
+    """Whether the engine has something to do: state (E4), mailbox (E2), calendar (P4), exclusions (S2)."""
+    return any(before.get(name) != getattr(employee, name) for name in _SYNC_FIELDS if name in before)
+
+
+def _notify_engine(employee: Employee, before: dict[str, object]) -> None:
+    from sfacal.engine.sync import on_employee_settings_changed
+
+    on_employee_settings_changed(employee, before)
 
 
 def apply_employee_changes(
@@ -260,15 +270,8 @@ def apply_employee_changes(
             ]
             AuditEntry.objects.bulk_create(entries, batch_size=1000)
             for employee, before, is_new in pending:
-                if not is_new and _needs_backfill(before, employee):
-                    transaction.on_commit(
-                        partial(
-                            checks.request_backfill,
-                            employee,
-                            str(before.get("calendar_name") or ""),
-                            employee.calendar_name,
-                        )
-                    )
+                if is_new or _sync_settings_changed(before, employee):
+                    transaction.on_commit(partial(_notify_engine, employee, {} if is_new else before))
         pending.clear()
 
     for done, change in enumerate(changes, 1):

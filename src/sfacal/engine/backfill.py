@@ -1,0 +1,114 @@
+"""P4 back-fill: after an employee's target calendar changed, re-sync every planned schedule from
+the first day of the previous month into the new calendar and remove the product's events from the
+old one (nothing duplicated). Also the catch-up of an employee registered after schedules named
+them.
+
+Progress is visible on the employee (``backfill_total`` operations planned, ``backfill_done``
+finished, updated as each chunk of a mailbox is recorded) and in the log (trigger ``backfill``).
+Schedules starting before the window keep their events where they are until they change again (the
+next change moves them: the planner deletes in the old place and creates in the new one).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from sfacal.core.planner import backfill as core_backfill
+from sfacal.core.schedule import Schedule
+from sfacal.engine.context import RecordKey, employee_settings, load_changes, load_context, load_employees
+from sfacal.engine.mirrors import OpResult, load_mirrors, mirror_row
+from sfacal.engine.models import MirrorEvent, StoredSchedule, Trigger
+from sfacal.engine.processor import ItemState, PassSummary, WorkItem, run_items
+from sfacal.web.employees.models import Employee
+
+__all__ = ["request_backfill", "run_backfill", "run_catch_up"]
+
+log = logging.getLogger(__name__)
+
+BUSY_WAIT_S = 120.0
+
+
+def request_backfill(employee: Employee, old_calendar: str | None, new_calendar: str | None) -> None:
+    """P4: start the back-fill (in the background when a queue is wired)."""
+    from sfacal.engine import sync
+
+    Employee.objects.filter(pk=employee.pk).update(backfill_total=0, backfill_done=0)
+    sync._run(
+        "backfill",
+        employee_id=employee.pk,
+        old_calendar=old_calendar or "",
+        new_calendar=new_calendar or "",
+    )
+
+
+def _keys_for(employee: Employee, window: datetime) -> list[RecordKey]:
+    """Stored planned schedules in the window naming the employee, and those mirrored for them."""
+    keys: set[RecordKey] = set(
+        MirrorEvent.objects.filter(company_id=employee.company_id, login_id=employee.login_id).values_list(
+            "source", "record_id"
+        )
+    )
+    rows = StoredSchedule.objects.filter(company_id=employee.company_id, deleted=False).filter(
+        Q(starts_at__gte=window) | Q(starts_at__isnull=True)
+    )
+    for source, record_id, payload in rows.values_list("source", "record_id", "payload"):
+        participants = payload.get("participants") if isinstance(payload, dict) else None
+        if isinstance(participants, list) and employee.login_id in participants:
+            keys.add((source, record_id))
+    return sorted(keys)
+
+
+def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSummary:
+    employee = Employee.objects.select_related("company").get(pk=employee_id)
+    ctx = load_context(employee.company)
+    now = now or timezone.now()
+    settings = employee_settings(employee)
+    if settings is None or not settings.is_on:
+        return PassSummary()
+    window = ctx.window_start(now)
+    keys = _keys_for(employee, window)
+    changes, _ = load_changes(ctx, keys)
+    load_employees(ctx, [employee.login_id])
+    rows = [r for r in (mirror_row(m, ctx.slug) for m in load_mirrors(ctx, keys)) if r is not None]
+    schedules = [c for c in changes.values() if isinstance(c, Schedule)]
+    # Which records the back-fill touches (the core decides: window, policy, old vs new place).
+    plans = core_backfill(settings, schedules, rows, ctx.policy, ctx.masters, now=now)
+    wanted = [(p.ref.source, p.ref.record_id) for p in plans if p.operations]
+    total = sum(len(p.operations) for p in plans)
+    Employee.objects.filter(pk=employee_id).update(backfill_total=total, backfill_done=0)
+    only = frozenset({employee.login_id})
+
+    def progress(results: list[OpResult]) -> None:
+        mine = sum(1 for r in results if r.op.login_id == employee.login_id and r.status != "retry")
+        if mine:
+            Employee.objects.filter(pk=employee_id).update(backfill_done=F("backfill_done") + mine)
+
+    summary = PassSummary()
+    pending = wanted
+    deadline = time.monotonic() + BUSY_WAIT_S
+    while pending:
+        part = run_items(
+            ctx, [WorkItem(k, trigger, backfill=True, only=only) for k in pending], on_chunk=progress
+        )
+        summary.merge(part)
+        pending = [k for k, s in part.states.items() if s is ItemState.RETRY]
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
+    return summary
+
+
+def run_backfill(employee_id: int, old_calendar: str = "", new_calendar: str = "") -> PassSummary:
+    """P4: move the employee's events into the new calendar (see the module docstring)."""
+    log.info("back-fill of employee %s: %r -> %r", employee_id, old_calendar, new_calendar)
+    return _run(employee_id, Trigger.BACKFILL)
+
+
+def run_catch_up(employee_id: int) -> PassSummary:
+    """A newly registered employee gets the stored schedules in the window that named them."""
+    return _run(employee_id, Trigger.BACKFILL)

@@ -1,0 +1,177 @@
+"""Django rows -> the core's plain inputs: company policy, masters, employee settings, changes.
+
+Everything here reads in bulk (one query per kind of row, chunked ``IN`` lists), so planning a
+large batch costs a handful of queries, not one per schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sfacal.core.errors import InputError
+from sfacal.core.planner import backfill_window_start
+from sfacal.core.render import FieldMapping
+from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict
+from sfacal.core.settings import CompanyPolicy, EmployeeSettings, Masters
+from sfacal.engine.models import StoredSchedule
+from sfacal.web.companies.models import BusinessName, Company, CompanySettings, Direction, Purpose
+from sfacal.web.employees.models import Employee
+
+__all__ = [
+    "CompanyContext",
+    "RecordKey",
+    "chunked",
+    "employee_settings",
+    "load_changes",
+    "load_context",
+    "load_employees",
+    "mapping_for",
+]
+
+RecordKey = tuple[str, str]  # (source, record_id)
+
+# Sources whose records carry the configured 見出し / 場所 / 内容 fields in ``Schedule.extra``.
+_MAPPED_SOURCES = frozenset({"justsfa"})
+
+
+def chunked(values: Iterable[Any], size: int = 500) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def mapping_for(source: str) -> FieldMapping | None:
+    """S5: JUST.SFA takes subject, location and body from its configured fields."""
+    return FieldMapping() if source in _MAPPED_SOURCES else None
+
+
+@dataclass
+class CompanyContext:
+    """One company's switches, masters and connector settings, read once per pass."""
+
+    company: Company
+    settings: CompanySettings
+    policy: CompanyPolicy
+    masters: Masters
+    employees: dict[str, Employee] = field(default_factory=dict)  # login id -> row (loaded lazily)
+
+    @property
+    def company_id(self) -> int:
+        return int(self.company.pk)
+
+    @property
+    def slug(self) -> str:
+        return str(self.company.slug)
+
+    def window_start(self, now: datetime) -> datetime:
+        return backfill_window_start(now, self.policy.timezone)
+
+    def employee_settings(self, logins: Iterable[str]) -> dict[str, EmployeeSettings]:
+        out: dict[str, EmployeeSettings] = {}
+        for login in logins:
+            row = self.employees.get(login)
+            if row is not None:
+                found = employee_settings(row)
+                if found is not None:
+                    out[login] = found
+        return out
+
+
+def _policy(company: Company, settings: CompanySettings) -> CompanyPolicy:
+    try:
+        return CompanyPolicy(
+            sync_enabled=bool(settings.sync_enabled),
+            write_enabled=bool(settings.write_to_calendar),
+            two_way=settings.direction == Direction.TWO_WAY,
+            timezone=company.timezone or "Asia/Tokyo",
+            domain=settings.domain or None,
+            personal_settings_allowed=bool(settings.personal_settings_allowed),
+        )
+    except InputError:  # an unusable time zone: fall back to the default rather than stop
+        return CompanyPolicy(
+            sync_enabled=bool(settings.sync_enabled),
+            write_enabled=bool(settings.write_to_calendar),
+            two_way=settings.direction == Direction.TWO_WAY,
+            domain=settings.domain or None,
+        )
+
+
+def load_context(company: Company | int) -> CompanyContext:
+    if not isinstance(company, Company):
+        company = Company.objects.get(pk=company)
+    settings, _ = CompanySettings.objects.get_or_create(company=company)
+    settings.company = company
+    purposes = dict(Purpose.objects.filter(company=company).values_list("name", "counted_as_visit"))
+    names = tuple(BusinessName.objects.filter(company=company).values_list("name", flat=True))
+    masters = Masters(purposes=purposes, business_names=names) if (purposes or names) else Masters()
+    return CompanyContext(company, settings, _policy(company, settings), masters)
+
+
+def load_employees(ctx: CompanyContext, logins: Iterable[str]) -> dict[str, Employee]:
+    """Load the named employees into ``ctx.employees`` (those not loaded yet); returns them all."""
+    missing = sorted({x for x in logins if x and x not in ctx.employees})
+    for chunk in chunked(missing):
+        for row in Employee.objects.filter(company_id=ctx.company_id, login_id__in=chunk):
+            ctx.employees[row.login_id] = row
+    return ctx.employees
+
+
+def employee_settings(row: Employee) -> EmployeeSettings | None:
+    """The core's view of an employee (``None`` when the stored row is unusable)."""
+    try:
+        return EmployeeSettings(
+            login_id=row.login_id,
+            state=row.state,  # type: ignore[arg-type]
+            user_id_mode=row.user_id_mode,  # type: ignore[arg-type]
+            user_id=row.user_id or None,
+            calendar_name=row.calendar_name or None,
+            sync_start=row.sync_start,
+            excluded_purposes=frozenset(row.excluded_purposes or ()),
+            excluded_business_names=frozenset(row.excluded_business_names or ()),
+        )
+    except InputError:
+        return None
+
+
+def change_of(row: StoredSchedule, company_slug: str) -> Change:
+    """The canonical change a stored row holds (raises :class:`InputError` when unreadable)."""
+    payload = row.payload or {}
+    if row.deleted:
+        try:
+            return change_from_dict({**payload, "deleted": True})
+        except InputError:
+            ref = SourceRef(company_slug, row.source, row.record_id)
+            when = row.source_updated_at or row.updated_at
+            return ScheduleDeletion(ref, when)
+    return change_from_dict(payload)
+
+
+def load_changes(
+    ctx: CompanyContext, keys: Iterable[RecordKey]
+) -> tuple[dict[RecordKey, Change], dict[RecordKey, str]]:
+    """The latest stored state of each record; and the records that could not be read (reason)."""
+    wanted = set(keys)
+    by_source: dict[str, list[str]] = {}
+    for source, record in wanted:
+        by_source.setdefault(source, []).append(record)
+    changes: dict[RecordKey, Change] = {}
+    broken: dict[RecordKey, str] = {}
+    for source, records in by_source.items():
+        for chunk in chunked(sorted(records)):
+            for row in StoredSchedule.objects.filter(
+                company_id=ctx.company_id, source=source, record_id__in=chunk
+            ):
+                key = (row.source, row.record_id)
+                try:
+                    changes[key] = change_of(row, ctx.slug)
+                except InputError as exc:
+                    broken[key] = exc.detail
+    return changes, broken

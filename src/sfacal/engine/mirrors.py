@@ -1,0 +1,415 @@
+"""The mirror table and the log, seen from one pass: load rows, write ahead, record outcomes.
+
+Stored state -> the planner's :class:`~sfacal.core.planner.MirrorRow` status:
+
+======================  ==========================================================
+``pending_create``      PENDING: a create was (or is about to be) sent; re-sent with the same
+                        ``transactionId``, so a crash between "sent" and "recorded" never duplicates
+``synced``              ACTIVE (the event exists with ``content_hash``)
+``failed``              ACTIVE when an event id is known (the failed update is re-sent), else a
+                        REMOVED tombstone (the failed create is sent again with the next generation)
+``removed``             REMOVED (we deleted it; the generation goes on)
+``lost``                LOST (deleted in the calendar: re-created at the next SFA change, S9)
+======================  ==========================================================
+
+:class:`Recorder` runs on the pass's database thread. :meth:`Recorder.write_ahead` persists the
+PENDING rows of a mailbox's creates *before* they are sent; :meth:`Recorder.record` stores every
+outcome of a mailbox -- mirror rows and log lines (L1) -- in one transaction. Both use bulk
+statements (``executemany`` / ``bulk_create``), so a mailbox with 100 events costs a few
+statements, not hundreds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from sfacal.calendars.base import WriteOutcome
+from sfacal.core.errors import InputError, NotFoundError, SfacalError
+from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind, pending_row, row_after
+from sfacal.core.schedule import SourceRef
+from sfacal.engine.context import CompanyContext, RecordKey, chunked
+from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry
+
+__all__ = [
+    "OpResult",
+    "OpStatus",
+    "Place",
+    "Recorder",
+    "insert_log_lines",
+    "load_mirrors",
+    "log_line",
+    "mirror_row",
+    "place_of",
+]
+
+Place = tuple[str, str, str, str, str]  # (source, record_id, login_id, mailbox, calendar_name or "")
+
+
+def place_of(ref: SourceRef, login_id: str, mailbox: str, calendar_name: str | None) -> Place:
+    return (ref.source, ref.record_id, login_id, mailbox, calendar_name or "")
+
+
+def mirror_row(row: MirrorEvent, company_slug: str) -> MirrorRow | None:
+    """The planner's view of a stored row (``None`` when the row is unusable)."""
+    event_id = row.event_id or None
+    state = row.state
+    if state == MirrorState.SYNCED:
+        status = MirrorStatus.ACTIVE if event_id else MirrorStatus.PENDING
+    elif state == MirrorState.PENDING_CREATE:
+        status = MirrorStatus.PENDING
+    elif state == MirrorState.LOST:
+        status = MirrorStatus.LOST
+    elif state == MirrorState.FAILED:
+        status = MirrorStatus.ACTIVE if event_id else MirrorStatus.REMOVED
+    else:
+        status = MirrorStatus.REMOVED
+    try:
+        return MirrorRow(
+            ref=SourceRef(company_slug, row.source, row.record_id),
+            login_id=row.login_id,
+            mailbox=row.mailbox,
+            calendar_name=row.calendar_name or None,
+            transaction_id=row.transaction_id,
+            generation=row.generation,
+            event_id=event_id if status in (MirrorStatus.ACTIVE,) else None,
+            content_hash=row.content_hash or None,
+            change_key=row.change_key or None,
+            synced_revision=row.synced_version or None,
+            status=status,
+        )
+    except InputError:
+        return None
+
+
+def load_mirrors(ctx: CompanyContext, keys: Iterable[RecordKey]) -> list[MirrorEvent]:
+    """Every mirror row of the given records (chunked ``IN`` queries)."""
+    by_source: dict[str, list[str]] = {}
+    for source, record in set(keys):
+        by_source.setdefault(source, []).append(record)
+    rows: list[MirrorEvent] = []
+    for source, records in by_source.items():
+        for chunk in chunked(sorted(records)):
+            rows.extend(
+                MirrorEvent.objects.filter(company_id=ctx.company_id, source=source, record_id__in=chunk)
+            )
+    return rows
+
+
+class OpStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"  # for good: a person must act (logged with its hint)
+    RETRY = "retry"  # throttling, outage: the change stays in the inbox and is retried
+
+
+@dataclass(frozen=True)
+class OpResult:
+    op: Operation
+    status: OpStatus
+    error: SfacalError | None = None
+
+
+def log_line(
+    ctx: CompanyContext,
+    *,
+    trigger: str,
+    operation: str,
+    result: str,
+    employee_id: int | None = None,
+    login_id: str = "",
+    mailbox: str = "",
+    calendar_name: str | None = None,
+    ref: SourceRef | None = None,
+    subject: str = "",
+    error: SfacalError | None = None,
+    message: str = "",
+) -> SyncLogEntry:
+    """An unsaved L1 log line (the error's code re-hydrates its hint, L2)."""
+    text = message
+    if error is not None:
+        text = error.detail or error.user_message("en")
+    return SyncLogEntry(
+        company_id=ctx.company_id,
+        employee_id=employee_id,
+        login_id=login_id[:150],
+        mailbox=mailbox[:254],
+        calendar_name=(calendar_name or "")[:255],
+        trigger=trigger,
+        operation=operation[:32],
+        result=result,
+        source=(ref.source if ref else "")[:64],
+        record_id=(ref.record_id if ref else "")[:200],
+        subject=subject[:255],
+        error_code=(error.code if error is not None else "")[:64],
+        message=text[:2000],
+    )
+
+
+_MIRROR_COLUMNS = (
+    "company_id",
+    "source",
+    "record_id",
+    "employee_id",
+    "login_id",
+    "mailbox",
+    "calendar_name",
+    "calendar_id",
+    "event_id",
+    "transaction_id",
+    "content_hash",
+    "change_key",
+    "generation",
+    "synced_version",
+    "state",
+    "last_error_code",
+    "updated_at",
+)
+_PLACE_COLUMNS = ("company_id", "source", "record_id", "login_id", "mailbox", "calendar_name")
+_LOG_COLUMNS = (
+    "company_id",
+    "at",
+    "employee_id",
+    "login_id",
+    "mailbox",
+    "calendar_name",
+    "trigger",
+    "operation",
+    "result",
+    "source",
+    "record_id",
+    "subject",
+    "error_code",
+    "message",
+)
+
+
+def _q(name: str) -> str:
+    return str(connection.ops.quote_name(name))
+
+
+def _upsert_sql(update: Sequence[str]) -> str:
+    """``INSERT … ON CONFLICT (place) DO UPDATE SET …`` (SQLite >= 3.24 and PostgreSQL)."""
+    table = _q(MirrorEvent._meta.db_table)
+    cols = ", ".join(_q(c) for c in _MIRROR_COLUMNS)
+    marks = ", ".join(["%s"] * len(_MIRROR_COLUMNS))
+    target = ", ".join(_q(c) for c in _PLACE_COLUMNS)
+    sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in update)
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) DO UPDATE SET {sets}"  # noqa: S608
+
+
+def _update_sql(update: Sequence[str]) -> str:
+    table = _q(MirrorEvent._meta.db_table)
+    sets = ", ".join(f"{_q(c)} = %s" for c in update)
+    where = " AND ".join(f"{_q(c)} = %s" for c in _PLACE_COLUMNS)
+    return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
+
+
+def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
+    """Insert log lines with one ``executemany`` (no per-row ORM work)."""
+    if not lines:
+        return
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = _q(SyncLogEntry._meta.db_table)
+    cols = ", ".join(_q(c) for c in _LOG_COLUMNS)
+    marks = ", ".join(["%s"] * len(_LOG_COLUMNS))
+    params = [
+        (
+            x.company_id,
+            now,
+            x.employee_id,
+            x.login_id,
+            x.mailbox,
+            x.calendar_name,
+            x.trigger,
+            x.operation,
+            x.result,
+            x.source,
+            x.record_id,
+            x.subject,
+            x.error_code,
+            x.message,
+        )
+        for x in lines
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", params)  # noqa: S608
+
+
+_PENDING_SET = ("state", "transaction_id", "generation", "event_id", "change_key", "updated_at")
+_DONE_SET = (
+    "state",
+    "event_id",
+    "transaction_id",
+    "generation",
+    "content_hash",
+    "change_key",
+    "synced_version",
+    "last_error_code",
+    "updated_at",
+    "employee_id",
+)
+_FAILED_SET = ("state", "event_id", "last_error_code", "updated_at")
+
+
+class Recorder:
+    """Writes of one pass (run them on the pass's database thread). Rows are addressed by their
+    unique place (company, record, employee, mailbox, calendar), so no ids are needed."""
+
+    def __init__(self, ctx: CompanyContext) -> None:
+        self.ctx = ctx
+
+    def _employee_id(self, login_id: str) -> int | None:
+        row = self.ctx.employees.get(login_id)
+        return int(row.pk) if row is not None else None
+
+    def _row(self, row: MirrorRow, state: str, stamp: Any, error_code: str = "") -> tuple[Any, ...] | None:
+        employee_id = self._employee_id(row.login_id)
+        if employee_id is None:
+            return None
+        return (
+            self.ctx.company_id,
+            row.ref.source,
+            row.ref.record_id,
+            employee_id,
+            row.login_id,
+            row.mailbox,
+            row.calendar_name or "",
+            "",
+            row.event_id or "",
+            row.transaction_id,
+            row.content_hash or "",
+            (row.change_key or "")[:255],
+            row.generation,
+            (row.synced_revision or "")[:128],
+            state,
+            error_code,
+            stamp,
+        )
+
+    # -- write-ahead ------------------------------------------------------------------------------
+    def write_ahead(self, ops: Sequence[Operation]) -> None:
+        """Persist the PENDING row of every create in ``ops`` (one transaction)."""
+        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = []
+        for op in ops:
+            if op.kind is OpKind.CREATE:
+                found = self._row(pending_row(op), MirrorState.PENDING_CREATE.value, stamp)
+                if found is not None:
+                    params.append(found)
+        if not params:
+            return
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(_upsert_sql(_PENDING_SET), params)
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def record(
+        self,
+        ops: Sequence[Operation],
+        outcomes: Sequence[WriteOutcome | SfacalError],
+        triggers: dict[RecordKey, str],
+    ) -> list[OpResult]:
+        """Store the outcome of each op (mirror row + log line), in one transaction."""
+        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        done_rows: list[tuple[Any, ...]] = []
+        failed_rows: list[tuple[Any, ...]] = []
+        logs: list[SyncLogEntry] = []
+        results: list[OpResult] = []
+        retry_lines: dict[tuple[str, str], tuple[int, SfacalError, Operation]] = {}
+        for op, outcome in zip(ops, outcomes, strict=True):
+            error = outcome if isinstance(outcome, SfacalError) else outcome.error
+            trigger = triggers.get((op.ref.source, op.ref.record_id), "batch")
+            place = (self.ctx.company_id, *place_of(op.ref, op.login_id, op.mailbox, op.calendar_name))
+            subject = op.event.subject if op.event is not None else ""
+            if error is None and isinstance(outcome, WriteOutcome):
+                done = op.recreate() if outcome.recreated else op
+                try:
+                    after = row_after(done, event_id=outcome.event_id, change_key=outcome.change_key)
+                except InputError as exc:
+                    error = SfacalError(f"{op.kind} answered without an event id: {exc.detail}")
+                else:
+                    state = MirrorState.SYNCED if after.status is MirrorStatus.ACTIVE else MirrorState.REMOVED
+                    found = self._row(after, state.value, stamp)
+                    if found is not None:
+                        done_rows.append(found)
+                    results.append(OpResult(op, OpStatus.OK))
+                    operation = "recreate" if outcome.recreated else op.kind.value
+                    logs.append(
+                        self._line(
+                            op, trigger, operation, LogResult.SUCCESS, subject, message=op.reason.value
+                        )
+                    )
+                    continue
+            assert error is not None
+            if error.retryable:
+                results.append(OpResult(op, OpStatus.RETRY, error))
+                key = (op.login_id, error.code)
+                count, _, first = retry_lines.get(key, (0, error, op))
+                retry_lines[key] = (count + 1, error, first)
+                continue
+            if isinstance(error, NotFoundError) and op.kind is OpKind.DELETE:
+                results.append(OpResult(op, OpStatus.OK))
+                continue
+            results.append(OpResult(op, OpStatus.FAILED, error))
+            logs.append(self._line(op, trigger, op.kind.value, LogResult.FAILURE, subject, error=error))
+            if op.kind is OpKind.CREATE:
+                failed_rows.append((MirrorState.FAILED.value, "", error.code[:64], stamp, *place))
+            elif op.kind is OpKind.UPDATE:
+                failed_rows.append(
+                    (MirrorState.FAILED.value, op.event_id or "", error.code[:64], stamp, *place)
+                )
+        for (login, _code), (count, error, op) in retry_lines.items():
+            trigger = triggers.get((op.ref.source, op.ref.record_id), "batch")
+            logs.append(
+                log_line(
+                    self.ctx,
+                    trigger=trigger,
+                    operation=op.kind.value,
+                    result=LogResult.WARNING,
+                    employee_id=self._employee_id(login),
+                    login_id=login,
+                    mailbox=op.mailbox,
+                    calendar_name=op.calendar_name,
+                    ref=op.ref if count == 1 else None,
+                    error=error,
+                    message=f"{count} operation(s) postponed and retried automatically: {error.detail}",
+                )
+            )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                if done_rows:
+                    cursor.executemany(_upsert_sql(_DONE_SET), done_rows)
+                if failed_rows:
+                    cursor.executemany(_update_sql(_FAILED_SET), failed_rows)
+            insert_log_lines(logs)
+        return results
+
+    def _line(
+        self,
+        op: Operation,
+        trigger: str,
+        operation: str,
+        result: str,
+        subject: str,
+        *,
+        error: SfacalError | None = None,
+        message: str = "",
+    ) -> SyncLogEntry:
+        return log_line(
+            self.ctx,
+            trigger=trigger,
+            operation=operation,
+            result=result,
+            employee_id=self._employee_id(op.login_id),
+            login_id=op.login_id,
+            mailbox=op.mailbox,
+            calendar_name=op.calendar_name,
+            ref=op.ref,
+            subject=subject,
+            error=error,
+            message=message,
+        )

@@ -1,0 +1,401 @@
+"""One pass: stored changes -> plans -> calendar writes -> mirror table and log.
+
+:func:`run_items` is the single path every trigger takes (inbox, periodic batch, "sync now",
+back-fill, settings changes):
+
+1. read the latest stored state of each record, its mirror rows and the employees involved, in
+   bulk (:mod:`sfacal.engine.context`);
+2. take the leases of every mailbox the records may touch (the participants' mailboxes and those of
+   existing mirror rows); a record with a mailbox held by another worker waits for a later pass;
+3. read the mirror rows again -- now nobody else writes them -- and plan each record with
+   :func:`sfacal.core.planner.plan`;
+4. execute per mailbox (:mod:`sfacal.engine.executor`): write ahead, send, record outcome + log line
+   in one transaction;
+5. update each employee's visible state (``last_result``, ``last_error_code``, ``last_synced_at``)
+   and report, per record, whether it is done, must be retried (throttling, outage, busy mailbox)
+   or waits for the company to switch sync on (C1, C4).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.utils import timezone
+
+from sfacal.core.errors import SfacalError, ThrottledError
+from sfacal.core.planner import MirrorRow, Operation, Plan, plan
+from sfacal.core.policy import Reason
+from sfacal.core.schedule import Change, Schedule
+from sfacal.core.settings import EmployeeSettings
+from sfacal.engine import executor
+from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
+from sfacal.engine.errors import MailboxUnresolvedError, UnknownParticipantError
+from sfacal.engine.leases import LeaseSet, mailbox_key
+from sfacal.engine.mirrors import (
+    OpResult,
+    OpStatus,
+    Recorder,
+    insert_log_lines,
+    load_mirrors,
+    log_line,
+    mirror_row,
+)
+from sfacal.engine.models import LogResult, MirrorEvent, SyncLogEntry, Trigger
+from sfacal.web.employees.models import Employee, LastResult
+
+__all__ = ["ItemState", "PassSummary", "WorkItem", "run_items"]
+
+log = logging.getLogger(__name__)
+
+BUSY_RETRY_S = 2.0
+# Outcomes without an operation that are worth a "skipped" log line when a change arrives.
+_SKIP_REASONS = frozenset(
+    {
+        Reason.FROZEN_ACTUAL,
+        Reason.ACTUAL_NOT_SYNCED,
+        Reason.EXCLUDED,
+        Reason.BEFORE_SYNC_START,
+        Reason.LOST_UNCHANGED,
+    }
+)
+# Triggers that mean "this record just changed" (log unknown participants and skips once).
+_CHANGE_TRIGGERS = frozenset(
+    {Trigger.WEBHOOK, Trigger.PUSH, Trigger.CSV, Trigger.POLL, Trigger.MANUAL, Trigger.WRITEBACK}
+)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One record to plan. ``only`` limits the plan to some login IDs; ``backfill`` lifts S8."""
+
+    key: RecordKey
+    trigger: str
+    backfill: bool = False
+    only: frozenset[str] | None = None
+
+
+class ItemState(StrEnum):
+    DONE = "done"
+    RETRY = "retry"
+    DEFERRED = "deferred"  # C1 / C4 off: kept until switched on
+    BROKEN = "broken"  # the stored record cannot be read
+
+
+@dataclass
+class PassSummary:
+    records: int = 0
+    operations: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    postponed: int = 0
+    busy: int = 0
+    states: dict[RecordKey, ItemState] = field(default_factory=dict)
+    retry_at: dict[RecordKey, datetime] = field(default_factory=dict)
+    errors: dict[RecordKey, str] = field(default_factory=dict)
+
+    def merge(self, other: PassSummary) -> None:
+        self.records += other.records
+        self.operations += other.operations
+        self.succeeded += other.succeeded
+        self.failed += other.failed
+        self.postponed += other.postponed
+        self.busy += other.busy
+        self.states.update(other.states)
+        self.retry_at.update(other.retry_at)
+        self.errors.update(other.errors)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "records": self.records,
+            "operations": self.operations,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "postponed": self.postponed,
+            "busy": self.busy,
+            "deferred": sum(1 for s in self.states.values() if s is ItemState.DEFERRED),
+        }
+
+
+def _logins(change: Change, rows: Iterable[MirrorEvent]) -> set[str]:
+    logins = {row.login_id for row in rows}
+    if isinstance(change, Schedule):
+        logins.update(change.participants)
+    return logins
+
+
+def _subject(change: Change) -> str:
+    if isinstance(change, Schedule):
+        return change.title or change.business_name or change.customer_name or ""
+    return ""
+
+
+def run_items(
+    ctx: CompanyContext,
+    items: Iterable[WorkItem],
+    *,
+    leases: LeaseSet | None = None,
+    now: datetime | None = None,
+    on_chunk: Callable[[list[OpResult]], None] | None = None,
+) -> PassSummary:
+    """Plan and execute ``items`` (see the module docstring). The mailbox leases taken here are
+    released before returning; pass a :class:`LeaseSet` to share its owner id (and renewal)."""
+    leases = leases or LeaseSet()
+    now = now or timezone.now()
+    summary = PassSummary()
+    by_key: dict[RecordKey, WorkItem] = {}
+    for item in items:
+        by_key[item.key] = item  # the latest wins; a record is planned once per pass
+    summary.records = len(by_key)
+    if not by_key:
+        return summary
+    if not (ctx.policy.sync_enabled and ctx.policy.write_enabled):
+        summary.states = dict.fromkeys(by_key, ItemState.DEFERRED)
+        return summary
+
+    changes, broken = load_changes(ctx, by_key)
+    for key, reason in broken.items():
+        summary.states[key] = ItemState.BROKEN
+        summary.errors[key] = reason
+    for key in by_key:
+        if key not in changes and key not in broken:
+            summary.states[key] = ItemState.DONE  # nothing stored (never accepted): nothing to do
+
+    first_rows = load_mirrors(ctx, changes)
+    rows_by_key: dict[RecordKey, list[MirrorEvent]] = {}
+    for row in first_rows:
+        rows_by_key.setdefault((row.source, row.record_id), []).append(row)
+    all_logins: set[str] = set()
+    for key, change in changes.items():
+        all_logins |= _logins(change, rows_by_key.get(key, ()))
+    load_employees(ctx, all_logins)
+    settings_by_login = ctx.employee_settings(all_logins)
+
+    # 2. Leases of every mailbox a record may touch.
+    wanted: dict[RecordKey, set[str]] = {}
+    for key, change in changes.items():
+        boxes: set[str] = set()
+        for login in _logins(change, rows_by_key.get(key, ())):
+            found = settings_by_login.get(login)
+            box = found.mailbox(ctx.policy.domain) if found is not None else None
+            if box:
+                boxes.add(mailbox_key(ctx.company_id, box))
+        for row in rows_by_key.get(key, ()):
+            boxes.add(mailbox_key(ctx.company_id, row.mailbox))
+        wanted[key] = boxes
+    got: set[str] = leases.acquire(set().union(*wanted.values())) if wanted else set()
+    ready = [key for key in changes if wanted[key] <= got]
+    ready_set = set(ready)
+    for key in changes:
+        if key not in ready_set:
+            summary.states[key] = ItemState.RETRY
+            summary.retry_at[key] = now + timedelta(seconds=BUSY_RETRY_S)
+            summary.busy += 1
+    try:
+        _plan_and_execute(ctx, by_key, changes, ready, settings_by_login, leases, summary, now, on_chunk)
+    finally:
+        leases.release(got)
+    return summary
+
+
+def _plan_and_execute(
+    ctx: CompanyContext,
+    by_key: dict[RecordKey, WorkItem],
+    changes: dict[RecordKey, Change],
+    ready: list[RecordKey],
+    settings_by_login: Mapping[str, EmployeeSettings],
+    leases: LeaseSet,
+    summary: PassSummary,
+    now: datetime,
+    on_chunk: Callable[[list[OpResult]], None] | None,
+) -> None:
+    # 3. Mirror rows again, under the leases; plan.
+    rows = load_mirrors(ctx, ready)
+    core_rows: dict[RecordKey, list[MirrorRow]] = {}
+    for row in rows:
+        found = mirror_row(row, ctx.slug)
+        if found is not None:
+            core_rows.setdefault((row.source, row.record_id), []).append(found)
+    new_logins: set[str] = set()
+    for row in rows:
+        if row.login_id not in ctx.employees:
+            new_logins.add(row.login_id)
+    if new_logins:
+        load_employees(ctx, new_logins)
+    employees = ctx.employee_settings(ctx.employees)
+    recorder = Recorder(ctx)
+    jobs: dict[str, list[Operation]] = {}
+    owner: dict[int, RecordKey] = {}
+    triggers: dict[RecordKey, str] = {}
+    logs: list[SyncLogEntry] = []
+    employee_failures: dict[int, str] = {}
+    for key in ready:
+        item = by_key[key]
+        change = changes[key]
+        triggers[key] = item.trigger
+        try:
+            result = plan(
+                change,
+                employees,
+                core_rows.get(key, []),
+                ctx.policy,
+                ctx.masters,
+                backfill=item.backfill,
+                mapping=mapping_for(change.ref.source),
+                only=item.only,
+            )
+        except SfacalError as exc:
+            summary.states[key] = ItemState.BROKEN
+            summary.errors[key] = exc.detail
+            logs.append(
+                log_line(
+                    ctx,
+                    trigger=item.trigger,
+                    operation="plan",
+                    result=LogResult.FAILURE,
+                    ref=change.ref,
+                    error=exc,
+                )
+            )
+            continue
+        if result.blocked is not None:
+            summary.states[key] = ItemState.DEFERRED
+            continue
+        summary.states[key] = ItemState.DONE
+        logs.extend(_outcome_lines(ctx, item, change, result, employee_failures))
+        for op in result.operations:
+            jobs.setdefault(op.mailbox, []).append(op)
+            owner[id(op)] = key
+    insert_log_lines(logs)
+    summary.operations = sum(len(ops) for ops in jobs.values())
+    results: list[OpResult] = []
+    if jobs:
+        bridge = executor.DbBridge()
+        results = bridge.run(
+            executor.execute(ctx.settings, jobs, bridge, recorder, triggers, leases, on_chunk)
+        )
+    _settle(ctx, results, owner, summary, employee_failures, now)
+
+
+def _outcome_lines(
+    ctx: CompanyContext,
+    item: WorkItem,
+    change: Change,
+    result: Plan,
+    employee_failures: dict[int, str],
+) -> list[SyncLogEntry]:
+    """Log lines for employees the plan leaves alone for a reason worth telling (L1)."""
+    lines: list[SyncLogEntry] = []
+    for outcome in result.outcomes:
+        if outcome.kinds:
+            continue
+        employee = ctx.employees.get(outcome.login_id)
+        employee_id = int(employee.pk) if employee is not None else None
+        if outcome.reason is Reason.MAILBOX_UNRESOLVED:
+            error: SfacalError = MailboxUnresolvedError(login_id=outcome.login_id)
+            if employee_id is not None:
+                employee_failures[employee_id] = error.code
+            lines.append(
+                log_line(
+                    ctx,
+                    trigger=item.trigger,
+                    operation="resolve",
+                    result=LogResult.FAILURE,
+                    employee_id=employee_id,
+                    login_id=outcome.login_id,
+                    ref=change.ref,
+                    subject=_subject(change),
+                    error=error,
+                )
+            )
+        elif item.trigger not in _CHANGE_TRIGGERS:
+            continue
+        elif outcome.reason is Reason.UNKNOWN_EMPLOYEE:
+            lines.append(
+                log_line(
+                    ctx,
+                    trigger=item.trigger,
+                    operation="resolve",
+                    result=LogResult.WARNING,
+                    login_id=outcome.login_id,
+                    ref=change.ref,
+                    subject=_subject(change),
+                    error=UnknownParticipantError(
+                        f"participant {outcome.login_id!r} of {change.ref} is not a registered employee",
+                        login_id=outcome.login_id,
+                    ),
+                )
+            )
+        elif outcome.reason in _SKIP_REASONS:
+            lines.append(
+                log_line(
+                    ctx,
+                    trigger=item.trigger,
+                    operation="skip",
+                    result=LogResult.SKIPPED,
+                    employee_id=employee_id,
+                    login_id=outcome.login_id,
+                    mailbox=outcome.mailbox or "",
+                    calendar_name=outcome.calendar_name,
+                    ref=change.ref,
+                    subject=_subject(change),
+                    message=outcome.reason.value,
+                )
+            )
+    return lines
+
+
+def _retry_delay(errors: list[SfacalError]) -> float:
+    wait = 5.0
+    for err in errors:
+        if isinstance(err, ThrottledError) and err.retry_after is not None:
+            wait = max(wait, err.retry_after)
+    return min(wait, 300.0)
+
+
+def _settle(
+    ctx: CompanyContext,
+    results: list[OpResult],
+    owner: dict[int, RecordKey],
+    summary: PassSummary,
+    employee_failures: dict[int, str],
+    now: datetime,
+) -> None:
+    retry_errors: dict[RecordKey, list[SfacalError]] = {}
+    ok_employees: set[int] = set()
+    for res in results:
+        key = owner.get(id(res.op))
+        employee = ctx.employees.get(res.op.login_id)
+        employee_id = int(employee.pk) if employee is not None else None
+        if res.status is OpStatus.OK:
+            summary.succeeded += 1
+            if employee_id is not None:
+                ok_employees.add(employee_id)
+        elif res.status is OpStatus.FAILED:
+            summary.failed += 1
+            if employee_id is not None and res.error is not None:
+                employee_failures[employee_id] = res.error.code
+        else:
+            summary.postponed += 1
+            if key is not None and res.error is not None:
+                retry_errors.setdefault(key, []).append(res.error)
+    for key, errs in retry_errors.items():
+        summary.states[key] = ItemState.RETRY
+        summary.retry_at[key] = now + timedelta(seconds=_retry_delay(errs))
+        summary.errors[key] = errs[0].code
+    stamp = timezone.now()
+    by_code: dict[str, list[int]] = {}
+    for employee_id, code in employee_failures.items():
+        by_code.setdefault(code, []).append(employee_id)
+    for code, ids in by_code.items():
+        Employee.objects.filter(pk__in=ids).update(
+            last_result=LastResult.FAILED, last_error_code=code[:64], last_synced_at=stamp
+        )
+    ok_only = sorted(ok_employees - set(employee_failures))
+    if ok_only:
+        Employee.objects.filter(pk__in=ok_only).update(
+            last_result=LastResult.OK, last_error_code="", last_synced_at=stamp
+        )

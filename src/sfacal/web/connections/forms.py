@@ -1,0 +1,205 @@
+"""Forms of the JUST.SFA connection (J1–J3) and of the push API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from sfacal.core.errors import InputError, normalize_lang
+from sfacal.web.connections.models import SourceConnection, UserMapping
+
+IDENTIFIER_FIELDS: list[tuple[str, Any, str]] = [
+    ("table", _("Data table identifier"), "table_162331777"),
+    ("panel", _("Panel identifier"), "panel_1638871430"),
+    ("schedule_field", _("Schedule field identifier"), "field_1638871621"),
+    ("title_field", _("Title (見出し) field identifier"), "field_1638871565"),
+    ("location_field", _("Location (場所) field identifier"), "field_1638871584"),
+    ("content_field", _("Content (内容) field identifier"), "field_1638871597"),
+    ("filter", _("Participant filter identifier"), "filter_1650278004"),
+]
+OPTIONAL_FIELDS: list[tuple[str, Any]] = [
+    ("status_field", _("Status (予定/実績) field identifier")),
+    ("kind_field", _("Kind (商談/業務) field identifier")),
+    ("purpose_field", _("Purpose (商談目的) field identifier")),
+    ("business_field", _("Business name (業務名) field identifier")),
+    ("customer_field", _("Customer name field identifier")),
+    ("address_field", _("Customer address field identifier")),
+    ("key_field", _("Record key field identifier")),
+    ("updated_field", _("Updated-at field identifier")),
+]
+LIST_FIELDS: list[tuple[str, Any, str]] = [
+    ("plan_values", _("Status values meaning a plan"), "予定"),
+    ("actual_values", _("Status values meaning an actual"), "実績"),
+]
+SECRET_FIELDS = ("api_key", "webhook_header_value")
+
+
+class JustSfaForm(forms.Form):
+    enabled = forms.BooleanField(label=_("Use this connection"), required=False)
+    tenant = forms.CharField(label=_("Tenant"), max_length=255)
+    api_key = forms.CharField(
+        label=_("API key"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    base_url = forms.CharField(label=_("API base URL"), max_length=500, required=False)
+    requests_per_minute = forms.IntegerField(
+        label=_("API requests per minute (limit)"), min_value=1, max_value=10_000
+    )
+    requests_per_day = forms.IntegerField(
+        label=_("API requests per day (limit)"), min_value=1, max_value=10_000_000
+    )
+    webhook_header_name = forms.CharField(label=_("Secret header name"), max_length=100, required=False)
+    webhook_header_value = forms.CharField(
+        label=_("Secret header value"),
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    remove_header = forms.BooleanField(label=_("Do not require a secret header"), required=False)
+
+    def __init__(self, *args: Any, source: SourceConnection, **kwargs: Any) -> None:
+        self.source = source
+        config = source.config or {}
+        if not args and "data" not in kwargs:
+            initial: dict[str, Any] = {
+                "enabled": source.enabled,
+                "webhook_header_name": source.webhook_header_name,
+                "requests_per_minute": config.get("requests_per_minute", 50),
+                "requests_per_day": config.get("requests_per_day", 15000),
+            }
+            for key in (
+                "tenant",
+                "base_url",
+                *[k for k, *_r in IDENTIFIER_FIELDS],
+                *[k for k, _l in OPTIONAL_FIELDS],
+            ):
+                initial[key] = config.get(key, "")
+            for key, _label, default in LIST_FIELDS:
+                value = config.get(key)
+                initial[key] = "、".join(value) if isinstance(value, list) else (value or default)
+            kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        for key, label, example in IDENTIFIER_FIELDS:
+            self.fields[key] = forms.CharField(label=label, max_length=40)
+            self.fields[key].widget.attrs.update({"placeholder": example, "spellcheck": "false"})
+        for key, label in OPTIONAL_FIELDS:
+            self.fields[key] = forms.CharField(label=label, max_length=40, required=False)
+            self.fields[key].widget.attrs.update({"placeholder": "field_…", "spellcheck": "false"})
+        for key, label, default in LIST_FIELDS:
+            self.fields[key] = forms.CharField(label=label, max_length=200, required=False)
+            self.fields[key].widget.attrs["placeholder"] = default
+        self.fields["tenant"].widget.attrs.update({"placeholder": "fsz2", "spellcheck": "false"})
+
+    def config(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        config = dict(self.source.config or {})
+        for key in (
+            "tenant",
+            "base_url",
+            *[k for k, *_r in IDENTIFIER_FIELDS],
+            *[k for k, _l in OPTIONAL_FIELDS],
+        ):
+            value = (data.get(key) or "").strip()
+            if value:
+                config[key] = value
+            else:
+                config.pop(key, None)
+        for key, _label, _default in LIST_FIELDS:
+            raw = (data.get(key) or "").replace("、", ",")
+            values = [v.strip() for v in raw.split(",") if v.strip()]
+            if values:
+                config[key] = values
+            else:
+                config.pop(key, None)
+        config["requests_per_minute"] = data.get("requests_per_minute")
+        config["requests_per_day"] = data.get("requests_per_day")
+        return config
+
+    def api_key_value(self) -> str:
+        return (self.cleaned_data.get("api_key") or "").strip() or (self.source.api_key or "")
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            from sfacal.sources.justsfa.settings import JustSfaSettings
+        except ImportError:  # pragma: no cover - the source package is part of the product
+            return data
+        try:
+            JustSfaSettings.from_config(
+                self.config(), self.api_key_value(), timezone=self.source.company.timezone
+            )
+        except InputError as exc:
+            lang = normalize_lang(get_language())
+            reason = exc.params.get("reason_ja" if lang == "ja" else "reason", "")
+            name = exc.field if exc.field in self.fields else None
+            self.add_error(name, reason or str(exc))
+        name = (data.get("webhook_header_name") or "").strip()
+        if name and not all(c.isalnum() or c in "-_" for c in name):
+            self.add_error(
+                "webhook_header_name", _("Use letters, digits, - and _ only (e.g. X-Sfacal-Secret).")
+            )
+        if name and not (data.get("webhook_header_value") or self.source.webhook_header_value):
+            self.add_error("webhook_header_value", _("Enter the value JUST.SFA sends in this header."))
+        return data
+
+    def save(self) -> SourceConnection:
+        data = self.cleaned_data
+        s = self.source
+        s.enabled = bool(data["enabled"])
+        s.config = self.config()
+        if data.get("api_key"):
+            s.api_key = data["api_key"].strip()
+        if data.get("remove_header"):
+            s.webhook_header_name = ""
+            s.webhook_header_value = ""
+        else:
+            s.webhook_header_name = (data.get("webhook_header_name") or "").strip()
+            if data.get("webhook_header_value"):
+                s.webhook_header_value = data["webhook_header_value"]
+        s.save()
+        return s
+
+
+class MappingForm(forms.Form):
+    """J3: one row of the user mapping table."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    external_user_id = forms.CharField(label=_("JUST.SFA user ID"), max_length=200)
+    mail_address = forms.EmailField(label=_("Outlook mail address"))
+    enabled = forms.BooleanField(label=_("Sync"), required=False)
+
+    def __init__(
+        self, *args: Any, source: SourceConnection, instance: UserMapping | None = None, **kwargs: Any
+    ):
+        self.source = source
+        self.instance = instance
+        if instance is not None and not args and "data" not in kwargs:
+            kwargs["initial"] = {
+                "name": instance.name,
+                "external_user_id": instance.external_user_id,
+                "mail_address": instance.mail_address,
+                "enabled": instance.enabled,
+            }
+        super().__init__(*args, **kwargs)
+
+    def clean_external_user_id(self) -> str:
+        value: str = self.cleaned_data["external_user_id"].strip()
+        clash = UserMapping.objects.for_company(self.source.company_id).filter(
+            source=self.source, external_user_id=value
+        )
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(_("This JUST.SFA user ID is already mapped."))
+        return value
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=100)

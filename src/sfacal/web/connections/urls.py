@@ -1,0 +1,13 @@
+from django.urls import path
+
+from sfacal.web.connections import views
+
+urlpatterns = [
+    path("justsfa/", views.justsfa, name="justsfa"),
+    path("justsfa/webhook/regenerate/", views.webhook_regenerate, name="webhook_regenerate"),
+    path("justsfa/users/", views.mappings, name="mappings"),
+    path("justsfa/users/new/", views.mapping_new, name="mapping_new"),
+    path("justsfa/users/<int:pk>/", views.mapping_row, name="mapping_row"),
+    path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+]

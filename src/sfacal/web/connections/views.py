@@ -1,0 +1,280 @@
+"""JUST.SFA connection (J1–J3) and push API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from sfacal.core.errors import normalize_lang
+from sfacal.web import checks
+from sfacal.web.companies.audit import record_changes, record_event, snapshot
+from sfacal.web.companies.models import Company, new_token
+from sfacal.web.companies.permissions import company_admin_required, company_of, ctx_of
+from sfacal.web.connections.forms import (
+    IDENTIFIER_FIELDS,
+    LIST_FIELDS,
+    OPTIONAL_FIELDS,
+    SECRET_FIELDS,
+    JustSfaForm,
+    MappingForm,
+    TokenForm,
+)
+from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
+
+JUSTSFA_NAME = "default"
+
+
+def _lang() -> str:
+    return normalize_lang(get_language())
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def justsfa_source(company: Company) -> SourceConnection:
+    source, _created = SourceConnection.objects.get_or_create(
+        company=company, kind=SourceKind.JUSTSFA, name=JUSTSFA_NAME, defaults={"enabled": False}
+    )
+    return source
+
+
+def webhook_url(request: HttpRequest, source: SourceConnection) -> str:
+    """J2: SFACAL_PUBLIC_URL (or this request's host) + /hooks/justsfa/<token>."""
+    try:
+        from sfacal.sources.justsfa import webhook_path
+
+        path = webhook_path(source)
+    except Exception:  # the route is not mounted: the documented path
+        path = f"/hooks/justsfa/{source.webhook_token}"
+    public = getattr(django_settings, "PUBLIC_URL", "")
+    return public.rstrip("/") + path if public else request.build_absolute_uri(path)
+
+
+def _page(request: HttpRequest, source: SourceConnection, form: JustSfaForm, **extra: Any) -> HttpResponse:
+    context = {
+        "source": source,
+        "form": form,
+        "webhook_url": webhook_url(request, source),
+        "identifier_fields": [form[k] for k, *_r in IDENTIFIER_FIELDS],
+        "optional_fields": [form[k] for k, _l in OPTIONAL_FIELDS] + [form[k] for k, *_r in LIST_FIELDS],
+        "has_api_key": bool(source.api_key),
+        "has_header_value": bool(source.webhook_header_value),
+        **extra,
+    }
+    return render(request, "connections/justsfa.html", context)
+
+
+@company_admin_required
+def justsfa(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    source = justsfa_source(company)
+    if request.method != "POST":
+        return _page(request, source, JustSfaForm(source=source))
+    form = JustSfaForm(request.POST, source=source)
+    if not form.is_valid():
+        return _page(request, source, form)
+    fields = ["enabled", "config", "webhook_header_name"]
+    before = snapshot(source, [*fields, *SECRET_FIELDS])
+    with transaction.atomic():
+        form.save()
+        record_changes(
+            company=company,
+            user=request.user,
+            instance=source,
+            before=before,
+            fields=fields,
+            secret_fields=SECRET_FIELDS,
+            object_type="justsfa",
+        )
+    result = None
+    if request.POST.get("action") == "test":
+        result = checks.check_source(source, _lang())
+    elif not _is_htmx(request):
+        messages.success(request, _("The JUST.SFA settings were saved."))
+        return redirect("justsfa")
+    return _page(request, source, JustSfaForm(source=source), result=result, saved=True)
+
+
+@require_POST
+@company_admin_required
+def webhook_regenerate(request: HttpRequest) -> HttpResponse:
+    """J2: a new unguessable webhook URL; the old one stops working at once."""
+    company = company_of(request)
+    source = justsfa_source(company)
+    source.webhook_token = new_token()
+    source.save(update_fields=["webhook_token"])
+    record_event(
+        company=company,
+        user=request.user,
+        object_type="justsfa",
+        object_id=str(source.pk),
+        field="webhook_token",
+        new_value="replaced",
+    )
+    messages.success(request, _("A new webhook URL was made. Set it in JUST.SFA's Webhook settings."))
+    return redirect("justsfa")
+
+
+# -- user mapping (J3) -------------------------------------------------------------------------
+
+
+@company_admin_required
+def mappings(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    source = justsfa_source(company)
+    rows = [
+        {"m": m, "form": MappingForm(source=source, instance=m)}
+        for m in UserMapping.objects.for_company(company).filter(source=source).order_by("name", "id")
+    ]
+    new_form = (
+        MappingForm(source=source, initial={"enabled": True}) if request.GET.get("add") or not rows else None
+    )
+    return render(
+        request, "connections/mappings.html", {"rows": rows, "new_form": new_form, "source": source}
+    )
+
+
+def _row(request: HttpRequest, mapping: UserMapping | None, form: MappingForm, **extra: Any) -> HttpResponse:
+    return render(request, "connections/mapping_row.html", {"m": mapping, "form": form, **extra})
+
+
+def _save_mapping(
+    request: HttpRequest, source: SourceConnection, mapping: UserMapping | None
+) -> HttpResponse:
+    company = company_of(request)
+    form = MappingForm(request.POST, source=source, instance=mapping)
+    if not form.is_valid():
+        if _is_htmx(request):
+            return _row(request, mapping, form)
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[name].label if name in form.fields else ''}: {error}")
+        return redirect("mappings")
+    fields = ["name", "external_user_id", "mail_address", "enabled"]
+    target = mapping or UserMapping(company=company, source=source)
+    before = snapshot(target, fields) if mapping else {}
+    with transaction.atomic():
+        for name in fields:
+            setattr(target, name, form.cleaned_data[name])
+        target.save()
+        if mapping is None:
+            record_event(
+                company=company,
+                user=request.user,
+                object_type="user_mapping",
+                object_id=str(target.pk),
+                field="created",
+                new_value=target.external_user_id,
+            )
+        else:
+            record_changes(
+                company=company,
+                user=request.user,
+                instance=target,
+                before=before,
+                fields=fields,
+                object_type="user_mapping",
+            )
+        checks.sync_mapping(target)
+    result = None
+    if request.POST.get("action") == "test":
+        result = checks.check_mailbox(ctx_of(request).settings, target.mail_address, None, _lang())
+        target.last_test_ok = result.ok
+        target.last_test_code = result.code
+        target.save(update_fields=["last_test_ok", "last_test_code"])
+    if not _is_htmx(request):
+        if result is not None and not result.ok:
+            messages.error(request, f"{target.name}: {result.message} {result.hint}")
+        else:
+            messages.success(request, _("“%(name)s” was saved.") % {"name": target.name})
+        return redirect("mappings")
+    return _row(request, target, MappingForm(source=source, instance=target), result=result, saved=True)
+
+
+@require_POST
+@company_admin_required
+def mapping_new(request: HttpRequest) -> HttpResponse:
+    return _save_mapping(request, justsfa_source(company_of(request)), None)
+
+
+@require_POST
+@company_admin_required
+def mapping_row(request: HttpRequest, pk: int) -> HttpResponse:
+    company = company_of(request)
+    mapping = get_object_or_404(UserMapping.objects.for_company(company), pk=pk)
+    if request.POST.get("action") == "delete":
+        with transaction.atomic():
+            record_event(
+                company=company,
+                user=request.user,
+                object_type="user_mapping",
+                object_id=str(pk),
+                field="deleted",
+                new_value=mapping.external_user_id,
+            )
+            checks.unlink_mapping(mapping)
+            mapping.delete()
+        if _is_htmx(request):
+            return HttpResponse("")
+        messages.success(request, _("The row was deleted."))
+        return redirect("mappings")
+    return _save_mapping(request, mapping.source, mapping)
+
+
+# -- push API tokens ---------------------------------------------------------------------------
+
+
+@company_admin_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    form = TokenForm(request.POST or None)
+    issued: str | None = None
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            row, issued = ApiToken.issue(company, form.cleaned_data["name"], request.user)
+            SourceConnection.objects.get_or_create(company=company, kind=SourceKind.PUSH, name="default")
+            record_event(
+                company=company,
+                user=request.user,
+                object_type="api_token",
+                object_id=str(row.pk),
+                field="created",
+                new_value=row.name,
+            )
+        form = TokenForm()
+    tokens = ApiToken.objects.for_company(company).order_by("revoked_at", "-created_at")
+    return render(
+        request,
+        "connections/api_tokens.html",
+        {"form": form, "tokens": tokens, "issued": issued, "docs_url": "/api/v1/docs"},
+    )
+
+
+@require_POST
+@company_admin_required
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    company = company_of(request)
+    token = get_object_or_404(ApiToken.objects.for_company(company), pk=pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_event(
+            company=company,
+            user=request.user,
+            object_type="api_token",
+            object_id=str(pk),
+            field="revoked",
+            new_value=token.name,
+        )
+        messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
+    return redirect("api_tokens")

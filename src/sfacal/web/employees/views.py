@@ -1,0 +1,379 @@
+"""Employee screens (E1–E6) and the personal sync settings (P1–P4)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from sfacal.core.errors import normalize_lang
+from sfacal.web import checks
+from sfacal.web.accounts.invitations import create_account, invitation_url
+from sfacal.web.companies.audit import record_event
+from sfacal.web.companies.models import Role
+from sfacal.web.companies.permissions import (
+    company_admin_required,
+    company_of,
+    ctx_of,
+    personal_settings_required,
+)
+from sfacal.web.employees import csvimport
+from sfacal.web.employees.forms import BulkForm, EmployeeForm, ImportUploadForm, PersonalSettingsForm
+from sfacal.web.employees.models import Employee, SyncState
+from sfacal.web.employees.services import (
+    apply_change,
+    audit,
+    before_change,
+    mailbox_of,
+    resolve_mailbox,
+)
+
+PAGE_SIZE = 25
+IMPORT_SESSION_KEY = "sfacal_employee_import"
+
+
+def _lang() -> str:
+    return normalize_lang(get_language())
+
+
+def _domain(request: HttpRequest) -> str:
+    return ctx_of(request).settings.domain or ""
+
+
+@company_admin_required
+def employee_list(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    domain = _domain(request)
+    qs = Employee.objects.for_company(company).order_by("login_id")
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(
+            Q(login_id__icontains=q) | Q(name__icontains=q) | Q(user_id__icontains=q) | Q(email__icontains=q)
+        )
+    state = request.GET.get("state", "")
+    if state in SyncState.values:
+        qs = qs.filter(state=state)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"e": e, "mailbox": mailbox_of(e, domain)} for e in page.object_list]
+    bulk = BulkForm(company=company)
+    return render(
+        request,
+        "employees/list.html",
+        {"page": page, "rows": rows, "q": q, "state": state, "states": SyncState.choices, "bulk": bulk},
+    )
+
+
+@require_POST
+@company_admin_required
+def employee_bulk(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    form = BulkForm(request.POST, company=company)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect("employees")
+    data = form.cleaned_data
+    changed = 0
+    backfills = 0
+    with transaction.atomic():
+        for employee in Employee.objects.for_company(company).filter(pk__in=data["ids"]):
+            before = before_change(employee)
+            if data.get("state"):
+                employee.state = data["state"]
+            if data.get("user_id_mode"):
+                employee.user_id_mode = data["user_id_mode"]
+            if before_change(employee) == before:
+                continue
+            backfills += apply_change(employee, before, personal=False)
+            audit(employee, before, request.user)
+            changed += 1
+    messages.success(request, _("%(n)d employees were changed.") % {"n": changed})
+    return redirect("employees")
+
+
+def _employee_page(
+    request: HttpRequest,
+    form: EmployeeForm,
+    employee: Employee | None,
+    result: checks.CheckResult | None = None,
+    saved: bool = False,
+    invitation: str | None = None,
+) -> HttpResponse:
+    domain = _domain(request)
+    mailbox = mailbox_of(employee, domain) if employee else None
+    return render(
+        request,
+        "employees/edit.html",
+        {
+            "form": form,
+            "employee": employee,
+            "mailbox": mailbox,
+            "result": result,
+            "saved": saved,
+            "domain": domain,
+            "invitation": invitation,
+        },
+    )
+
+
+@company_admin_required
+def employee_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    company = company_of(request)
+    settings = ctx_of(request).settings
+    employee = get_object_or_404(Employee.objects.for_company(company), pk=pk) if pk is not None else None
+    if request.method != "POST":
+        return _employee_page(
+            request, EmployeeForm(company=company, domain=settings.domain, instance=employee), employee
+        )
+    form = EmployeeForm(request.POST, company=company, domain=settings.domain, instance=employee)
+    if not form.is_valid():
+        return _employee_page(request, form, employee)
+    target = employee or Employee(company=company)
+    before = before_change(target) if employee else {}
+    with transaction.atomic():
+        form.apply(target)
+        backfill = apply_change(target, before, personal=False)
+        if employee is None:
+            record_event(
+                company=company,
+                user=request.user,
+                object_type="employee",
+                object_id=str(target.pk),
+                field="created",
+                new_value=target.login_id,
+            )
+        else:
+            audit(target, before, request.user)
+    if backfill:
+        messages.info(
+            request,
+            _("The calendar changed: the events from the first day of the previous month are being moved."),
+        )
+    result = None
+    if request.POST.get("action") == "check":
+        result = checks.check_mailbox(
+            settings, mailbox_of(target, settings.domain), target.calendar_name, _lang()
+        )
+    elif not getattr(request, "htmx", False):
+        messages.success(request, _("The employee was saved."))
+        return redirect("employee_edit", pk=target.pk)
+    fresh = EmployeeForm(company=company, domain=settings.domain, instance=target)
+    return _employee_page(request, fresh, target, result=result, saved=True)
+
+
+@require_POST
+@company_admin_required
+def employee_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """U1: an invitation link with which the employee sets a password and signs in."""
+    company = company_of(request)
+    settings = ctx_of(request).settings
+    employee = get_object_or_404(Employee.objects.for_company(company), pk=pk)
+    with transaction.atomic():
+        if employee.account is None:
+            from django.contrib.auth import get_user_model
+
+            username = employee.login_id
+            if get_user_model().objects.filter(username=username).exists():
+                username = f"{company.slug}.{employee.login_id}"
+            if get_user_model().objects.filter(username=username).exists():
+                messages.error(request, _("The user name %(name)s is already taken.") % {"name": username})
+                return redirect("employee_edit", pk=pk)
+            employee.account = create_account(company, username, employee.email, Role.EMPLOYEE)
+            employee.save(update_fields=["account"])
+        record_event(
+            company=company,
+            user=request.user,
+            object_type="employee",
+            object_id=str(pk),
+            field="invitation",
+            new_value="issued",
+        )
+    link = invitation_url(request, employee.account)
+    form = EmployeeForm(company=company, domain=settings.domain, instance=employee)
+    return _employee_page(request, form, employee, invitation=link)
+
+
+@require_GET
+@company_admin_required
+def employee_calendars(request: HttpRequest) -> HttpResponse:
+    """The "load calendars" button: the calendar names of the mailbox being edited."""
+    settings = ctx_of(request).settings
+    mailbox = resolve_mailbox(
+        request.GET.get("user_id_mode", ""),
+        request.GET.get("user_id", "").strip(),
+        request.GET.get("login_id", "").strip(),
+        settings.domain,
+    )
+    result = checks.list_calendars(settings, mailbox, _lang())
+    return render(request, "employees/calendars.html", {"result": result, "mailbox": mailbox})
+
+
+# -- CSV import (E6) ---------------------------------------------------------------------------
+
+
+@company_admin_required
+def employee_import(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"form": form}
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        return _import_confirm(request)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = csvimport.preview(company, upload.read(csvimport.MAX_BYTES + 1))
+        except csvimport.CsvImportError as exc:
+            form.add_error("file", str(exc))
+        else:
+            token = secrets.token_urlsafe(12)
+            request.session[IMPORT_SESSION_KEY] = {
+                "token": token,
+                "rows": [r.to_dict() for r in rows if not r.errors],
+                "create_accounts": bool(form.cleaned_data["create_accounts"]),
+            }
+            context.update(
+                {
+                    "rows": rows,
+                    "token": token,
+                    "valid": sum(1 for r in rows if not r.errors),
+                    "invalid": sum(1 for r in rows if r.errors),
+                    "to_change": sum(1 for r in rows if r.action in ("create", "update")),
+                }
+            )
+    return render(request, "employees/import.html", context)
+
+
+def _import_confirm(request: HttpRequest) -> HttpResponse:
+    company = company_of(request)
+    stored = request.session.get(IMPORT_SESSION_KEY)
+    if not stored or stored.get("token") != request.POST.get("token"):
+        messages.error(request, _("The preview has expired: upload the file again."))
+        return redirect("employee_import")
+    created = updated = 0
+    invitations: list[tuple[str, str]] = []
+    with transaction.atomic():
+        for row in stored["rows"]:
+            values = csvimport.normalized(row["values"])
+            login = values.get("login_id", "")
+            employee = Employee.objects.for_company(company).filter(login_id=login).first()
+            is_new = employee is None
+            target = employee or Employee(company=company, login_id=login)
+            before = before_change(target) if not is_new else {}
+            for key, value in values.items():
+                setattr(target, key, value)
+            if not is_new and before_change(target) == before:
+                continue
+            apply_change(target, before, personal=False)
+            if is_new:
+                created += 1
+                record_event(
+                    company=company,
+                    user=request.user,
+                    object_type="employee",
+                    object_id=str(target.pk),
+                    field="created",
+                    new_value=login,
+                )
+            else:
+                updated += 1
+                audit(target, before, request.user)
+            if stored.get("create_accounts") and target.account is None:
+                from django.contrib.auth import get_user_model
+
+                username = (
+                    login
+                    if not get_user_model().objects.filter(username=login).exists()
+                    else (f"{company.slug}.{login}")
+                )
+                if not get_user_model().objects.filter(username=username).exists():
+                    target.account = create_account(company, username, target.email, Role.EMPLOYEE)
+                    target.save(update_fields=["account"])
+                    invitations.append((login, invitation_url(request, target.account)))
+    del request.session[IMPORT_SESSION_KEY]
+    messages.success(
+        request,
+        _("Import finished: %(created)d created, %(updated)d updated.")
+        % {"created": created, "updated": updated},
+    )
+    if invitations:
+        return render(request, "employees/import_done.html", {"invitations": invitations})
+    return redirect("employees")
+
+
+# -- personal settings (P1–P4) -----------------------------------------------------------------
+
+
+@personal_settings_required
+def personal_settings(request: HttpRequest) -> HttpResponse:
+    ctx = ctx_of(request)
+    employee = ctx.employee
+    assert employee is not None
+    settings = ctx.settings
+    result = None
+    saved = False
+    backfill = False
+    if request.method == "POST":
+        form = PersonalSettingsForm(request.POST, employee=employee, domain=settings.domain)
+        if form.is_valid():
+            before = before_change(employee)
+            with transaction.atomic():
+                form.apply(employee)
+                backfill = apply_change(employee, before, personal=True)
+                audit(employee, before, request.user)
+            saved = True
+            if request.POST.get("action") == "check":
+                result = checks.check_mailbox(
+                    settings, mailbox_of(employee, settings.domain), employee.calendar_name, _lang()
+                )
+            elif not getattr(request, "htmx", False):
+                messages.success(request, _("Your settings were saved."))
+                if backfill:
+                    messages.info(
+                        request,
+                        _(
+                            "The calendar changed: schedules from the first day of the previous month are being synced into it."
+                        ),
+                    )
+                return redirect("personal_settings")
+            form = PersonalSettingsForm(employee=employee, domain=settings.domain)
+    else:
+        form = PersonalSettingsForm(employee=employee, domain=settings.domain)
+    return render(
+        request,
+        "employees/personal.html",
+        {
+            "form": form,
+            "employee": employee,
+            "mailbox": mailbox_of(employee, settings.domain),
+            "domain": settings.domain,
+            "result": result,
+            "saved": saved,
+            "backfill": backfill,
+        },
+    )
+
+
+@require_GET
+@personal_settings_required
+def personal_calendars(request: HttpRequest) -> HttpResponse:
+    ctx = ctx_of(request)
+    assert ctx.employee is not None
+    settings = ctx.settings
+    mailbox = resolve_mailbox(
+        request.GET.get("user_id_mode", ""),
+        request.GET.get("user_id", "").strip(),
+        ctx.employee.login_id,
+        settings.domain,
+    )
+    result = checks.list_calendars(settings, mailbox, _lang())
+    return render(request, "employees/calendars.html", {"result": result, "mailbox": mailbox})

@@ -1,0 +1,1 @@
+"""sfacal.web.logs."""

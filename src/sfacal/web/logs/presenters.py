@@ -1,0 +1,47 @@
+"""How a log line (L1) is shown: its message and hint (L2) in the reader's language."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from sfacal.engine.models import LogResult, SyncLogEntry
+from sfacal.web.checks import error_for_code
+
+
+@dataclass(frozen=True)
+class LogLine:
+    entry: SyncLogEntry
+    message: str
+    hint: str
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.entry.result == LogResult.FAILURE
+
+
+def describe(entry: SyncLogEntry, lang: str) -> LogLine:
+    """The stored error code re-hydrated in ``lang``; the stored message stays as the detail."""
+    if not entry.error_code:
+        return LogLine(entry, entry.message, "", "")
+    params = {"mailbox": entry.mailbox, "calendar": entry.calendar_name, "source": entry.source}
+    error = error_for_code(entry.error_code)
+    if params:
+        error = type(error).from_params({k: v for k, v in params.items() if v}, error.detail)
+    message = error.user_message(lang)
+    detail = entry.message if entry.message and entry.message != message else ""
+    return LogLine(entry, message, error.hint(lang), detail)
+
+
+def month_start(tz_name: str, now: datetime | None = None) -> datetime:
+    """The first instant of the current month in the company's time zone."""
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo("Asia/Tokyo")
+    local = (now or timezone.now()).astimezone(tz)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

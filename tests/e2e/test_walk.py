@@ -1,0 +1,344 @@
+"""The administrator's and the employee's walk through every screen, in Japanese and English.
+
+Each step is a function so that the steps needing the Microsoft 365 and JUST.SFA emulators
+(save and test against the emulated tenant, JUST.SFA test, a schedule arriving in the log and
+the emulated calendar) slot in between the existing ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+from cryptography.x509.oid import NameOID
+from django.contrib.auth import get_user_model
+
+from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.web.companies.models import CompanySettings, Membership, Role
+from sfacal.web.companies.provisioning import ensure_company
+from sfacal.web.employees.models import Employee, SyncState
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "walk-the-screens-2025"
+PFX_PASSWORD = "pfx-Passw0rd"
+
+
+def _pfx(tmp_path: Path) -> tuple[Path, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfacal e2e")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    path = tmp_path / "sfacal-app.pfx"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"sfacal", key, cert, None, BestAvailableEncryption(PFX_PASSWORD.encode())
+        )
+    )
+    return path, cert.fingerprint(hashes.SHA1()).hex().upper()
+
+
+@pytest.fixture
+def world(db: Any) -> dict[str, Any]:
+    company = ensure_company("acme", "ACME 株式会社")
+    users = get_user_model().objects
+    admin = users.create_user("admin", password=PASSWORD)
+    Membership.objects.create(user=admin, company=company, role=Role.COMPANY_ADMIN)
+    taro = users.create_user("taro", password=PASSWORD)
+    Membership.objects.create(user=taro, company=company, role=Role.EMPLOYEE)
+    employee = Employee.objects.create(company=company, login_id="taro", name="山田太郎", account=taro)
+    SyncLogEntry.objects.create(
+        company=company,
+        employee=employee,
+        login_id="taro",
+        mailbox="taro@acme.onmicrosoft.com",
+        trigger=Trigger.WEBHOOK,
+        operation="create",
+        result=LogResult.FAILURE,
+        error_code="mailbox_not_found",
+        message="ErrorNonExistentMailbox",
+    )
+    return {"company": company, "employee": employee}
+
+
+def shot(page: Any, folder: Path, name: str, lang: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.{lang}.png"), full_page=True)
+
+
+def sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/signin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r".*/dashboard/$"))
+
+
+def switch_language(page: Any, lang: str) -> None:
+    page.select_option("#lang-select", lang)
+    page.wait_for_load_state("load")
+    page.wait_for_selector(f'html[lang="{lang}"]')
+
+
+def step_company_settings(page: Any, base: str, pfx: Path, thumb: str, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/settings/")
+    page.check("input[name=sync_enabled][value='1']")
+    page.fill("#id_client_id", "1b1e6fd1-a18b-4e73-b37c-2d0125d25845")
+    page.check("input[name=auth_method][value=certificate]")
+    assert page.is_visible("[data-dropzone]")
+    assert not page.is_visible("#id_client_secret")  # progressive disclosure by auth method
+    page.set_input_files("#id_certificate_file", str(pfx))
+    assert page.inner_text("[data-dropzone-name]") == pfx.name
+    page.fill("#id_certificate_password", PFX_PASSWORD)
+    page.fill("#id_certificate_thumbprint", thumb)
+    page.fill("#id_domain", "acme.onmicrosoft.com")
+    page.fill(
+        "#id_token_endpoint",
+        "https://login.microsoftonline.com/62fab46a-338f-4105-b62d-5a79298270e8/oauth2/v2.0/token",
+    )
+    page.click("button[name=action][value=save]")
+    page.wait_for_selector("#settings-form .notice.ok")  # swapped in by htmx, no reload
+    assert texts["saved"] in page.inner_text("#settings-form .notice.ok")
+    assert PFX_PASSWORD not in page.content()
+
+
+def step_wrong_password(page: Any, base: str, pfx: Path, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/settings/")
+    page.set_input_files("#id_certificate_file", str(pfx))
+    page.fill("#id_certificate_password", "not-the-password")
+    page.click("button[name=action][value=save]")
+    page.wait_for_selector("#settings-form .errorlist")
+    assert texts["password_error"] in page.inner_text("#settings-form")
+
+
+def step_save_and_test(page: Any, base: str) -> None:
+    page.goto(f"{base}/settings/")
+    page.click("button[name=action][value=test]")
+    page.wait_for_selector("#connection-test-result")
+
+
+def step_masters(page: Any, base: str, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/masters/")
+    page.fill("#id_b-name", "展示会準備")
+    page.click("#business-names button.primary")
+    page.wait_for_selector("text=展示会準備")
+    assert page.locator("#business-names input[value='展示会準備']").count() == 1
+
+
+def step_employees(page: Any, base: str, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/employees/")
+    page.fill("#q", "taro")
+    page.click("form[role=search] button")
+    page.click("text=taro")
+    page.check("input[name=state][value=on]")
+    page.check("input[name=user_id_mode][value=explicit]")
+    page.fill("#id_user_id", "taro@acme.onmicrosoft.com")
+    page.fill("#id_calendar_name", "営業")
+    page.click("button[name=action][value=check]")
+    page.wait_for_selector("#mailbox-check-result")
+    page.check("input[name=user_id_mode][value=login_at_domain]")
+    assert not page.is_visible("#id_user_id")
+    page.check("input[name=user_id_mode][value=explicit]")
+    page.click("button[name=action][value=save]")
+    page.wait_for_selector("#employee-form .notice.ok")
+
+
+def step_logs(page: Any, base: str, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/log/?result=failure")
+    assert texts["hint"] in page.inner_text("#log-rows")
+    page.check("input[name=live]")
+    page.click("form button.primary")
+    page.wait_for_selector("#log-rows[hx-trigger]")
+
+
+def step_personal(page: Any, base: str, texts: dict[str, str]) -> None:
+    page.goto(f"{base}/me/settings/")
+    page.check("input[name=sync][value='1']")
+    page.check("input[name=user_id_mode][value=explicit]")
+    page.fill("#id_user_id", "taro@acme.onmicrosoft.com")
+    page.check("input[name=excluded_business][value='会議']")
+    page.check("input[name=excluded_uncounted][value='未選択']")
+    page.click("#personal-form button[name=action][value=save]")
+    page.wait_for_selector("#personal-form .notice.ok")
+    assert texts["p4"] in page.inner_text("#personal-form")
+
+
+TEXTS = {
+    "ja": {
+        "saved": "設定を保存しました。",
+        "password_error": "パスワード: このパスワードでは .pfx ファイルを開けません",
+        "hint": "ユーザーIDが誤っている可能性があります",
+        "p4": "前月始めからのスケジュール情報を同期します",
+    },
+    "en": {
+        "saved": "The settings were saved.",
+        "password_error": "Password: This password does not open the .pfx file",
+        "hint": "The user ID is probably wrong",
+        "p4": "from the first day of the previous month are synced",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_admin_and_employee_walk(live_server, world, new_page, screenshot_dir, tmp_path, lang):
+    base = live_server.url
+    texts = TEXTS[lang]
+    pfx, thumb = _pfx(tmp_path)
+
+    admin = new_page(lang="ja")
+    sign_in(admin, base, "admin")
+    if lang != "ja":
+        switch_language(admin, lang)
+    shot(admin, screenshot_dir, "01-dashboard", lang)
+
+    step_company_settings(admin, base, pfx, thumb, texts)
+    shot(admin, screenshot_dir, "02-company-settings", lang)
+    settings = CompanySettings.objects.get(company=world["company"])
+    assert settings.certificate_thumbprint == thumb and settings.certificate_expires_at is not None
+
+    step_wrong_password(admin, base, pfx, texts)
+    shot(admin, screenshot_dir, "03-company-settings-error", lang)
+    step_save_and_test(admin, base)
+    shot(admin, screenshot_dir, "04-save-and-test", lang)
+
+    step_masters(admin, base, texts)
+    shot(admin, screenshot_dir, "05-masters", lang)
+
+    step_employees(admin, base, texts)
+    shot(admin, screenshot_dir, "06-employee-edit", lang)
+    admin.goto(f"{base}/employees/")
+    shot(admin, screenshot_dir, "07-employees", lang)
+    world["employee"].refresh_from_db()
+    assert world["employee"].state == SyncState.ON and world["employee"].calendar_name == "営業"
+
+    admin.goto(f"{base}/justsfa/")
+    shot(admin, screenshot_dir, "08-justsfa", lang)
+    admin.goto(f"{base}/justsfa/users/")
+    shot(admin, screenshot_dir, "09-user-mapping", lang)
+    admin.goto(f"{base}/api-tokens/")
+    shot(admin, screenshot_dir, "10-api-tokens", lang)
+
+    step_logs(admin, base, texts)
+    shot(admin, screenshot_dir, "11-log", lang)
+
+    employee = new_page(lang=lang, phone=True)
+    sign_in(employee, base, "taro")
+    if lang != "ja":
+        switch_language(employee, lang)
+    step_personal(employee, base, texts)
+    shot(employee, screenshot_dir, "12-personal-settings-phone", lang)
+    world["employee"].refresh_from_db()
+    assert "会議" in world["employee"].excluded_business_names
+    employee.goto(f"{base}/settings/")
+    assert employee.locator("h1").count() == 1  # the 403 page
+    employee.goto(f"{base}/log/")
+    shot(employee, screenshot_dir, "13-own-log-phone", lang)
+
+    # The strict Content-Security-Policy holds: no inline script or style was needed.
+    csp = [e for e in admin.console_errors + employee.console_errors if "Content Security Policy" in e]
+    assert csp == []
+
+
+# -- with the Microsoft 365 emulator --------------------------------------------------------------
+
+
+@pytest.fixture
+def m365(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    emulator = pytest.importorskip("sfacal.emulators.m365")
+    with emulator.running_emulator(tmp_path / "m365") as handle:
+        monkeypatch.setenv("SFACAL_CA_BUNDLE", str(handle.ca_pem))
+        yield handle
+
+
+def _cert_pem(pfx: Path) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    _key, cert, _extra = pkcs12.load_key_and_certificates(pfx.read_bytes(), PFX_PASSWORD.encode())
+    assert cert is not None
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+@pytest.mark.parametrize("lang", ["ja"])
+def test_c7_e5_save_and_test_against_the_m365_emulator(
+    live_server, world, new_page, screenshot_dir, tmp_path, m365, lang
+):
+    """C7 success with a certificate, then the thumbprint hint; E5 calendars read from the mailbox."""
+    base = live_server.url
+    pfx, thumb = _pfx(tmp_path)
+    domain = "acme-e2e.onmicrosoft.com"
+    tenant = m365.control.create_tenant(domain)
+    app = m365.control.create_app(tenant.id, secret=False, certificate_pem=_cert_pem(pfx))
+    m365.control.create_user(tenant.id, f"taro@{domain}", calendars=["営業"])
+
+    page = new_page(lang=lang)
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/settings/")
+    page.check("input[name=sync_enabled][value='1']")
+    page.fill("#id_client_id", app.client_id)
+    page.check("input[name=auth_method][value=certificate]")
+    page.set_input_files("#id_certificate_file", str(pfx))
+    page.fill("#id_certificate_password", PFX_PASSWORD)
+    page.fill("#id_certificate_thumbprint", thumb)
+    page.fill("#id_domain", domain)
+    page.fill("#id_token_endpoint", m365.token_url(domain))
+    page.click("details summary")
+    page.fill("#id_graph_base_url", m365.graph_url)
+    page.click("button[name=action][value=test]")
+    page.wait_for_selector("#connection-test-result")
+    assert "notice ok" in page.get_attribute("#connection-test-result", "class")
+    shot(page, screenshot_dir, "20-save-and-test-ok", lang)
+
+    # Another certificate that Azure does not know: the signature is refused, with its hint.
+    (tmp_path / "other").mkdir()
+    other, other_thumb = _pfx(tmp_path / "other")
+    page.set_input_files("#id_certificate_file", str(other))
+    page.fill("#id_certificate_password", PFX_PASSWORD)
+    page.fill("#id_certificate_thumbprint", other_thumb)
+    page.click("button[name=action][value=test]")
+    page.wait_for_selector("#connection-test-result.bad")
+    text = page.inner_text("#connection-test-result")
+    assert "AADSTS700027" in text or "証明書" in text
+    shot(page, screenshot_dir, "21-save-and-test-wrong-certificate", lang)
+
+    # A thumbprint that does not belong to the .pfx is stopped before any network call.
+    page.fill("#id_certificate_thumbprint", thumb)
+    page.click("button[name=action][value=test]")
+    page.wait_for_selector("#settings-form .errorlist")
+    assert "拇印: " in page.inner_text("#settings-form")
+
+    # Back to the registered certificate, then the employee's calendars come from the mailbox.
+    page.set_input_files("#id_certificate_file", str(pfx))
+    page.fill("#id_certificate_password", PFX_PASSWORD)
+    page.fill("#id_certificate_thumbprint", thumb)
+    page.click("button[name=action][value=save]")
+    page.wait_for_selector("#settings-form .notice.ok")
+    page.goto(f"{base}/employees/{world['employee'].pk}/")
+    page.check("input[name=state][value=on]")
+    page.check("input[name=user_id_mode][value=login_at_domain]")
+    page.click("text=カレンダーを読み込む")
+    page.wait_for_selector("#calendar-picker .checklist, #calendar-picker .notice")
+    page.click("#calendar-picker button[data-fill-value='営業']")
+    assert page.input_value("#id_calendar_name") == "営業"
+    page.click("button[name=action][value=check]")
+    page.wait_for_selector("#mailbox-check-result")
+    assert "notice ok" in page.get_attribute("#mailbox-check-result", "class")
+    shot(page, screenshot_dir, "22-employee-check-ok", lang)
+    page.fill("#id_calendar_name", "存在しない予定表")
+    page.click("button[name=action][value=check]")
+    page.wait_for_selector("#mailbox-check-result.bad")
+    assert "存在しない予定表" in page.inner_text("#mailbox-check-result")

@@ -1,0 +1,126 @@
+"""Settings effects (C1, E4, P3/S2, P4), sync now, leases, figures (L3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from sfacal.engine import figures, inbox, passes, sync
+from sfacal.engine.backfill import run_backfill
+from sfacal.engine.leases import LeaseSet, mark_dirty
+from sfacal.engine.models import InboxEntry, MailboxLease, MirrorEvent, SyncLogEntry
+from sfacal.web.companies.models import CompanySettings
+from sfacal.web.employees.models import Employee
+from tests.engine.conftest import DOMAIN, T0, employee, meeting
+
+pytestmark = pytest.mark.django_db
+
+TARO = f"taro@{DOMAIN}"
+
+
+@pytest.fixture(autouse=True)
+def _no_queue():
+    sync.set_enqueue(None)  # settings effects run inline in these tests
+    yield
+
+
+def test_c1_off_keeps_changes_and_applies_them_when_switched_on(company, fake):
+    employee(company, "taro")
+    fake.add_mailbox(TARO)
+    CompanySettings.objects.filter(company=company).update(sync_enabled=False)
+    inbox.accept(company, meeting(participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    assert fake.events == {} and InboxEntry.objects.get().state == "deferred"
+    CompanySettings.objects.filter(company=company).update(sync_enabled=True)
+    assert sync.on_company_settings_changed(company)
+    assert len(fake.of(TARO)) == 1 and InboxEntry.objects.get().state == "done"
+
+
+def test_e4_turning_sync_on_records_the_moment(company, fake):
+    emp = employee(company, "taro", state="off", sync_start=None)
+    emp.state = "on"
+    emp.save()
+    before = timezone.now()
+    assert "sync_start" in sync.on_employee_settings_changed(emp, {"state": "off"})
+    emp.refresh_from_db()
+    assert emp.sync_start is not None and emp.sync_start >= before - timedelta(seconds=1)
+
+
+def test_s2_p3_new_exclusion_removes_already_mirrored_event(company, fake):
+    emp = employee(company, "taro")
+    fake.add_mailbox(TARO)
+    inbox.accept(company, meeting(participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    assert len(fake.of(TARO)) == 1
+    emp.excluded_purposes = ["定期訪問"]
+    emp.save()
+    assert "replan" in sync.on_employee_settings_changed(emp, {"state": "on", "excluded_purposes": []})
+    assert fake.of(TARO) == []
+    assert MirrorEvent.objects.get().state == "removed"
+
+
+def test_p4_backfill_moves_events_to_the_new_calendar_with_progress(company, fake):
+    emp = employee(company, "taro")
+    fake.add_mailbox(TARO, "営業")
+    for i in range(3):
+        inbox.accept(company, meeting(str(i), participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    assert len(fake.of(TARO, "")) == 3
+    emp.calendar_name = "営業"
+    emp.save()
+    summary = run_backfill(emp.pk, "", "営業")
+    assert summary.failed == 0
+    assert fake.of(TARO, "") == [] and len(fake.of(TARO, "営業")) == 3
+    emp.refresh_from_db()
+    assert (emp.backfill_total, emp.backfill_done) == (6, 6)  # 3 deletes + 3 creates
+    assert SyncLogEntry.objects.filter(trigger="backfill", result="success").count() == 6
+
+
+def test_late_employee_gets_the_stored_schedules_that_named_them(company, fake):
+    fake.add_mailbox(TARO)
+    inbox.accept(company, meeting(participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    assert SyncLogEntry.objects.filter(error_code="unknown_participant").count() == 1
+    emp = employee(company, "taro", sync_start=timezone.now())
+    assert "catch_up" in sync.on_employee_settings_changed(emp, {})
+    assert len(fake.of(TARO)) == 1
+
+
+def test_s10_sync_now_command_repairs_drift_and_prints_a_summary(company, fake, capsys):
+    employee(company, "taro")
+    fake.add_mailbox(TARO)
+    inbox.accept(company, meeting(participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    MirrorEvent.objects.update(content_hash="")  # as if the calendar had drifted
+    call_command("sync_now", "--company", "acme")
+    out = capsys.readouterr().out
+    assert "company=acme" in out and "succeeded=1" in out
+    assert SyncLogEntry.objects.filter(trigger="manual", operation="update").count() == 1
+
+
+def test_leases_one_owner_at_a_time_expire_and_dirty_flag():
+    a, b = LeaseSet(ttl=30), LeaseSet(ttl=30)
+    assert a.acquire(["k1", "k2"]) == {"k1", "k2"}
+    assert b.acquire(["k1", "k3"]) == {"k3"}
+    held, expires = mark_dirty("k1")
+    assert held and expires is not None
+    assert not a.release_if_clean("k1")  # dirty: run once more
+    assert a.release_if_clean("k1")
+    MailboxLease.objects.filter(key="k2").update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert b.acquire(["k2"]) == {"k2"}  # a dead owner's lease is taken over
+    assert a.renew() == {"k2"}  # and a notices it lost it
+
+
+def test_l3_monthly_figures_count_executions_failures_and_users(company, fake):
+    employee(company, "taro")
+    employee(company, "ghost")
+    fake.add_mailbox(TARO)
+    inbox.accept(company, meeting(participants=("taro", "ghost")), trigger="push")
+    passes.process_inbox(company.pk)
+    got = figures.monthly_figures(company)
+    assert (got.synced_users, got.executions, got.failures) == (1, 2, 1)
+    assert Employee.objects.get(login_id="ghost").last_error_code == "mailbox_not_found"
+    assert T0  # the fixtures' reference time is in the past month or earlier

@@ -1,0 +1,164 @@
+"""End to end with every real component: the JUST.SFA emulator delivers webhooks over HTTP to
+``sfacal web`` (SQLite file database), a separate ``sfacal worker`` (Huey) processes them and writes
+through the Graph connector to the Microsoft 365 emulator over TLS; every step is in the log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfacal.emulators.justsfa import running_emulator as running_justsfa
+from sfacal.emulators.m365 import EmulatorHandle
+from tests.integration.conftest import new_tenant
+from tests.integration.stack import Stack, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TENANT = "e2e"
+SETUP = """
+from sfacal.web.companies.provisioning import ensure_company
+from sfacal.web.companies.models import CompanySettings
+from sfacal.web.connections.models import SourceConnection
+from sfacal.web.employees.models import Employee
+from datetime import datetime, timezone
+cfg = json.loads({cfg!r})
+c = ensure_company("akagi", "赤木")
+CompanySettings.objects.filter(company=c).update(sync_enabled=True, write_to_calendar=True,
+    client_id=cfg["client_id"], auth_method="secret", token_endpoint=cfg["token_endpoint"],
+    graph_base_url=cfg["graph"], domain=cfg["domain"])
+cs = CompanySettings.objects.get(company=c); cs.client_secret = cfg["secret"]; cs.save()
+src = SourceConnection.objects.create(company=c, kind="justsfa", config=cfg["source"], api_key=cfg["api_key"])
+for login, box in cfg["people"].items():
+    Employee.objects.create(company=c, login_id=login, state="on", user_id_mode="explicit", user_id=box,
+        sync_start=datetime(2020, 1, 1, tzinfo=timezone.utc))
+result = src.webhook_token
+"""
+LOG = """
+from sfacal.engine.models import SyncLogEntry
+result = [[x.login_id, x.trigger, x.operation, x.result, x.error_code, x.message]
+          for x in SyncLogEntry.objects.order_by("id")]
+"""
+
+
+@pytest.fixture
+def justsfa(tmp_path: Path) -> Iterator[Any]:
+    with running_justsfa(tmp_path / "justsfa") as handle:
+        yield handle
+
+
+@pytest.fixture
+def stack(tmp_path: Path, m365: EmulatorHandle) -> Iterator[Stack]:
+    s = Stack(tmp_path / "data", {"SFACAL_CA_BUNDLE": str(m365.ca_pem), "SFACAL_LEASE_SECONDS": "5"})
+    s.data_dir.mkdir()
+    s.sfacal("migrate")
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
+    stack: Stack, m365: EmulatorHandle, justsfa: Any
+) -> None:
+    tenant = new_tenant(m365)
+    yamada, suzuki = tenant.mailbox("yamada"), tenant.mailbox("suzuki")
+    s = justsfa.control.setup_schedule(TENANT)
+    source = {
+        "tenant": s.tenant,
+        "base_url": justsfa.tenant_url(s.tenant),
+        "table": s.table_id,
+        "panel": s.panel_id,
+        "filter": s.filter_id,
+        "schedule_field": s.schedule_field,
+        "title_field": s.title_field,
+        "location_field": s.location_field,
+        "content_field": s.content_field,
+        "key_field": s.key_field,
+        "status_field": s.status_field,
+        "kind_field": s.kind_field,
+        "purpose_field": s.purpose_field,
+        "business_field": s.business_field,
+        "customer_field": s.customer_field,
+        "address_field": s.address_field,
+    }
+    cfg = {
+        "client_id": tenant.app.client_id,
+        "secret": tenant.app.secret,
+        "token_endpoint": m365.token_url(tenant.domain),
+        "graph": m365.graph_url,
+        "domain": tenant.domain,
+        "source": source,
+        "api_key": s.api_key,
+        "people": {"yamada": yamada, "suzuki": suzuki},
+    }
+    token = stack.query(SETUP.format(cfg=json.dumps(cfg)))
+    web = stack.start_web()
+    stack.start_worker()
+    justsfa.control.add_webhook(TENANT, s.table_id, f"{web}/hooks/justsfa/{token}")
+
+    def record(users: list[str], status: str = "予定", memo: str = "初回訪問") -> dict[str, Any]:
+        return {
+            s.schedule_field: s.schedule_value("2030-03-10T10:00+09:00", "2030-03-10T11:00+09:00", users),
+            s.status_field: status,
+            s.kind_field: "商談",
+            s.purpose_field: "定期訪問",
+            s.customer_field: "赤木電機",
+            s.address_field: "東京都千代田区",
+            s.content_field: memo,
+        }
+
+    def events(upn: str) -> list[dict[str, Any]]:
+        return tenant.events(upn)
+
+    created = justsfa.control.create_record(TENANT, s.table_id, record(["yamada", "suzuki"]))
+    record_id = int(created.get("recordId") or created.get("id") or created["record"]["recordId"])
+    wait_for(lambda: len(events(yamada)) == 1 and len(events(suzuki)) == 1, 60, what="two events")
+    for upn in (yamada, suzuki):
+        (ev,) = events(upn)
+        assert ev["subject"] == "赤木電機/定期訪問"
+        assert ev["location"]["displayName"] == "東京都千代田区"
+
+    justsfa.control.update_record(TENANT, s.table_id, record_id, record(["yamada", "suzuki"], memo="二回目"))
+    wait_for(
+        lambda: all("二回目" in events(u)[0]["body"]["content"] for u in (yamada, suzuki) if events(u)),
+        60,
+        what="both updated",
+    )
+
+    justsfa.control.update_record(TENANT, s.table_id, record_id, record(["yamada"], memo="二回目"))
+    wait_for(lambda: events(suzuki) == [] and len(events(yamada)) == 1, 60, what="suzuki's event deleted")
+
+    justsfa.control.update_record(
+        TENANT, s.table_id, record_id, record(["yamada"], status="実績", memo="結果")
+    )
+    wait_for(
+        lambda: any(line[2] == "skip" for line in stack.query(LOG)), 60, what="the actual logged as skipped"
+    )
+    (frozen,) = events(yamada)
+    assert "二回目" in frozen["body"]["content"]  # S1: no further change
+
+    justsfa.control.delete_record(TENANT, s.table_id, record_id)
+    wait_for(lambda: events(yamada) == [], 60, what="the other event deleted")
+
+    lines = stack.query(LOG)
+    writes = [
+        (login, op)
+        for login, trig, op, res, _code, _ in lines
+        if res == "success" and trig == "webhook" and op in ("create", "update", "delete")
+    ]
+    assert sorted(writes) == sorted(
+        [
+            ("yamada", "create"),
+            ("suzuki", "create"),
+            ("yamada", "update"),
+            ("suzuki", "update"),
+            ("suzuki", "delete"),
+            ("yamada", "delete"),
+        ]
+    )
+    assert any(op == "receive" for _, trig, op, *_ in lines)  # the webhook's own lines
+    assert not [line for line in lines if line[3] == "failure"]

@@ -1,0 +1,102 @@
+"""Fixtures of the screen tests: two companies, their administrators and employees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
+from cryptography.x509.oid import NameOID
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from sfacal.web.companies.models import Company, Membership, Role
+from sfacal.web.companies.provisioning import ensure_company
+from sfacal.web.employees.models import Employee, SyncState
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(company: Company | None, username: str, role: str) -> object:
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    Membership.objects.create(user=user, company=company, role=role)
+    return user
+
+
+def signed_in(user: object, lang: str = "ja") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
+    client.force_login(user)
+    client.cookies["django_language"] = lang
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: object) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def company(db: object) -> Company:
+    company = ensure_company("acme", "ACME 株式会社")
+    settings = company.sync_settings
+    settings.domain = "acme.onmicrosoft.com"
+    settings.save()
+    return company
+
+
+@pytest.fixture
+def other_company(db: object) -> Company:
+    return ensure_company("other", "Other Inc.")
+
+
+@pytest.fixture
+def admin_user(company: Company) -> object:
+    return make_user(company, "admin", Role.COMPANY_ADMIN)
+
+
+@pytest.fixture
+def employee(company: Company) -> Employee:
+    user = make_user(company, "taro", Role.EMPLOYEE)
+    return Employee.objects.create(
+        company=company, login_id="taro", name="山田太郎", account=user, state=SyncState.OFF
+    )
+
+
+@pytest.fixture
+def other_employee(other_company: Company) -> Employee:
+    user = make_user(other_company, "jiro", Role.EMPLOYEE)
+    return Employee.objects.create(company=other_company, login_id="jiro", name="Jiro", account=user)
+
+
+@pytest.fixture
+def admin_client(admin_user: object) -> Client:
+    return signed_in(admin_user)
+
+
+@pytest.fixture
+def client_for() -> Callable[..., Client]:
+    return signed_in
+
+
+def make_pfx(password: str | None = "pfx-pass", days: int = 365) -> tuple[bytes, bytes]:
+    """A self-signed certificate with its key as .pfx, and the certificate's SHA-1 thumbprint."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfacal test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+    enc = BestAvailableEncryption(password.encode()) if password else NoEncryption()
+    pfx = pkcs12.serialize_key_and_certificates(b"sfacal", key, cert, None, enc)
+    return pfx, cert.fingerprint(hashes.SHA1())
