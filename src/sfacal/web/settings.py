@@ -121,6 +121,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("SFACAL_LOG_LEVEL", "INFO")},
     "loggers": {
         "huey": {"level": "WARNING"},
+        # Request URLs can carry secrets (webhook tokens): never log them at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
     },
 }

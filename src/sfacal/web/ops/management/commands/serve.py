@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sfacal.web.ops import runner
 
@@ -27,9 +27,12 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         demo = None
         if options["demo"]:
-            from sfacal.demo import start_demo
+            from sfacal.demo import DemoRefusedError, start_demo
 
-            demo = start_demo(web_url=f"http://{options['host']}:{options['port']}", stdout=self.stdout)
+            try:
+                demo = start_demo(web_url=f"http://{options['host']}:{options['port']}", stdout=self.stdout)
+            except DemoRefusedError as exc:
+                raise CommandError(str(exc)) from exc
         consumer = runner.start_worker(options["workers"])
         self.stdout.write(f"sfacal is serving on http://{options['host']}:{options['port']}/ (Ctrl+C stops)")
         try:

@@ -1,0 +1,356 @@
+"""Back-fill benchmark: M mailboxes x N events through the whole engine into the Graph emulator.
+
+    .venv/bin/python bench/backfill.py --mailboxes 200 --events-per-mailbox 100 --latency-ms 50
+
+What runs:
+
+* the Microsoft 365 emulator in a **separate process** (``python -m sfacal.emulators.m365``) with
+  fixed latency ``L`` and Graph's limits on (4 requests in flight per mailbox, 10,000 per 10 minutes);
+  with two or more CPUs the emulator is pinned to one core and this process (the engine) to another;
+* this process: the product with a fresh SQLite database in a temporary data directory, one company
+  wired to the emulator by client secret over TLS, M employees (one mailbox each);
+* M x N planned schedules (one participant each, so N per mailbox) accepted into the inbox with
+  ``sfacal.engine.inbox.accept`` (as webhooks, the push API and CSV do), then the engine's inbox pass
+  (``sfacal.engine.passes.process_inbox``: plan -> per-mailbox execution -> mirror rows and log) until
+  the inbox is empty (postponed entries are run again when due, as the queue would).
+
+It prints ONE JSON line::
+
+    {"mailboxes", "events_per_mailbox", "latency_ms", "seconds", "bound_seconds", "ratio",
+     "requests", "throttled", "duplicates", "missing", "peak_rss_mb", ...}
+
+* ``seconds``: from the start of the engine's pass (every change already accepted) to the commit of
+  the last mirror row (the latest ``MirrorEvent.updated_at``);
+* ``bound_seconds`` = max over mailboxes of ceil(n_m / 4) * L: no client can be faster (DESIGN.md,
+  "Performance model"); ``ratio`` = seconds / bound_seconds;
+* ``requests`` / ``throttled``: the emulator's counters (every Graph request, batch items included);
+* ``duplicates`` / ``missing``: from the emulator's stored events against the desired set (one event
+  per schedule and employee, found by the product's tag);
+* ``peak_rss_mb``: peak resident memory of this (the engine's) process, read before the emulator's
+  events are fetched for counting;
+* extra keys: ``accept_seconds`` (accepting the M x N changes), ``pass_seconds`` (until the pass
+  returned, inbox entries settled), ``passes``, ``load_avg_1m`` (the machine's load when the pass
+  started: other work on the machine slows the run), ``engine_cpu_seconds`` and
+  ``emulator_cpu_seconds`` (CPU time of each process during the pass).
+
+Measurement aids (not dependencies of the product): ``--profile FILE`` writes a pyinstrument profile of
+the pass (the pass's own thread only), ``--emulator-profile FILE`` runs the emulator under py-spy
+(collapsed stacks), ``--journal FILE`` dumps the emulator's request journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def _pin(pid: int, cpu: int) -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(pid, {cpu})
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--mailboxes", type=int, default=20)
+    p.add_argument("--events-per-mailbox", type=int, default=100)
+    p.add_argument("--latency-ms", type=float, default=50.0)
+    p.add_argument("--data-dir", default=None, help="keep the run here (default: a temporary directory)")
+    p.add_argument("--no-pin", action="store_true", help="do not pin the emulator and the engine to cores")
+    p.add_argument(
+        "--profile", default=None, help="write a pyinstrument profile of the pass here (.html, or .txt)"
+    )
+    p.add_argument(
+        "--emulator-profile",
+        default=None,
+        help="run the emulator under py-spy and write its collapsed stacks here (profiling aid)",
+    )
+    p.add_argument("--journal", default=None, help="write the emulator's request journal (JSON) here")
+    p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds of passes")
+    return p.parse_args(argv)
+
+
+def _start_emulator(
+    data_dir: Path, port: int, latency_ms: float, pin: bool, profile: str | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "sfacal.emulators.m365",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--latency-ms",
+        str(latency_ms),
+        "--log-level",
+        "error",
+    ]
+    if profile:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        cmd = [spy, "record", "--format", "raw", "--rate", "250", "-o", profile, "--", *cmd]
+    log = (data_dir / "emulator.log").open("ab")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if pin:
+        _pin(proc.pid, 1)
+    return proc
+
+
+def _wait_healthy(control: Any, proc: subprocess.Popen[bytes], data_dir: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the emulator exited: " + (data_dir / "emulator.log").read_text()[-2000:])
+        try:
+            if control.health():
+                return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("the emulator did not start")
+
+
+def _django(data_dir: Path, ca_pem: Path) -> None:
+    os.environ["SFACAL_DATA_DIR"] = str(data_dir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "sfacal.web.settings"
+    os.environ["SFACAL_CA_BUNDLE"] = str(ca_pem)
+    os.environ.setdefault("SFACAL_LOG_LEVEL", "ERROR")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("SFACAL_QUEUE_URL", None)
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _setup(control: Any, base_url: str, mailboxes: int) -> tuple[Any, list[tuple[str, str]]]:
+    """Tenant, app and mailboxes in the emulator; the company and its employees in the database."""
+    from sfacal.web.companies.models import CompanySettings
+    from sfacal.web.companies.provisioning import ensure_company
+    from sfacal.web.employees.models import Employee
+
+    domain = "bench.onmicrosoft.com"
+    tenant = control.create_tenant(domain)
+    app = control.create_app(tenant.id)
+    people = [(f"u{i:05d}", f"u{i:05d}@{domain}") for i in range(mailboxes)]
+    for _, upn in people:
+        control.create_user(tenant.id, upn)
+    company = ensure_company("bench", "Bench")
+    cs = CompanySettings.objects.get(company=company)
+    cs.sync_enabled = True
+    cs.write_to_calendar = True
+    cs.client_id = app.client_id
+    cs.auth_method = "secret"
+    cs.client_secret = app.secret
+    cs.token_endpoint = f"{base_url}/{domain}/oauth2/v2.0/token"
+    cs.graph_base_url = f"{base_url}/v1.0"
+    cs.domain = domain
+    cs.save()
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    Employee.objects.bulk_create(
+        Employee(
+            company=company,
+            login_id=login,
+            name=login,
+            state="on",
+            user_id_mode="explicit",
+            user_id=upn,
+            sync_start=since,
+        )
+        for login, upn in people
+    )
+    return company, people
+
+
+def _accept(company: Any, people: list[tuple[str, str]], per_mailbox: int) -> set[tuple[str, str]]:
+    """Accept M x N planned schedules; returns the desired (mailbox, record id) set."""
+    from sfacal.core.schedule import Kind, Schedule, SourceRef, Status, TimedSpan
+    from sfacal.engine import inbox
+
+    inbox.set_dispatcher(None)  # the benchmark runs the pass itself
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    base = now + timedelta(days=1)
+    desired: set[tuple[str, str]] = set()
+    customers = ("赤木電機", "青葉商事", "桜井工業", "緑川食品")
+    for m, (login, upn) in enumerate(people):
+        for n in range(per_mailbox):
+            record = f"{m}-{n}"
+            start = base + timedelta(hours=n)
+            schedule = Schedule(
+                ref=SourceRef(company.slug, "push", record),
+                kind=Kind.MEETING,
+                status=Status.PLAN,
+                span=TimedSpan(start, start + timedelta(minutes=60)),
+                updated_at=now,
+                title="定期訪問",
+                content=f"back-fill {record}",
+                purpose="定期訪問",
+                customer_name=customers[n % len(customers)],
+                customer_address="東京都千代田区",
+                participants=(login,),
+            )
+            inbox.accept(company, schedule, trigger="push")
+            desired.add((upn.lower(), record))
+    return desired
+
+
+def _run_passes(company_id: int, timeout: float) -> int:
+    """The inbox pass, again whenever postponed entries become due, until the inbox is empty."""
+    from django.utils import timezone
+
+    from sfacal.engine import passes
+    from sfacal.engine.models import InboxEntry
+
+    deadline = time.monotonic() + timeout
+    count = 0
+    while True:
+        passes.process_inbox(company_id)
+        count += 1
+        waiting = InboxEntry.objects.filter(company_id=company_id, state="pending")
+        if not waiting.exists() or time.monotonic() > deadline:
+            return count
+        due = waiting.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+        if due is not None:
+            time.sleep(max(0.0, min(5.0, (due - timezone.now()).total_seconds())))
+
+
+def _count(control: Any, desired: set[tuple[str, str]]) -> tuple[int, int]:
+    from sfacal.calendars.msgraph.payload import TAG_PROPERTY_ID
+
+    tag_id = TAG_PROPERTY_ID.lower()
+    seen: Counter[tuple[str, str]] = Counter()
+    for ev in control.events():
+        for prop in ev.get("singleValueExtendedProperties", []):
+            if str(prop.get("id", "")).lower() == tag_id:
+                parts = str(prop["value"]).split(":")
+                seen[(str(ev["user"]).lower(), parts[2] if len(parts) > 2 else "")] += 1
+    duplicates = sum(c - 1 for c in seen.values() if c > 1)
+    missing = len(desired - set(seen))
+    return duplicates, missing
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    temp = args.data_dir is None
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="sfacal-bench-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pin = not args.no_pin and (os.cpu_count() or 1) >= 2
+    sys.path.insert(0, str(ROOT / "src"))
+    from sfacal.emulators.m365 import ControlClient
+    from sfacal.emulators.tls import ensure_tls_files
+
+    tls = ensure_tls_files(data_dir)
+    port = _free_port()
+    emulator = _start_emulator(data_dir, port, args.latency_ms, pin, args.emulator_profile)
+    if pin:
+        _pin(0, 0)
+    base_url = f"https://127.0.0.1:{port}"
+    control = ControlClient(base_url, tls.ca_pem)
+    try:
+        _wait_healthy(control, emulator, data_dir)
+        _django(data_dir, tls.ca_pem)
+        company, people = _setup(control, base_url, args.mailboxes)
+        t = time.perf_counter()
+        desired = _accept(company, people, args.events_per_mailbox)
+        accept_seconds = time.perf_counter() - t
+
+        from sfacal.engine.models import MirrorEvent
+
+        before = control.counters()
+        load_1m = os.getloadavg()[0]
+        profiler = None
+        if args.profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.001)
+            profiler.start()
+        started_at = datetime.now(UTC)
+        cpu0, emu_cpu0 = time.process_time(), _cpu_of(emulator.pid)
+        t = time.perf_counter()
+        count = _run_passes(company.pk, args.timeout)
+        pass_seconds = time.perf_counter() - t
+        engine_cpu, emu_cpu = time.process_time() - cpu0, _cpu_of(emulator.pid) - emu_cpu0
+        if profiler is not None:
+            profiler.stop()
+            out = (
+                profiler.output_text(unicode=True, show_all=False) if args.profile.endswith(".txt") else None
+            )
+            Path(args.profile).write_text(out if out is not None else profiler.output_html())
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        last = MirrorEvent.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
+        seconds = (last - started_at).total_seconds() if last is not None else pass_seconds
+        after = control.counters()
+        if args.journal:
+            Path(args.journal).write_text(json.dumps(control.journal(0.0)))
+        duplicates, missing = _count(control, desired)
+        per_mailbox = Counter(upn for upn, _ in desired)
+        bound = max(math.ceil(n / 4) for n in per_mailbox.values()) * args.latency_ms / 1000
+        return {
+            "mailboxes": args.mailboxes,
+            "events_per_mailbox": args.events_per_mailbox,
+            "latency_ms": args.latency_ms,
+            "seconds": round(seconds, 3),
+            "bound_seconds": round(bound, 3),
+            "ratio": round(seconds / bound, 2) if bound else None,
+            "requests": after["requests"] - before["requests"],
+            "throttled": after["throttled"] - before["throttled"],
+            "duplicates": duplicates,
+            "missing": missing,
+            "peak_rss_mb": round(peak_rss_mb, 1),
+            "accept_seconds": round(accept_seconds, 3),
+            "pass_seconds": round(pass_seconds, 3),
+            "passes": count,
+            "load_avg_1m": round(load_1m, 2),
+            "engine_cpu_seconds": round(engine_cpu, 2),
+            "emulator_cpu_seconds": round(emu_cpu, 2),
+        }
+    finally:
+        control.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(emulator.pid, 2 if args.emulator_profile else 15)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            emulator.wait(10)
+        if temp:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    result = run(_parse(argv))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

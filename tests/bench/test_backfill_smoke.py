@@ -1,0 +1,58 @@
+"""The back-fill benchmark at a tiny size: it runs, prints its JSON line, and loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {
+    "mailboxes",
+    "events_per_mailbox",
+    "latency_ms",
+    "seconds",
+    "bound_seconds",
+    "ratio",
+    "requests",
+    "throttled",
+    "duplicates",
+    "missing",
+    "peak_rss_mb",
+}
+
+
+def test_backfill_benchmark_prints_one_json_line_without_duplicates_or_missing(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "backfill.py"),
+            "--mailboxes",
+            "3",
+            "--events-per-mailbox",
+            "10",
+            "--latency-ms",
+            "5",
+            "--data-dir",
+            str(tmp_path / "run"),
+            "--no-pin",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    lines = [x for x in done.stdout.decode().splitlines() if x.strip()]
+    assert len(lines) == 1, lines
+    result = json.loads(lines[0])
+    assert KEYS <= set(result)
+    assert (result["mailboxes"], result["events_per_mailbox"], result["latency_ms"]) == (3, 10, 5.0)
+    assert result["duplicates"] == 0 and result["missing"] == 0
+    assert result["bound_seconds"] == 3 * 0.005  # ceil(10 / 4) rounds of 5 ms
+    assert result["requests"] >= 30 and result["throttled"] >= 0
+    assert result["seconds"] > 0 and result["ratio"] > 0 and result["peak_rss_mb"] > 0
