@@ -7,7 +7,8 @@
 * :func:`process_company` -- the inbox pass (:func:`sfacal.engine.passes.process_inbox`).
 * :func:`tick` -- every minute: re-queues inbox entries left pending (older than
   :data:`STALE_PENDING_S`, or due after a backoff), applies changes kept while sync was off, runs
-  each company's batch when its C8 interval has passed, and reconciles every
+  each company's batch when its C8 interval has passed, reads calendar edits of two-way companies
+  every :data:`TWOWAY_POLL_MINUTES` (:mod:`sfacal.engine.twoway`), and reconciles every
   :data:`RECONCILE_MINUTES`.
 * :func:`purge_old_logs` -- daily: the L1 retention.
 """
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,15 +25,16 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from sfacal.engine import backfill, passes, reconcile, retention, sync
+from sfacal.engine import backfill, passes, reconcile, retention, sync, twoway
 from sfacal.engine.leases import LeaseSet, lease_seconds
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
-from sfacal.web.companies.models import CompanySettings
+from sfacal.web.companies.models import CompanySettings, Direction
 
 logger = logging.getLogger(__name__)
 
 STALE_PENDING_S = 30
 RECONCILE_MINUTES = 60
+TWOWAY_POLL_MINUTES = 1
 QUEUED_MARKER_S = 30.0
 
 
@@ -113,16 +116,27 @@ def run_reconcile(company_id: int) -> dict[str, int]:
     return {"calendars": report.calendars, "lost": report.lost, "removed": report.removed}
 
 
+@db_task()
+def run_twoway(company_id: int) -> dict[str, int]:
+    """Two-way (C5): calendar edits found through Graph delta, written back or restored (T1-T5)."""
+    return twoway.poll_calendar_changes(company_id).as_dict()
+
+
 def _due(key: str, minutes: float) -> bool:
-    """Whether the periodic job ``key`` is due; claims it for ``minutes`` if so."""
-    return bool(LeaseSet(owner="scheduler", ttl=max(1.0, minutes * 60 - 5)).acquire([key]))
+    """Whether the periodic job ``key`` is due; claims it for ``minutes`` if so.
+
+    Each claim has an owner of its own: a lease is re-acquirable by its owner, so a shared owner
+    would find every job due at every tick.
+    """
+    claim = LeaseSet(owner=f"scheduler:{uuid.uuid4().hex}", ttl=max(1.0, minutes * 60 - 5))
+    return bool(claim.acquire([key]))
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """One run of the minute job (see the module docstring); returns what it queued."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=STALE_PENDING_S)
-    queued = {"process": 0, "batch": 0, "reconcile": 0}
+    queued = {"process": 0, "batch": 0, "reconcile": 0, "twoway": 0}
     for cs in CompanySettings.objects.select_related("company"):
         cid = cs.company_id
         enabled = cs.sync_enabled and cs.write_to_calendar
@@ -140,6 +154,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         if _due(f"batch:{cid}", cs.batch_interval_minutes or 5):
             run_batch(cid)
             queued["batch"] += 1
+        if cs.direction == Direction.TWO_WAY and _due(f"twoway:{cid}", TWOWAY_POLL_MINUTES):
+            run_twoway(cid)
+            queued["twoway"] += 1
         if _due(f"reconcile:{cid}", RECONCILE_MINUTES):
             run_reconcile(cid)
             queued["reconcile"] += 1
