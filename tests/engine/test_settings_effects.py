@@ -23,11 +23,15 @@ TARO = f"taro@{DOMAIN}"
 
 @pytest.fixture(autouse=True)
 def _no_queue():
-    sync.set_enqueue(None)  # settings effects run inline in these tests
+    previous = sync._enqueue
+    sync.set_enqueue(None)  # settings effects run inline (after the commit) in these tests
     yield
+    sync.set_enqueue(previous)
 
 
-def test_c1_off_keeps_changes_and_applies_them_when_switched_on(company, fake):
+def test_c1_off_keeps_changes_and_applies_them_when_switched_on(
+    company, fake, django_capture_on_commit_callbacks
+):
     employee(company, "taro")
     fake.add_mailbox(TARO)
     CompanySettings.objects.filter(company=company).update(sync_enabled=False)
@@ -35,7 +39,8 @@ def test_c1_off_keeps_changes_and_applies_them_when_switched_on(company, fake):
     passes.process_inbox(company.pk)
     assert fake.events == {} and InboxEntry.objects.get().state == "deferred"
     CompanySettings.objects.filter(company=company).update(sync_enabled=True)
-    assert sync.on_company_settings_changed(company)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync.on_company_settings_changed(company)
     assert len(fake.of(TARO)) == 1 and InboxEntry.objects.get().state == "done"
 
 
@@ -49,7 +54,9 @@ def test_e4_turning_sync_on_records_the_moment(company, fake):
     assert emp.sync_start is not None and emp.sync_start >= before - timedelta(seconds=1)
 
 
-def test_s2_p3_new_exclusion_removes_already_mirrored_event(company, fake):
+def test_s2_p3_new_exclusion_removes_already_mirrored_event(
+    company, fake, django_capture_on_commit_callbacks
+):
     emp = employee(company, "taro")
     fake.add_mailbox(TARO)
     inbox.accept(company, meeting(participants=("taro",)), trigger="push")
@@ -57,7 +64,8 @@ def test_s2_p3_new_exclusion_removes_already_mirrored_event(company, fake):
     assert len(fake.of(TARO)) == 1
     emp.excluded_purposes = ["定期訪問"]
     emp.save()
-    assert "replan" in sync.on_employee_settings_changed(emp, {"state": "on", "excluded_purposes": []})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "replan" in sync.on_employee_settings_changed(emp, {"state": "on", "excluded_purposes": []})
     assert fake.of(TARO) == []
     assert MirrorEvent.objects.get().state == "removed"
 
@@ -79,13 +87,16 @@ def test_p4_backfill_moves_events_to_the_new_calendar_with_progress(company, fak
     assert SyncLogEntry.objects.filter(trigger="backfill", result="success").count() == 6
 
 
-def test_late_employee_gets_the_stored_schedules_that_named_them(company, fake):
+def test_late_employee_gets_the_stored_schedules_that_named_them(
+    company, fake, django_capture_on_commit_callbacks
+):
     fake.add_mailbox(TARO)
     inbox.accept(company, meeting(participants=("taro",)), trigger="push")
     passes.process_inbox(company.pk)
     assert SyncLogEntry.objects.filter(error_code="unknown_participant").count() == 1
     emp = employee(company, "taro", sync_start=timezone.now())
-    assert "catch_up" in sync.on_employee_settings_changed(emp, {})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "catch_up" in sync.on_employee_settings_changed(emp, {})
     assert len(fake.of(TARO)) == 1
 
 
@@ -124,3 +135,57 @@ def test_l3_monthly_figures_count_executions_failures_and_users(company, fake):
     assert (got.synced_users, got.executions, got.failures) == (1, 2, 1)
     assert Employee.objects.get(login_id="ghost").last_error_code == "mailbox_not_found"
     assert T0  # the fixtures' reference time is in the past month or earlier
+
+
+def test_late_mapped_justsfa_user_gets_the_stored_schedules(
+    company, fake, django_capture_on_commit_callbacks
+):
+    """SPEC: unknown participants are logged and kept, and sync once the employee is mapped (J3)."""
+    from sfacal.sources.justsfa.mapping import sync_mapping_to_employee
+    from sfacal.web.connections.models import SourceConnection, UserMapping
+
+    mail = "yamada@example.com"
+    fake.add_mailbox(mail)
+    inbox.accept(company, meeting(participants=("yamada",), source="justsfa"), trigger="webhook")
+    passes.process_inbox(company.pk)
+    assert SyncLogEntry.objects.filter(error_code="unknown_participant").count() == 1 and fake.of(mail) == []
+    source = SourceConnection.objects.create(company=company, kind="justsfa")
+    mapping = UserMapping.objects.create(
+        company=company, source=source, name="山田", external_user_id="yamada", mail_address=mail
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        employee_row = sync_mapping_to_employee(mapping)
+    assert employee_row.state == "on" and employee_row.sync_start is not None
+    assert len(fake.of(mail)) == 1  # the stored schedule that named them is synced
+
+
+def test_e2_mapping_change_of_mailbox_moves_the_events(company, fake, django_capture_on_commit_callbacks):
+    from sfacal.sources.justsfa.mapping import sync_mapping_to_employee
+    from sfacal.web.connections.models import SourceConnection, UserMapping
+
+    old, new = "yamada@example.com", "t.yamada@example.com"
+    fake.add_mailbox(old)
+    fake.add_mailbox(new)
+    source = SourceConnection.objects.create(company=company, kind="justsfa")
+    mapping = UserMapping.objects.create(
+        company=company, source=source, name="山田", external_user_id="yamada", mail_address=old
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_mapping_to_employee(mapping)
+    Employee.objects.filter(login_id="yamada").update(sync_start=T0 - timedelta(days=30))
+    inbox.accept(company, meeting(participants=("yamada",), source="justsfa"), trigger="webhook")
+    passes.process_inbox(company.pk)
+    assert len(fake.of(old)) == 1
+    mapping.mail_address = new
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_mapping_to_employee(mapping)
+    assert fake.of(old) == [] and len(fake.of(new)) == 1
+
+
+def test_e4_turning_on_again_moves_the_sync_start_to_the_given_moment(company, fake):
+    emp = employee(company, "taro", state="on")
+    moment = timezone.now() + timedelta(minutes=5)
+    assert sync.on_employee_settings_changed(emp, {"state": "off"}, now=moment) == ["sync_start"]
+    emp.refresh_from_db()
+    assert emp.sync_start == moment
+    assert sync.on_employee_settings_changed(emp, {"state": "on"}) == []  # still on: unchanged

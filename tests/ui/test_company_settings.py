@@ -226,7 +226,9 @@ def test_c7_save_and_test_shows_network_hint_inline_for_htmx(admin_client, compa
     settings.refresh_from_db()
     # The thumbprint was re-read from the .pfx when the form was saved with an empty thumbprint.
     assert settings.certificate_thumbprint == thumb.hex().upper()
-    assert settings.last_test_ok is False and settings.last_test_code == "network_error"
+    assert (
+        settings.last_test_ok is False and settings.last_test_code == "network_refused"
+    )  # a kind of network_error
     assert "443" in response.context["result"].hint
 
 
@@ -262,3 +264,42 @@ def test_c7_local_check_reports_unreadable_pfx(company):
     settings.save()
     result = checks.check_company_connection(settings, "en")
     assert result.code == "pfx_unreadable" and "password is wrong" in result.hint
+
+
+def test_c1_switching_sync_on_applies_the_changes_kept_while_off(
+    admin_client, company, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import UTC, datetime, timedelta
+
+    from sfacal.core.schedule import Schedule, SourceRef, TimedSpan
+    from sfacal.engine import inbox, sync
+
+    jobs: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(sync, "_enqueue", lambda name, kwargs: jobs.append((name, kwargs)))
+    monkeypatch.setattr(inbox, "_dispatch", None)  # no processing task for the accepted change
+    CompanySettings.objects.filter(company=company).update(sync_enabled=False)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    inbox.accept(
+        company,
+        Schedule(
+            ref=SourceRef(company.slug, "push", "1"),
+            kind="業務",
+            status="予定",
+            span=TimedSpan(start, start + timedelta(hours=1)),
+            updated_at=start,
+            title="会議",
+            participants=("taro",),
+        ),
+        trigger="push",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        first = admin_client.post(
+            reverse("company_settings"),
+            form_data(sync_enabled="0", client_secret="Abc8Q~very-secret-value-123"),
+        )
+    assert first.status_code == 302, first.context["form"].errors
+    assert jobs == []  # still off: nothing to apply
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("company_settings"), form_data())
+    assert response.status_code == 302
+    assert jobs == [("process_company", {"company_id": company.pk})]

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from sfacal.engine import backfill
 from sfacal.web import checks
 from sfacal.web.companies.models import AuditEntry
 from sfacal.web.employees.models import Employee, SyncState, UserIdMode
@@ -137,7 +138,7 @@ def test_e6_csv_import_preview_then_confirm_cp932(admin_client, company, employe
     assert [r.action for r in rows] == ["update", "create", "", ""]
     assert rows[2].errors and rows[3].errors
     body = preview.content.decode()
-    assert "社員ログインID: 必須です。" in body
+    assert "4行目「社員ログインID」: 社員ログインIDは必須です" in body  # the row, the column, the reason
     assert Employee.objects.for_company(company).filter(login_id="new1").count() == 0
     done = admin_client.post(
         reverse("employee_import"), {"action": "confirm", "token": preview.context["token"]}
@@ -240,9 +241,7 @@ def test_p3_unknown_exclusion_is_rejected(client_for, employee):
 
 def test_p4_calendar_change_requests_backfill(client_for, employee, monkeypatch):
     calls = []
-    monkeypatch.setattr(
-        checks, "request_backfill", lambda e, old, new: calls.append((e.pk, old, new)) or True
-    )
+    monkeypatch.setattr(backfill, "request_backfill", lambda e, old, new: calls.append((e.pk, old, new)))
     employee.state = SyncState.ON
     employee.user_id = "taro@acme.onmicrosoft.com"
     employee.calendar_name = "予定表"
@@ -257,7 +256,7 @@ def test_p4_calendar_change_requests_backfill(client_for, employee, monkeypatch)
 
 def test_p4_no_backfill_when_calendar_unchanged(client_for, employee, monkeypatch):
     calls = []
-    monkeypatch.setattr(checks, "request_backfill", lambda *a: calls.append(a) or True)
+    monkeypatch.setattr(backfill, "request_backfill", lambda *a: calls.append(a))
     employee.state = SyncState.ON
     employee.user_id = "taro@acme.onmicrosoft.com"
     employee.save()
@@ -282,3 +281,82 @@ def test_e3_load_calendars_reports_problems_inline(admin_client):
     assert response.status_code == 200
     body = response.content.decode()
     assert '<datalist id="calendar-options">' in body and 'id="calendar-result"' in body
+
+
+# -- the engine's side of a saved change (sfacal.engine.sync) ------------------------------------
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    from sfacal.engine import sync
+
+    jobs: list[tuple[str, dict[str, object]]] = []
+    monkeypatch.setattr(sync, "_enqueue", lambda name, kwargs: jobs.append((name, kwargs)))
+    return jobs
+
+
+def test_e1_new_employee_catches_up_on_stored_schedules(
+    admin_client, company, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("employee_new"), emp_data())
+    employee = Employee.objects.for_company(company).get(login_id="hanako")
+    assert queued == [("catch_up", {"employee_id": employee.pk})]
+
+
+def test_p3_s2_new_exclusion_replans_the_employee_after_commit(
+    client_for, employee, queued, django_capture_on_commit_callbacks
+):
+    employee.state = SyncState.ON
+    employee.user_id = "taro@acme.onmicrosoft.com"
+    employee.save()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client_for(employee.account).post(
+            reverse("personal_settings"), personal_data(excluded_counted=["定期訪問"])
+        )
+    assert queued == []  # nothing is queued before the change is committed
+    for callback in callbacks:
+        callback()
+    assert queued == [("replan_employee", {"employee_id": employee.pk})]
+
+
+def test_p4_calendar_change_queues_the_backfill(
+    client_for, employee, queued, django_capture_on_commit_callbacks
+):
+    employee.state = SyncState.ON
+    employee.user_id = "taro@acme.onmicrosoft.com"
+    employee.calendar_name = "予定表"
+    employee.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(employee.account).post(reverse("personal_settings"), personal_data(calendar_name="営業"))
+    assert queued == [
+        ("backfill", {"employee_id": employee.pk, "old_calendar": "予定表", "new_calendar": "営業"})
+    ]
+
+
+def test_e6_csv_upload_refuses_an_unknown_column(client_for, admin_user):
+    upload = SimpleUploadedFile("emp.csv", "社員ログインID,部署\ntaro,営業部\n".encode(), "text/csv")
+    for lang, text in (("ja", "不明な列があります: 部署"), ("en", "unknown column(s): 部署")):
+        upload.seek(0)
+        response = client_for(admin_user, lang).post(reverse("employee_import"), {"file": upload})
+        assert text in str(response.context["form"].errors["file"])
+
+
+def test_e6_csv_upload_and_command_share_one_importer(
+    admin_client, company, queued, django_capture_on_commit_callbacks
+):
+    """The screen previews with a dry run and imports with the same rules as `sfacal import employees`."""
+    csv_text = "login_id,state,user_id_mode\nkana,on,個別に指定\nmika,on,login_at_domain\n"
+    upload = SimpleUploadedFile("emp.csv", csv_text.encode(), "text/csv")
+    preview = admin_client.post(reverse("employee_import"), {"file": upload})
+    rows = preview.context["rows"]
+    assert [(r.login_id, r.action) for r in rows] == [("kana", ""), ("mika", "create")]
+    assert "連携する場合は連携ユーザーIDが必要です" in rows[0].errors[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("employee_import"), {"action": "confirm", "token": preview.context["token"]}
+        )
+    mika = Employee.objects.for_company(company).get(login_id="mika")
+    assert mika.sync_start is not None and not Employee.objects.filter(login_id="kana").exists()
+    assert queued == [("catch_up", {"employee_id": mika.pk})]
+    assert AuditEntry.objects.for_company(company).filter(object_id=str(mika.pk), field="state").exists()

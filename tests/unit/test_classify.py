@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from sfacal.core import errors as E
-from sfacal.core.classify import classify_graph_error, classify_token_error, parse_retry_after
+from sfacal.core.classify import (
+    classify_graph_error,
+    classify_network_error,
+    classify_token_error,
+    network_error_kind,
+    parse_retry_after,
+)
 
 
 def _token_body(code: int, text: str = "") -> dict[str, object]:
@@ -120,3 +126,34 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("Wed, 01 Jan 2025 00:00:30 GMT") is None
     assert parse_retry_after("not a date", now) is None
     assert parse_retry_after("Wed, 01 Jan 2025 00:00:30 -0000", now) is None  # naive per RFC: unknown zone
+
+
+def test_l2_clock_skew_token_error() -> None:
+    body = _token_body(700024, "Client assertion is not within its valid time range.")
+    err = classify_token_error(401, body)
+    assert type(err) is E.ClockSkewError and err.upstream_code == "AADSTS700024"
+    assert "NTP" in err.hint("ja") and "server clock" in err.hint("en")
+
+
+@pytest.mark.parametrize(
+    ("text", "cls"),
+    [
+        ("ConnectError: [Errno -2] Name or service not known", E.NetworkDnsError),
+        ("ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", E.NetworkTlsError),
+        ("ConnectError: [Errno 111] Connection refused", E.NetworkRefusedError),
+        ("ReadTimeout: timed out", E.NetworkTimeoutError),
+        ("RemoteProtocolError: Server disconnected without sending a response", E.NetworkResetError),
+        ("ConnectError: something else", E.NetworkError),
+    ],
+)
+def test_l2_network_errors_are_classified_by_kind(text: str, cls: type[E.NetworkError]) -> None:
+    err = classify_network_error(text, "graph.microsoft.com", secrets=["s3cret"])
+    assert type(err) is cls and err.params["host"] == "graph.microsoft.com"
+    assert network_error_kind(text) == err.params["kind"]
+
+
+def test_network_error_detail_is_redacted() -> None:
+    err = classify_network_error(
+        "ConnectError: refused for client_secret=abc s3cret", "h", secrets=["s3cret"]
+    )
+    assert "s3cret" not in err.detail and "abc" not in err.detail

@@ -200,3 +200,85 @@ def test_errors_never_carry_secrets() -> None:
     assert "hunter2hunter2" not in err.detail and "hunter2hunter2" not in str(err)
     assert "hunter2hunter2" not in json.dumps(err.to_dict())
     assert str(E.ConflictError()) == "conflict"
+
+
+def test_l2_clock_skew_hint() -> None:
+    err = E.ClockSkewError("AADSTS700024: Client assertion is not within its valid time range.")
+    assert isinstance(err, E.CredentialError) and not err.retryable
+    assert "AADSTS700024" in err.user_message() and "AADSTS700024" in err.user_message("en")
+    assert "サーバーの時刻" in err.hint("ja") and "NTP" in err.hint("ja")
+    assert "server clock" in err.hint("en") and "NTP" in err.hint("en")
+
+
+def test_l2_calendar_read_only_hint() -> None:
+    err = E.CalendarReadOnlyError(mailbox="taro@example.com", calendar="祝日")
+    assert isinstance(err, E.MailboxError) and err.code == "calendar_read_only" and not err.retryable
+    assert "祝日" in err.user_message() and "canEdit" in err.user_message("en")
+    assert "編集できる予定表を選び直す" in err.hint("ja") and "編集権限" in err.hint("ja")
+    assert "Choose an editable calendar" in err.hint("en") and "edit rights" in err.hint("en")
+
+
+@pytest.mark.parametrize(
+    ("kind", "cls", "ja", "en"),
+    [
+        ("dns", E.NetworkDnsError, "DNS", "DNS settings"),
+        ("tls", E.NetworkTlsError, "SFACAL_CA_BUNDLE", "inspection appliance"),
+        ("refused", E.NetworkRefusedError, "ポート 443", "firewall"),
+        ("timeout", E.NetworkTimeoutError, "自動的に再試行", "silently drops"),
+        ("reset", E.NetworkResetError, "切断", "cuts the connection"),
+    ],
+)
+def test_l2_network_error_kind_hints(kind: str, cls: type[E.NetworkError], ja: str, en: str) -> None:
+    err = E.NetworkError(f"{kind}: details", host="graph.microsoft.com", kind=kind)
+    assert type(err) is cls and isinstance(err, E.NetworkError) and err.retryable
+    assert err.code == f"network_{kind}" and err.params["kind"] == kind
+    assert "graph.microsoft.com" in err.user_message() and "graph.microsoft.com" in err.user_message("en")
+    assert ja in err.hint("ja") and en in err.hint("en")
+    back = error_from_code(err.code, err.params, err.detail)  # a log line keeps the kind's hint
+    assert type(back) is cls and back.hint("en") == err.hint("en")
+
+
+def test_l2_network_tls_hint_names_the_ca_bundle() -> None:
+    err = E.NetworkTlsError(host="login.microsoftonline.com")
+    assert "証明書を差し替えている" in err.hint("ja") and "SFACAL_CA_BUNDLE" in err.hint("ja")
+    assert "replaces the TLS certificates" in err.hint("en") and "CA bundle" in err.hint("en")
+
+
+def test_network_error_of_an_unknown_kind_stays_generic() -> None:
+    for kind in (None, "connect", "other"):
+        assert type(E.NetworkError("x", host="h", kind=kind)) is E.NetworkError
+
+
+def test_l2_unknown_participant_and_mailbox_unresolved_are_core_errors() -> None:
+    unknown = error_from_code("unknown_participant", {"login_id": "taro"})
+    assert type(unknown) is E.UnknownParticipantError and "taro" in unknown.user_message()
+    assert "ユーザー対応表" in unknown.hint("ja") and "user mapping" in unknown.hint("en")
+    unresolved = error_from_code("mailbox_unresolved", {"login_id": "taro"})
+    assert type(unresolved) is E.MailboxUnresolvedError and "taro" in unresolved.user_message("en")
+    assert "ドメイン名" in unresolved.hint("ja") and "domain name" in unresolved.hint("en")
+
+
+@pytest.mark.parametrize(
+    ("cls", "retryable", "ja", "en"),
+    [
+        (
+            E.CallbackNotConfiguredError,
+            False,
+            "書き戻し先 URL と署名シークレットを登録",
+            "callback URL and signing secret",
+        ),
+        (E.CallbackRejectedError, False, "リダイレクトされない最終的な URL", "redirects are"),
+        (E.CallbackUnauthorizedError, False, "X-Sfacal-Signature", "X-Sfacal-Signature"),
+        (E.CallbackUnreachableError, True, "受信側のサーバーが", "receiving server is running"),
+        (E.CallbackUnavailableError, True, "受信側のアプリケーションのログ", "receiving application's log"),
+        (E.CallbackRateLimitedError, True, "受信側の制限値", "receiver's rate limit"),
+    ],
+)
+def test_l2_push_callback_error_hints(cls: type[E.CallbackError], retryable: bool, ja: str, en: str) -> None:
+    err = cls("HTTP 4xx from sfa.example.com", host="sfa.example.com", status="403")
+    assert isinstance(err, E.CallbackError) and isinstance(err, E.SourceError)
+    assert err.retryable is retryable
+    assert "JUST.SFA" not in err.user_message() + err.hint("ja") + err.hint("en")
+    if cls is not E.CallbackNotConfiguredError:
+        assert "sfa.example.com" in err.user_message() and "sfa.example.com" in err.user_message("en")
+    assert ja in err.hint("ja") and en in err.hint("en")

@@ -2,6 +2,8 @@
 
 * :func:`classify_token_error` -- a Microsoft identity platform token response (``AADSTSnnnn``).
 * :func:`classify_graph_error` -- a Microsoft Graph error response (``{"error": {"code", "message"}}``).
+* :func:`classify_network_error` -- a failed connection (its exception text) -> the
+  :class:`~sfacal.core.errors.NetworkError` of its kind (dns, tls, refused, timeout, reset).
 * :func:`parse_retry_after` -- a ``Retry-After`` header (seconds or an HTTP date).
 """
 
@@ -16,11 +18,13 @@ from typing import Any
 from sfacal.core.errors import (
     AccessDeniedError,
     AppNotFoundError,
+    ClockSkewError,
     ConflictError,
     CredentialError,
     InvalidSignatureError,
     MailboxNotFoundError,
     MailboxNotRestEnabledError,
+    NetworkError,
     NotFoundError,
     ResyncRequiredError,
     SecretExpiredError,
@@ -32,7 +36,14 @@ from sfacal.core.errors import (
     ThumbprintMismatchError,
 )
 
-__all__ = ["AADSTS_ERRORS", "classify_graph_error", "classify_token_error", "parse_retry_after"]
+__all__ = [
+    "AADSTS_ERRORS",
+    "classify_graph_error",
+    "classify_network_error",
+    "classify_token_error",
+    "network_error_kind",
+    "parse_retry_after",
+]
 
 AADSTS_ERRORS: dict[int, type[SfacalError]] = {
     700016: AppNotFoundError,
@@ -44,6 +55,7 @@ AADSTS_ERRORS: dict[int, type[SfacalError]] = {
     900023: TenantNotFoundError,
     7000215: SecretInvalidError,
     7000222: SecretExpiredError,
+    700024: ClockSkewError,  # client assertion outside its valid time range: the server clock
     65001: AccessDeniedError,  # consent not granted
     500011: AccessDeniedError,  # Graph not consented in the tenant
 }
@@ -149,6 +161,55 @@ def classify_graph_error(
     if status >= 500:
         return ServiceUnavailableError(detail, **kw, status=str(status))
     return SfacalError(detail, **kw)
+
+
+_DNS_MARKERS = (
+    "nameresolutionerror",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "no address associated",
+    "failed to resolve",
+)
+_CERT_MARKERS = ("certificate_verify_failed", "certificate verify failed")
+_TLS_MARKERS = ("ssl", "tls", "hostname mismatch", "handshake")
+_REFUSED_MARKERS = ("connection refused", "errno 111", "actively refused", "connectrefused")
+_TIMEOUT_MARKERS = ("timed out", "timeout")
+_RESET_MARKERS = (
+    "connection reset",
+    "errno 104",
+    "remote end closed",
+    "remoteprotocolerror",
+    "server disconnected",
+)
+
+
+def network_error_kind(text: str) -> str:
+    """``dns``, ``tls``, ``refused``, ``timeout``, ``reset`` or ``connect`` (unknown) for the text of a
+    failed connection (an exception chain's types and messages)."""
+    low = text.lower()
+    if any(m in low for m in _CERT_MARKERS):
+        return "tls"
+    for kind, markers in (
+        ("dns", _DNS_MARKERS),
+        ("refused", _REFUSED_MARKERS),
+        ("timeout", _TIMEOUT_MARKERS),
+        ("reset", _RESET_MARKERS),
+        ("tls", _TLS_MARKERS),
+    ):
+        if any(m in low for m in markers):
+            return kind
+    return "connect"
+
+
+def classify_network_error(
+    text: str, host: str, *, secrets: Iterable[str | None] = (), kind: str | None = None
+) -> NetworkError:
+    """The :class:`NetworkError` subclass for a failed connection to ``host`` (``kind`` if known,
+    else found in ``text``); the text, secrets removed, is the detail."""
+    found = kind or network_error_kind(text)
+    return NetworkError(f"{found}: {text[:800]}", secrets=secrets, host=host, kind=found)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

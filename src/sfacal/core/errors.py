@@ -24,25 +24,45 @@ The tree (``*`` = ``retryable``)::
     │   │   ├── TenantNotFoundError      tenant_not_found        AADSTS90002 / AADSTS900023
     │   │   ├── SecretInvalidError       secret_invalid          AADSTS7000215
     │   │   ├── SecretExpiredError       secret_expired          AADSTS7000222
+    │   │   ├── ClockSkewError           clock_skew              AADSTS700024 (server clock / NTP)
     │   │   └── CertificateExpiredError  certificate_expired     certificate past its end date
     │   ├── AccessDeniedError            access_denied           403 ErrorAccessDenied
     │   ├── MailboxError                 mailbox_error
     │   │   ├── MailboxNotFoundError     mailbox_not_found       ErrorInvalidUser / ErrorNonExistentMailbox
     │   │   ├── MailboxNotRestEnabledError mailbox_not_rest_enabled  MailboxNotEnabledForRESTAPI
-    │   │   └── CalendarNotFoundError    calendar_not_found      calendar name not in the mailbox
+    │   │   ├── CalendarNotFoundError    calendar_not_found      calendar name not in the mailbox
+    │   │   └── CalendarReadOnlyError    calendar_read_only      the calendar's canEdit is false
+    │   ├── UnknownParticipantError      unknown_participant     no employee has the participant's login ID
+    │   ├── MailboxUnresolvedError       mailbox_unresolved      no user ID and no domain (E2)
     │   ├── SourceAuthError (+SourceError)        source_auth_failed      SFA API key rejected
     │   ├── SourceIdentifierError (+SourceError)  source_identifier_invalid  table/panel/field/filter wrong
     │   └── SourceTenantNotFoundError (+SourceError) source_tenant_not_found
     ├── SourceError                      source_error            (any SFA-side failure)
-    │   └── SourceRateLimitedError* (+ThrottledError) source_rate_limited  request budget exhausted
+    │   ├── SourceRateLimitedError* (+ThrottledError) source_rate_limited  request budget exhausted
+    │   └── CallbackError                callback_error          push write-back callback (T1)
+    │       ├── CallbackNotConfiguredError (+ConfigurationError)  callback_not_configured
+    │       ├── CallbackRejectedError (+ConfigurationError)       callback_rejected    other 3xx/4xx
+    │       │   └── CallbackUnauthorizedError                     callback_unauthorized  401 / 403
+    │       ├── CallbackUnreachableError* (+NetworkError)         callback_unreachable
+    │       ├── CallbackUnavailableError* (+ServiceUnavailableError)  callback_unavailable  5xx/408/425
+    │       └── CallbackRateLimitedError* (+ThrottledError)       callback_rate_limited  429
     ├── InputError (also ValueError)     input_invalid           bad input; names the field
     ├── TransientError*                  transient_error
-    │   ├── NetworkError*                network_error           DNS / TLS / refused / port 443
+    │   ├── NetworkError*                network_error           could not connect (kind unknown)
+    │   │   ├── NetworkDnsError*         network_dns             name not resolved
+    │   │   ├── NetworkTlsError*         network_tls             certificate not trusted (proxy / inspection)
+    │   │   ├── NetworkRefusedError*     network_refused         port 443 refused (firewall / proxy)
+    │   │   ├── NetworkTimeoutError*     network_timeout         no answer in time
+    │   │   └── NetworkResetError*       network_reset           connection cut
     │   ├── ThrottledError*              throttled               429, carries retry_after
     │   ├── ServiceUnavailableError*     service_unavailable     500/502/503/504
     │   └── ResyncRequiredError*         resync_required         delta token expired (410)
     ├── ConflictError*                   conflict                412 stale change key: re-read, retry
     └── NotFoundError                    not_found               the item is gone (404)
+
+``NetworkError(detail, kind=...)`` with a kind of :data:`NETWORK_KINDS` (``dns``, ``tls``, ``refused``,
+``timeout``, ``reset``) gives that kind's subclass, so every connector that names the kind gets the
+kind's hint; :func:`sfacal.core.classify.classify_network_error` finds the kind in an exception's text.
 
 Ahead-of-time warnings (not exceptions) live in :mod:`sfacal.core.expiry`
 (``ExpiringCredentialWarning``, code ``credential_expiring_soon``).
@@ -52,15 +72,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, cast
 from urllib.parse import quote, quote_plus
 
 __all__ = [
     "ERROR_TYPES",
+    "NETWORK_KINDS",
     "AccessDeniedError",
     "AppNotFoundError",
     "CalendarNotFoundError",
+    "CalendarReadOnlyError",
+    "CallbackError",
+    "CallbackNotConfiguredError",
+    "CallbackRateLimitedError",
+    "CallbackRejectedError",
+    "CallbackUnauthorizedError",
+    "CallbackUnavailableError",
+    "CallbackUnreachableError",
     "CertificateExpiredError",
+    "ClockSkewError",
     "ConfigurationError",
     "ConflictError",
     "CredentialError",
@@ -69,7 +99,13 @@ __all__ = [
     "MailboxError",
     "MailboxNotFoundError",
     "MailboxNotRestEnabledError",
+    "MailboxUnresolvedError",
+    "NetworkDnsError",
     "NetworkError",
+    "NetworkRefusedError",
+    "NetworkResetError",
+    "NetworkTimeoutError",
+    "NetworkTlsError",
     "NotFoundError",
     "PfxUnreadableError",
     "ResyncRequiredError",
@@ -86,6 +122,7 @@ __all__ = [
     "ThrottledError",
     "ThumbprintMismatchError",
     "TransientError",
+    "UnknownParticipantError",
     "error_from_code",
     "normalize_lang",
     "redact",
@@ -341,6 +378,26 @@ class SecretExpiredError(CredentialError):
     )
 
 
+class ClockSkewError(CredentialError):
+    code = "clock_skew"
+    message_ja = "クライアント アサーションが有効期間外です（AADSTS700024）。サーバーの時刻がずれている可能性があります。"
+    message_en = (
+        "The client assertion is outside its valid time range (AADSTS700024): the server clock is "
+        "probably wrong."
+    )
+    hint_ja = (
+        "証明書認証では、サーバーの時刻で有効期間を付けたアサーションを送ります。サーバーの時刻を確認し、"
+        "NTP（chrony、systemd-timesyncd など）で正しい時刻に同期してください（timedatectl で"
+        "「System clock synchronized: yes」と表示されること）。仮想マシンではホストとの時刻同期も確認してください。"
+    )
+    hint_en = (
+        "With certificate authentication the assertion carries a validity period taken from the "
+        "server clock. Check the server clock and keep it synchronised with NTP (chrony, "
+        "systemd-timesyncd; timedatectl should show 'System clock synchronized: yes'). On a virtual "
+        "machine also check its time sync with the host."
+    )
+
+
 class CertificateExpiredError(CredentialError):
     code = "certificate_expired"
     message_ja = "証明書の有効期限が切れています（期限: {expires_at}）。"
@@ -427,6 +484,55 @@ class CalendarNotFoundError(MailboxError):
         "Check the target calendar name: it may have been renamed or deleted in Outlook. Choose the "
         "target calendar again in the employee (or personal) settings; leave it empty to use the "
         "default calendar."
+    )
+
+
+class CalendarReadOnlyError(MailboxError):
+    code = "calendar_read_only"
+    message_ja = "メールボックス {mailbox} の予定表「{calendar}」は編集できません（canEdit: false）。"
+    message_en = 'The calendar "{calendar}" of the mailbox {mailbox} cannot be edited (canEdit: false).'
+    hint_ja = (
+        "他の人から共有された予定表や祝日・誕生日の予定表など、編集できない予定表が連携先に選ばれています。"
+        "社員設定（または個人オプション設定）で編集できる予定表を選び直すか（空欄にすると既定の予定表）、"
+        "予定表の所有者にこのメールボックスへの編集権限を付与してもらってください。"
+    )
+    hint_en = (
+        "The target is a calendar that cannot be edited (a calendar shared by someone else, a "
+        "holiday or birthday calendar). Choose an editable calendar in the employee (or personal) "
+        "settings (empty = the default calendar), or have the calendar's owner give this mailbox "
+        "edit rights."
+    )
+
+
+class UnknownParticipantError(ConfigurationError):
+    """A participant of a schedule has no employee (kept; synced once the employee exists)."""
+
+    code = "unknown_participant"
+    message_ja = "スケジュールの参加者「{login_id}」に該当する社員が登録されていません。"
+    message_en = 'No employee with login ID "{login_id}" is registered for a participant of the schedule.'
+    hint_ja = (
+        "社員一覧に社員ログインIDが一致する社員を登録してください（JUST.SFA 連携ではユーザー対応表に"
+        "JUST.SFA ユーザーIDと Outlook メールアドレスを登録）。登録後、保存済みのスケジュールが連携されます。"
+    )
+    hint_en = (
+        "Register an employee with this login ID (for JUST.SFA, add the JUST.SFA user ID and the "
+        "Outlook mail address to the user mapping). The stored schedules are synced once it exists."
+    )
+
+
+class MailboxUnresolvedError(ConfigurationError):
+    """E2: neither an explicit user ID nor "login ID @ domain" gives the employee's mailbox."""
+
+    code = "mailbox_unresolved"
+    message_ja = "社員「{login_id}」の連携ユーザーIDを決定できません。"
+    message_en = 'The mailbox user ID of employee "{login_id}" cannot be determined.'
+    hint_ja = (
+        "社員設定で連携ユーザーIDを入力するか、「社員ログインID@ドメイン名」を使う場合は基本設定の"
+        "ドメイン名を入力してください。"
+    )
+    hint_en = (
+        "Enter the mailbox user ID in the employee settings, or, with 'login ID @ domain', enter "
+        "the domain name in the company settings."
     )
 
 
@@ -560,6 +666,100 @@ class NetworkError(TransientError):
         "setting (HTTPS_PROXY) and any TLS-inspecting device's certificate with your network team."
     )
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # NetworkError(..., kind="tls") is the kind's subclass (its own code and hint).
+        target: type[Self] = cls
+        if cls is NetworkError:
+            found = NETWORK_KINDS.get(str(kwargs.get("kind") or ""))
+            if found is not None:
+                target = cast("type[Self]", found)
+        return super().__new__(target, *args, **kwargs)
+
+
+class NetworkDnsError(NetworkError):
+    code = "network_dns"
+    message_ja = "{host} の名前を解決できません（DNS）。"
+    message_en = "The name {host} cannot be resolved (DNS)."
+    hint_ja = (
+        "サーバーの DNS 設定で {host} を名前解決できるか確認してください。社内の DNS が外部の名前を"
+        "解決しない環境では、プロキシ（HTTPS_PROXY）を設定してください。JUST.SFA 連携ではテナントの"
+        "綴りも確認してください。"
+    )
+    hint_en = (
+        "Check that the server's DNS settings resolve {host}. Where the internal DNS does not resolve "
+        "outside names, set the proxy (HTTPS_PROXY). For JUST.SFA also check the tenant's spelling."
+    )
+
+
+class NetworkTlsError(NetworkError):
+    code = "network_tls"
+    message_ja = "{host} の TLS 証明書を検証できません。"
+    message_en = "The TLS certificate of {host} could not be verified."
+    hint_ja = (
+        "プロキシや通信を検査する機器（SSL インスペクション）が証明書を差し替えている可能性があります。"
+        "その機器のルート証明書を含む PEM ファイルを用意して環境変数 SFACAL_CA_BUNDLE にそのパスを設定し、"
+        "サービスを再起動してください（または {host} を検査の対象外にしてください）。"
+        "サーバーの時刻が正しいかも確認してください。"
+    )
+    hint_en = (
+        "A proxy or an inspection appliance probably replaces the TLS certificates. Put its root "
+        "certificate in a PEM file, set the CA bundle (environment variable SFACAL_CA_BUNDLE) to that "
+        "file and restart the service (or exclude {host} from inspection). Also check the server clock."
+    )
+
+
+class NetworkRefusedError(NetworkError):
+    code = "network_refused"
+    message_ja = "{host} への接続が拒否されました。"
+    message_en = "The connection to {host} was refused."
+    hint_ja = (
+        "ファイアウォールまたはプロキシが外向きの通信（ポート 443）を遮断している可能性があります。"
+        "サーバーから {host} へのポート 443 の通信を許可するか、プロキシを経由する場合は HTTPS_PROXY を"
+        "設定してください。"
+    )
+    hint_en = (
+        "A firewall or proxy probably blocks outgoing traffic (port 443). Allow port 443 from the "
+        "server to {host}, or set HTTPS_PROXY when traffic must go through a proxy."
+    )
+
+
+class NetworkTimeoutError(NetworkError):
+    code = "network_timeout"
+    message_ja = "{host} から時間内に応答がありません（タイムアウト）。"
+    message_en = "{host} did not answer in time (timeout)."
+    hint_ja = (
+        "自動的に再試行します。続く場合は、ファイアウォールが通信を破棄していないか、プロキシ"
+        "（HTTPS_PROXY）の設定、回線の混雑を確認してください。"
+    )
+    hint_en = (
+        "It is retried automatically. If it continues, check whether a firewall silently drops the "
+        "traffic, the proxy setting (HTTPS_PROXY) and the line's load."
+    )
+
+
+class NetworkResetError(NetworkError):
+    code = "network_reset"
+    message_ja = "{host} との接続が途中で切断されました。"
+    message_en = "The connection to {host} was cut off."
+    hint_ja = (
+        "自動的に再試行します。続く場合は、プロキシや通信を検査する機器が接続を切断していないか確認し、"
+        "必要なら {host} を検査の対象外にしてください。"
+    )
+    hint_en = (
+        "It is retried automatically. If it continues, check whether a proxy or an inspection "
+        "appliance cuts the connection, and exclude {host} from inspection if needed."
+    )
+
+
+NETWORK_KINDS: dict[str, type[NetworkError]] = {
+    "dns": NetworkDnsError,
+    "tls": NetworkTlsError,
+    "refused": NetworkRefusedError,
+    "timeout": NetworkTimeoutError,
+    "reset": NetworkResetError,
+}
+"""``NetworkError(kind=...)``: the subclass of each kind of connection failure."""
+
 
 class ThrottledError(TransientError):
     code = "throttled"
@@ -630,6 +830,105 @@ class ResyncRequiredError(TransientError):
     message_en = "The change-tracking token expired; the calendar will be re-read."
     hint_ja = "対処は不要です。次回の同期で予定表全体を読み直します。"
     hint_en = "No action needed; the next sync reads the whole calendar again."
+
+
+# --------------------------------------------------------------------------------------------
+# Push write-back callbacks (T1): the receiver behind the push connection's callback URL.
+
+
+class CallbackError(SourceError):
+    code = "callback_error"
+    message_ja = "書き戻し先 URL（{host}）への書き戻しに失敗しました。"
+    message_en = "The write-back to the callback URL ({host}) failed."
+    hint_ja = (
+        "接続設定 › プッシュ API の書き戻し先 URL と署名シークレットを確認し、「テスト」で受信側に届くことを"
+        "確認してください。受信側のログも確認してください。"
+    )
+    hint_en = (
+        'Check the callback URL and signing secret under Connections › Push API and use "Test" to '
+        "see that the receiver gets it. Also check the receiver's log."
+    )
+
+
+class CallbackNotConfiguredError(CallbackError, ConfigurationError):
+    code = "callback_not_configured"
+    message_ja = "プッシュ API 接続に書き戻し先 URL が設定されていません。"
+    message_en = "No write-back callback URL is set for the push connection."
+    hint_ja = (
+        "接続設定 › プッシュ API で書き戻し先 URL と署名シークレットを登録し、「テスト」で受信側に届くことを"
+        "確認してください。書き戻さない運用なら、基本設定の連携方向を「片方向」にしてください。"
+    )
+    hint_en = (
+        'Enter the callback URL and signing secret under Connections › Push API and use "Test" to '
+        "see that the receiver gets it. If edits should not be written back, set the direction to "
+        "one-way in the company settings."
+    )
+
+
+class CallbackRejectedError(CallbackError, ConfigurationError):
+    code = "callback_rejected"
+    message_ja = "書き戻し先 URL（{host}）が書き戻しを受け付けませんでした（{status}）。"
+    message_en = "The callback URL ({host}) refused the write-back ({status})."
+    hint_ja = (
+        "書き戻し先 URL（パスを含む）が正しいか、リダイレクトされない最終的な URL を登録しているかを"
+        "確認してください。受け付けない理由は受信側のログで確認してください（本文は JSON、"
+        "イベントは X-Sfacal-Event ヘッダー）。"
+    )
+    hint_en = (
+        "Check that the callback URL (with its path) is right and is the final URL (redirects are "
+        "not followed). See the receiver's log for why it refused (the body is JSON; the event is "
+        "in the X-Sfacal-Event header)."
+    )
+
+
+class CallbackUnauthorizedError(CallbackRejectedError):
+    code = "callback_unauthorized"
+    message_ja = "書き戻し先 URL（{host}）が署名または認証を拒否しました（{status}）。"
+    message_en = "The callback URL ({host}) refused the signature or authentication ({status})."
+    hint_ja = (
+        "受信側が X-Sfacal-Signature の検証に使うシークレットと、接続設定 › プッシュ API の署名シークレットが"
+        "同じか確認してください（不明な場合は新しい値に置き換えて両方に設定してください）。受信側は"
+        "X-Sfacal-Timestamp が5分以内であることも確かめるため、双方のサーバーの時刻も確認してください。"
+    )
+    hint_en = (
+        "Check that the secret the receiver uses to verify X-Sfacal-Signature is the signing secret "
+        "under Connections › Push API (if unsure, replace it with a new value on both sides). The "
+        "receiver also checks that X-Sfacal-Timestamp is within 5 minutes: check both servers' clocks."
+    )
+
+
+class CallbackUnreachableError(CallbackError, NetworkError):
+    code = "callback_unreachable"
+    message_ja = "書き戻し先 URL（{host}）に接続できません。"
+    message_en = "Cannot connect to the callback URL ({host})."
+    hint_ja = (
+        "自動的に再試行します。続く場合は、書き戻し先 URL のホスト名とポート、受信側のサーバーが"
+        "起動しているか、sfacal のサーバーからその URL に接続できるか（ファイアウォール、プロキシ、"
+        "TLS 証明書）を確認してください。"
+    )
+    hint_en = (
+        "It is retried automatically. If it continues, check the callback URL's host name and port, "
+        "that the receiving server is running, and that the sfacal server can reach it (firewall, "
+        "proxy, TLS certificate)."
+    )
+
+
+class CallbackUnavailableError(CallbackError, ServiceUnavailableError):
+    code = "callback_unavailable"
+    message_ja = "書き戻し先 URL（{host}）が一時的なエラーを返しました（{status}）。"
+    message_en = "The callback URL ({host}) answered with a temporary error ({status})."
+    hint_ja = "自動的に再試行します。続く場合は、受信側のアプリケーションのログで原因を確認してください。"
+    hint_en = "It is retried automatically. If it continues, check the receiving application's log."
+
+
+class CallbackRateLimitedError(CallbackError, ThrottledError):
+    code = "callback_rate_limited"
+    message_ja = "書き戻し先 URL（{host}）が要求数の制限を返しました（429）。{retry_after_ja}"
+    message_en = "The callback URL ({host}) limited the requests (429). {retry_after_en}"
+    hint_ja = (
+        "対処は不要です。待ち時間の後に自動的に再試行します。頻発する場合は受信側の制限値を確認してください。"
+    )
+    hint_en = "No action needed: it is retried after the wait. If frequent, check the receiver's rate limit."
 
 
 class ConflictError(SfacalError):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sfacal.calendars.base import CalendarService
+from sfacal.calendars.msgraph import AuthMethod, GraphSettings, MicrosoftGraphCalendar
 from sfacal.web.companies.models import CompanySettings
 
 __all__ = [
@@ -54,10 +55,9 @@ def fingerprint(settings: CompanySettings) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def graph_settings(settings: CompanySettings, **overrides: Any) -> Any:
-    """The Graph connector's settings for a company (C6)."""
-    from sfacal.calendars.msgraph import AuthMethod, GraphSettings
-
+def graph_settings(settings: CompanySettings, **overrides: Any) -> GraphSettings:
+    """The Graph connector's settings for a company (C6): the one place that turns the stored
+    company settings (and the process's CA bundle, ``SFACAL_CA_BUNDLE``) into them."""
     company = settings.company
     method = AuthMethod.SECRET if settings.auth_method == "secret" else AuthMethod.CERTIFICATE
     values: dict[str, Any] = {
@@ -82,6 +82,4 @@ def build_service(settings: CompanySettings) -> CalendarService:
     """A new calendar service for the company (call it on the loop that will use it)."""
     if _factory is not None:
         return _factory(settings)
-    from sfacal.calendars.msgraph import MicrosoftGraphCalendar
-
     return MicrosoftGraphCalendar.from_settings(graph_settings(settings))

@@ -2,12 +2,18 @@
 
 * :func:`sync_now` -- an administrator's "sync now": re-plans the company's stored schedules (or
   one employee's) at once and answers a summary.
-* :func:`on_employee_settings_changed` -- the screens and APIs call it after saving an employee:
-  turning sync on records the moment (E4/S8); a new target calendar moves the events (P4,
-  :func:`sfacal.engine.backfill.request_backfill`); new exclusions (P3) or a new mailbox (E2) are
-  applied to the already mirrored schedules (S2); an employee who did not exist before gets the
-  stored schedules that named them (back-fill window), so a participant registered late syncs.
-* :func:`on_company_settings_changed` -- C1/C4 turned on: the kept changes are applied.
+* :func:`on_employee_settings_changed` -- every path that saves an employee calls it (the
+  screens, the bulk change behind the push API and the CSV import, the JUST.SFA user mapping); it
+  is the one place of these rules: turning sync on records the moment (E4/S8); a new target
+  calendar moves the events (P4, :func:`sfacal.engine.backfill.request_backfill`); new exclusions
+  (P3) or a new mailbox (E2) are applied to the already mirrored schedules (S2); an employee who
+  did not exist before gets the stored schedules that named them (back-fill window), so a
+  participant registered late syncs.
+* :func:`on_company_settings_changed` -- the company settings screen calls it after saving: C1/C4
+  turned on applies the changes kept while they were off.
+
+The background work they start is queued (or, without a queue, run) once the caller's
+transaction commits, so a worker never sees settings that are not saved yet.
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from sfacal.engine import backfill
 from sfacal.engine.context import RecordKey, load_context
 from sfacal.engine.models import InboxEntry, InboxState, MirrorEvent, MirrorState, StoredSchedule, Trigger
 from sfacal.engine.processor import PassSummary, WorkItem, run_items
@@ -39,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SYNC_START_GRACE = timedelta(seconds=60)
 MIRROR_FIELDS = ("excluded_purposes", "excluded_business_names", "user_id_mode", "user_id")
 
 # Set by sfacal.engine.tasks: (name, kwargs) -> enqueue a background job. Without a queue the work
@@ -165,19 +173,22 @@ def replan_employee(employee_id: int, trigger: str = Trigger.MANUAL) -> PassSumm
 
 
 def _run(name: str, **kwargs: Any) -> None:
+    """Start background work once the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(_start, name, kwargs), robust=True)
+
+
+def _start(name: str, kwargs: dict[str, Any]) -> None:
     if _enqueue is not None:
         _enqueue(name, kwargs)
         return
     if name == "replan_employee":
         replan_employee(kwargs["employee_id"], kwargs.get("trigger", Trigger.MANUAL))
     elif name == "catch_up":
-        from sfacal.engine.backfill import run_catch_up
-
-        run_catch_up(kwargs["employee_id"])
+        backfill.run_catch_up(kwargs["employee_id"])
     elif name == "backfill":
-        from sfacal.engine.backfill import run_backfill
-
-        run_backfill(kwargs["employee_id"], kwargs.get("old_calendar", ""), kwargs.get("new_calendar", ""))
+        backfill.run_backfill(
+            kwargs["employee_id"], kwargs.get("old_calendar", ""), kwargs.get("new_calendar", "")
+        )
     elif name == "process_company":
         from sfacal.engine.passes import process_inbox
 
@@ -185,13 +196,22 @@ def _run(name: str, **kwargs: Any) -> None:
 
 
 def on_employee_settings_changed(
-    employee: Employee, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None = None
+    employee: Employee,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> list[str]:
     """Apply the engine's side of a saved settings change; returns what was started.
 
     ``before``/``after`` hold the settings fields (``state``, ``user_id_mode``, ``user_id``,
-    ``calendar_name``, ``excluded_purposes``, ``excluded_business_names``); an empty ``before``
-    means the employee was just created. ``after`` defaults to the employee's current values.
+    ``calendar_name``, ``excluded_purposes``, ``excluded_business_names``; other keys are
+    ignored, missing ones count as unchanged); an empty ``before`` means the employee was just
+    created. ``after`` defaults to the employee's current (saved) values. ``now`` is the moment
+    recorded as the sync start when sync was turned on (default: now).
+
+    Returns the names of what was started: ``sync_start`` (E4), ``catch_up`` (a new employee),
+    ``backfill`` (P4), ``replan`` (P3/S2, E2).
     """
     before = dict(before or {})
     now_values = {
@@ -204,11 +224,10 @@ def on_employee_settings_changed(
     }
     after = {**now_values, **dict(after or {})}
     started: list[str] = []
-    turned_on = after.get("state") == SyncState.ON and before.get("state") != SyncState.ON
-    now = timezone.now()
-    if turned_on and (employee.sync_start is None or employee.sync_start < now - SYNC_START_GRACE):
-        employee.sync_start = now  # E4 / S8
-        Employee.objects.filter(pk=employee.pk).update(sync_start=now)
+    if after.get("state") == SyncState.ON and before.get("state") != SyncState.ON:
+        moment = now or timezone.now()
+        employee.sync_start = moment  # E4 / S8: only changes from now on are sent
+        Employee.objects.filter(pk=employee.pk).update(sync_start=moment)
         started.append("sync_start")
     if after.get("state") != SyncState.ON:
         return started
@@ -219,11 +238,8 @@ def on_employee_settings_changed(
     if before.get("state") == SyncState.ON:
         old_cal = (before.get("calendar_name") or "").strip()
         new_cal = (after.get("calendar_name") or "").strip()
-        if old_cal != new_cal:
-            # Through the web's single P4 seam (it calls sfacal.engine.backfill.request_backfill).
-            from sfacal.web import checks
-
-            checks.request_backfill(employee, old_cal, new_cal)
+        if "calendar_name" in before and old_cal != new_cal:
+            backfill.request_backfill(employee, old_cal, new_cal)  # P4
             started.append("backfill")
             return started
         if any(_norm(before.get(f)) != _norm(after.get(f)) for f in MIRROR_FIELDS if f in before):

@@ -1,41 +1,39 @@
-"""The "test" buttons of the screens, in one place (C7, E5, J1, J3) and the hooks the screens call.
+"""The "test" buttons of the screens, in one place (C7, E5, J1, J3, push write-back).
 
 Each check builds the connector from the stored settings, runs it, and answers with a
 :class:`CheckResult` (ok + message + hint in the viewer's language). Local checks run first so
 that a wrong thumbprint or an unreadable ``.pfx`` is reported before any network call.
 
-The connectors live in other packages (``sfacal.calendars.msgraph``, ``sfacal.sources.justsfa``);
-they are looked up when a check runs, so the screens work while a connector is absent and say so.
+Microsoft 365 checks use the calendar service the engine would use
+(:func:`sfacal.engine.calendar.build_service`, the one place that turns the company settings into
+the Graph connector's settings); source checks use the source's own ``check_connection``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone, translation
 
 from sfacal.core.errors import (
-    ERROR_TYPES,
+    CalendarReadOnlyError,
     CertificateExpiredError,
-    ConfigurationError,
     InputError,
     NetworkError,
     SfacalError,
-    error_from_code,
     normalize_lang,
 )
+from sfacal.engine.calendar import build_service
+from sfacal.sources.base import CheckResult as SourceCheckResult
+from sfacal.sources.justsfa import check_saved_connection
+from sfacal.sources.push.source import PushSource
 from sfacal.web.companies.certs import check_thumbprint, read_pfx
 from sfacal.web.companies.models import AuthMethod, CompanySettings
-
-if TYPE_CHECKING:
-    from sfacal.web.connections.models import SourceConnection, UserMapping
-    from sfacal.web.employees.models import Employee
+from sfacal.web.connections.models import SourceConnection
 
 logger = logging.getLogger(__name__)
 
@@ -55,35 +53,6 @@ class CheckResult:
     @classmethod
     def failure(cls, error: SfacalError, lang: str) -> CheckResult:
         return cls(False, error.code, error.user_message(lang), error.hint(lang), error.detail)
-
-
-class ConnectorUnavailableError(ConfigurationError):
-    code = "connector_unavailable"
-    message_ja = "この接続先のコネクタがインストールされていません。"
-    message_en = "The connector for this service is not installed."
-    hint_ja = "sfacal のインストールが完全か確認し、サービスを再起動してください。"
-    hint_en = "Check that sfacal is installed completely and restart the service."
-
-
-ERROR_TYPES.setdefault(ConnectorUnavailableError.code, ConnectorUnavailableError)
-
-
-def error_for_code(code: str) -> SfacalError:
-    """Re-hydrate a stored check or log code (the engine's own codes included)."""
-    try:
-        import sfacal.engine.errors  # noqa: F401 - registers the engine's error codes
-    except ImportError:  # pragma: no cover - the engine is part of the product
-        pass
-    return error_from_code(code)
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    found = getattr(mod, name, None)
-    return found if callable(found) else None
 
 
 def _lang(lang: str | None) -> str:
@@ -121,10 +90,6 @@ def _call_service(settings: CompanySettings, method: str, *args: Any) -> Any:
     test factory installed there is honoured; it runs in its own thread so that the caller may
     itself be inside an event loop.
     """
-    try:
-        from sfacal.engine.calendar import build_service
-    except ImportError as exc:  # pragma: no cover - the engine is part of the product
-        raise ConnectorUnavailableError("sfacal.engine.calendar is missing") from exc
 
     async def run() -> Any:
         service = build_service(settings)
@@ -163,6 +128,15 @@ def _from_service_result(found: Any, lang: str) -> CheckResult:
     if getattr(found, "ok", False):
         return CheckResult(True, "", _ok_text(lang), data=names)
     error = getattr(found, "error", None)
+    chosen = (getattr(found, "details", {}) or {}).get("calendar") or {}
+    if isinstance(error, SfacalError) and chosen.get("can_edit") is False:
+        # The mailbox and calendar were found, but the calendar cannot be edited (canEdit false).
+        error = CalendarReadOnlyError(
+            error.detail,
+            mailbox=error.params.get("mailbox"),
+            calendar=str(chosen.get("name") or ""),
+            upstream_code=error.upstream_code,
+        )
     if isinstance(error, SfacalError):
         failure = CheckResult.failure(error, lang)
         return CheckResult(failure.ok, failure.code, failure.message, failure.hint, failure.detail, names)
@@ -232,26 +206,14 @@ def list_calendars(settings: CompanySettings, mailbox: str | None, lang: str | N
 
 
 # --------------------------------------------------------------------------------------------
-# JUST.SFA (J1, J3)
+# Sources: JUST.SFA (J1) and the push connection's write-back callback (T1)
 
 
-def check_source(source: SourceConnection, lang: str | None = "ja") -> CheckResult:
-    """J1: prove tenant, API key and identifiers; the source records ``last_test_*`` itself."""
-    lang = _lang(lang)
-    check = _optional("sfacal.sources.justsfa", "check_saved_connection")
-    try:
-        if check is None:
-            raise ConnectorUnavailableError("sfacal.sources.justsfa.check_saved_connection is missing")
-        found = check(source, lang=lang)
-    except SfacalError as exc:
-        return CheckResult.failure(exc, lang)
-    except Exception as exc:
-        logger.exception("source check failed unexpectedly")
-        return CheckResult.failure(SfacalError(type(exc).__name__), lang)
-    problems = tuple(getattr(found, "problems", ()) or ())
-    notes = tuple(
-        f"{p.user_message(lang)} {p.hint(lang)}" for p in problems[1:] if isinstance(p, SfacalError)
-    ) + tuple(str(w) for w in getattr(found, "warnings", ()) or ())
+def _from_source_result(found: SourceCheckResult, lang: str) -> CheckResult:
+    problems = tuple(found.problems)
+    notes = tuple(f"{p.user_message(lang)} {p.hint(lang)}" for p in problems[1:]) + tuple(
+        str(w) for w in found.warnings
+    )
     if found.ok:
         return CheckResult(True, "", found.message(lang), notes=notes)
     error = found.error
@@ -260,73 +222,40 @@ def check_source(source: SourceConnection, lang: str | None = "ja") -> CheckResu
         found.code,
         found.message(lang),
         found.hint(lang),
-        error.detail if isinstance(error, SfacalError) else "",
+        error.detail if error is not None else "",
         notes=notes,
     )
 
 
-def unlink_mapping(mapping: UserMapping) -> None:
-    """J3: before a mapping row is deleted, its employee stops syncing (kept with its log)."""
-    hook = _optional("sfacal.sources.justsfa", "unlink_mapping")
-    if hook is not None:
-        hook(mapping)
-    elif mapping.employee_id is not None:
-        from sfacal.web.employees.models import Employee, SyncState
-
-        Employee.objects.filter(pk=mapping.employee_id).update(state=SyncState.OFF)
-
-
-def sync_mapping(mapping: UserMapping) -> Employee | None:
-    """J3: after a mapping row is saved, bring its employee in line (the source's own rule)."""
-    hook = _optional("sfacal.sources.justsfa", "sync_mapping_to_employee")
-    if hook is None:
-        hook = _optional("sfacal.sources.justsfa.mapping", "sync_mapping_to_employee")
-    if hook is not None:
-        result = hook(mapping)
-        return result if result is not None else mapping.employee
-    return _sync_mapping_fallback(mapping)
+def check_source(source: SourceConnection, lang: str | None = "ja") -> CheckResult:
+    """J1: prove tenant, API key and identifiers; the source records ``last_test_*`` itself."""
+    lang = _lang(lang)
+    try:
+        found = check_saved_connection(source, lang=lang)
+    except SfacalError as exc:
+        return CheckResult.failure(exc, lang)
+    except Exception as exc:
+        logger.exception("source check failed unexpectedly")
+        return CheckResult.failure(SfacalError(type(exc).__name__), lang)
+    return _from_source_result(found, lang)
 
 
-def _sync_mapping_fallback(mapping: UserMapping) -> Employee:
-    from sfacal.web.employees.models import Employee, SyncState, UserIdMode
-
-    employee = mapping.employee
-    if employee is None:
-        employee, _created = Employee.objects.get_or_create(
-            company_id=mapping.company_id,
-            login_id=mapping.external_user_id,
-            defaults={"name": mapping.name},
-        )
-    employee.name = employee.name or mapping.name
-    employee.user_id_mode = UserIdMode.EXPLICIT
-    employee.user_id = mapping.mail_address
-    if employee.state != SyncState.FORBIDDEN:
-        new_state = SyncState.ON if mapping.enabled else SyncState.OFF
-        if new_state == SyncState.ON and employee.state != SyncState.ON:
-            employee.sync_start = timezone.now()
-        employee.state = new_state
-    employee.save()
-    if mapping.employee_id != employee.pk:
-        mapping.employee = employee
-        mapping.save(update_fields=["employee"])
-    return employee
-
-
-# --------------------------------------------------------------------------------------------
-# Back-fill (P4)
-
-
-def request_backfill(employee: Employee, old_calendar: str, new_calendar: str) -> bool:
-    """P4: ask the engine to move the employee's events into the new calendar.
-
-    Returns ``False`` when the engine offers no back-fill (nothing was requested).
-    """
-    hook = _optional("sfacal.engine.backfill", "request_backfill")
-    if hook is None:
-        logger.warning("calendar of employee %s changed but no back-fill is available", employee.pk)
-        return False
-    hook(employee, old_calendar, new_calendar)
-    return True
+def check_push_connection(connection: SourceConnection, lang: str | None = "ja") -> CheckResult:
+    """Push write-back: send a signed ``ping`` to the callback URL; records ``last_test_*``."""
+    lang = _lang(lang)
+    try:
+        result = _from_source_result(PushSource(connection).check_connection(), lang)
+    except SfacalError as exc:
+        result = CheckResult.failure(exc, lang)
+    except Exception as exc:
+        logger.exception("push connection check failed unexpectedly")
+        result = CheckResult.failure(SfacalError(type(exc).__name__), lang)
+    connection.last_test_at = timezone.now()
+    connection.last_test_ok = result.ok
+    connection.last_test_code = result.code
+    connection.last_test_message = result.detail[:2000]
+    connection.save(update_fields=["last_test_at", "last_test_ok", "last_test_code", "last_test_message"])
+    return result
 
 
 def _ok_text(lang: str) -> str:

@@ -140,11 +140,11 @@ def test_employee_changes_are_audited(api):
 
 
 def test_p4_new_calendar_while_on_requests_the_backfill(api, monkeypatch, django_capture_on_commit_callbacks):
-    from sfacal.web import checks
+    from sfacal.engine import backfill
 
     calls: list[tuple[str, str, str]] = []
     monkeypatch.setattr(
-        checks, "request_backfill", lambda e, old, new: calls.append((e.login_id, old, new)) or True
+        backfill, "request_backfill", lambda e, old, new: calls.append((e.login_id, old, new))
     )
     api.put("/employees/tanaka", {"state": "on", "user_id": "tanaka@example.com", "calendar_name": "A"})
     with django_capture_on_commit_callbacks(execute=True):

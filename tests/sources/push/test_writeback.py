@@ -140,8 +140,8 @@ def test_t1_write_back_retries_with_backoff_and_logs_each_attempt(connection, re
     assert len(ids) == 1  # the receiver's idempotency key stays the same across retries
     logs = list(SyncLogEntry.objects.order_by("id").values_list("result", "error_code"))
     assert logs == [
-        (LogResult.WARNING, "service_unavailable"),
-        (LogResult.WARNING, "service_unavailable"),
+        (LogResult.WARNING, "callback_unavailable"),
+        (LogResult.WARNING, "callback_unavailable"),
         (LogResult.SUCCESS, ""),
     ]
 
@@ -158,7 +158,7 @@ def test_client_error_is_not_retried(connection, receiver, client):
     receiver.statuses = [400]
     result = deliver_write_back(connection, a_payload(), client=client, sleep=lambda s: None)
     assert not result.delivered and len(result.attempts) == 1
-    assert result.error_code == "source_error"
+    assert result.error_code == "callback_rejected"
     assert SyncLogEntry.objects.get().result == LogResult.FAILURE
 
 
@@ -174,14 +174,14 @@ def test_gives_up_after_max_attempts(connection, receiver, client):
 def test_unreachable_receiver_is_a_network_error(connection, client):
     connection.callback_url = "http://127.0.0.1:9/nothing-listens"
     result = deliver_write_back(connection, a_payload(), client=client, sleep=lambda s: None, max_attempts=2)
-    assert not result.delivered and result.error_code == "network_error"
+    assert not result.delivered and result.error_code == "callback_unreachable"
     assert all(a.status_code is None for a in result.attempts)
 
 
 def test_no_callback_configured(connection, client):
     connection.callback_url = ""
     result = deliver_write_back(connection, a_payload(), client=client)
-    assert not result.delivered and result.error_code == "configuration_error"
+    assert not result.delivered and result.error_code == "callback_not_configured"
 
 
 def test_all_day_edit_payload_uses_inclusive_end():
@@ -234,4 +234,4 @@ def test_t1_push_source_writes_back_and_checks_the_callback(connection, receiver
         source.write_back(schedule(), ScheduleEdit(body="x"))
     receiver.statuses = [500]
     failed = source.check_connection()
-    assert not failed.ok and failed.code == "service_unavailable" and failed.hint("en")
+    assert not failed.ok and failed.code == "callback_unavailable" and failed.hint("en")

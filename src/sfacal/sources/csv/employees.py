@@ -15,14 +15,14 @@ from django.utils import timezone
 from sfacal.core.errors import InputError
 from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
 from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError
-from sfacal.sources.push.directory import (
+from sfacal.web.companies.models import Company
+from sfacal.web.employees.bulk import (
     EmployeeChange,
     apply_employee_changes,
     check_login_id,
     parse_state,
     parse_user_id_mode,
 )
-from sfacal.web.companies.models import Company
 
 EMPLOYEE_COLUMNS = Columns(
     aliases={
@@ -103,11 +103,14 @@ def import_employees(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    actor: object = None,
 ) -> ImportReport:
     """Import (or with ``dry_run``, only check) an employee CSV into ``company``.
 
     Without a company only the file itself is checked (nothing is compared or written). A bad
-    row is reported by line and column and never stops the good rows.
+    row is reported by line and column and never stops the good rows. The rows are applied by
+    :func:`sfacal.web.employees.bulk.apply_employee_changes` (audited as ``actor``, the signed-in
+    user of an upload screen).
     """
     report = ImportReport("employees", dry_run=dry_run or company is None)
     try:
@@ -126,7 +129,7 @@ def import_employees(
         report.changes.sort(key=lambda c: c.line)
         return report
     outcomes = apply_employee_changes(
-        company, changes, now=now or timezone.now(), dry_run=dry_run, progress=progress
+        company, changes, now=now or timezone.now(), dry_run=dry_run, progress=progress, actor=actor
     )
     for outcome in outcomes:
         if outcome.error is not None:

@@ -11,7 +11,8 @@ Failures are typed:
 * an unknown tenant (404 ``TENANT_NOT_FOUND``, or a ``*.justsfa.com`` name that does not resolve)
   → :class:`SourceTenantNotFoundError`;
 * 429 → :class:`SourceRateLimitedError` (``retry_after`` from ``Retry-After``);
-* 5xx → :class:`ServiceUnavailableError`; DNS / TLS / refused / timeout → :class:`NetworkError`;
+* 5xx → :class:`ServiceUnavailableError`; DNS / TLS / refused / timeout / reset → the
+  :class:`NetworkError` of that kind (:func:`sfacal.core.classify.classify_network_error`);
 * any other refusal → :class:`SourceError` with the service's code and message in ``detail``.
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from sfacal.core.classify import classify_network_error, network_error_kind
 from sfacal.core.errors import (
     NetworkError,
     ServiceUnavailableError,
@@ -50,7 +52,6 @@ _IDENTIFIER_CODES = {
     "PANEL_NOT_FOUND": "panel",
     "FILTER_NOT_FOUND": "filter",
 }
-_DNS_MARKERS = ("name or service not known", "nodename nor servname", "getaddrinfo", "no address associated")
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ class RecordsClient:
             response = self._http.request(method, url, params=query, json=json_body)
         except httpx.TimeoutException as exc:
             raise NetworkError(
-                f"{method} {self.settings.host}: timeout ({type(exc).__name__})", host=self.settings.host
+                f"{method} {self.settings.host}: timeout ({type(exc).__name__})",
+                host=self.settings.host,
+                kind="timeout",
             ) from exc
         except httpx.HTTPError as exc:
             raise self._network_error(exc) from exc
@@ -222,12 +225,13 @@ class RecordsClient:
 
     def _network_error(self, exc: httpx.HTTPError) -> SfacalError:
         host = self.settings.host
-        text = str(exc).lower()
-        if any(m in text for m in _DNS_MARKERS) and host.endswith((".justsfa.com", ".just-db.com")):
+        text = f"{host}: {type(exc).__name__}: {exc}"
+        kind = network_error_kind(text)
+        if kind == "dns" and host.endswith((".justsfa.com", ".just-db.com")):
             return SourceTenantNotFoundError(
                 f"{host} does not resolve: {exc}", tenant=self.settings.tenant, source=SOURCE_LABEL
             )
-        return NetworkError(f"{host}: {type(exc).__name__}: {exc}", host=host)
+        return classify_network_error(text, host, kind=kind)
 
     def _error(self, response: httpx.Response, query: Mapping[str, str]) -> SfacalError:
         status = response.status_code

@@ -7,19 +7,26 @@ schedules carry as participants), the mailbox is given explicitly (``user_id_mod
 :func:`sync_mapping_to_employee` after saving a row and :func:`unlink_mapping` before deleting one.
 
 A participant without a row is kept in the stored schedule; once a row is added, the employee
-exists and the next change (or the back-fill after the switch is turned on) syncs it.
+exists and :func:`sfacal.engine.sync.on_employee_settings_changed` syncs the stored schedules that
+named them (the catch-up of a new employee); a row that changes an existing employee's state or
+mailbox goes through the same function with the employee's settings before the change (E4 sync
+start, E2 mailbox move).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
-from django.utils import timezone as dj_timezone
 
 from sfacal.core.errors import InputError
+from sfacal.engine.sync import on_employee_settings_changed
 from sfacal.web.connections.models import UserMapping
 from sfacal.web.employees.models import Employee, SyncState, UserIdMode
 
 __all__ = ["sync_mapping_to_employee", "unlink_mapping"]
+
+_SETTINGS = ("state", "user_id_mode", "user_id")  # what a row decides of its employee
 
 
 def _clean(mapping: UserMapping) -> tuple[str, str]:
@@ -42,7 +49,8 @@ def sync_mapping_to_employee(mapping: UserMapping) -> Employee:
 
     * login ID = the JUST.SFA user ID; name from the row; ``user_id_mode`` explicit; ``user_id``
       and ``email`` = the mail address;
-    * state ``on`` when the row is on, else ``off``; turning on remembers the moment (E4);
+    * state ``on`` when the row is on, else ``off``; the engine's side of the change (E4 sync
+      start, E2 mailbox, a new employee's catch-up) follows after the save;
     * when the row's user ID changed, its linked employee is renamed (unless another employee
       already has the new ID: then that one is linked and the old one turned off).
     """
@@ -57,18 +65,18 @@ def sync_mapping_to_employee(mapping: UserMapping) -> Employee:
         Employee.objects.filter(pk=linked.pk).update(state=SyncState.OFF)
     if employee is None:
         employee = Employee(company_id=company_id, login_id=user_id)
-    was_on = employee.pk is not None and employee.state == SyncState.ON
+    before: dict[str, Any] = {} if employee.pk is None else {f: getattr(employee, f) for f in _SETTINGS}
     employee.name = (mapping.name or "").strip()[:200] or employee.name
     employee.user_id_mode = UserIdMode.EXPLICIT
     employee.user_id = mail
     employee.email = mail
     employee.state = SyncState.ON if mapping.enabled else SyncState.OFF
-    if mapping.enabled and not was_on:
-        employee.sync_start = dj_timezone.now()
     employee.save()
     if mapping.employee_id != employee.pk:
         mapping.employee = employee
         UserMapping.objects.filter(pk=mapping.pk).update(employee=employee)
+    if not before or any(before[f] != getattr(employee, f) for f in _SETTINGS):
+        on_employee_settings_changed(employee, before)
     return employee
 
 

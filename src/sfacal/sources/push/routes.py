@@ -28,6 +28,7 @@ from sfacal.sources.push.schemas import (
     check_text,
 )
 from sfacal.web.companies.models import BusinessName, Company, Purpose
+from sfacal.web.employees import bulk
 from sfacal.web.employees.models import Employee
 
 schedule_router = Router(tags=["schedules"])
@@ -167,7 +168,7 @@ def _employee_out(employee: Employee, created: bool = False) -> dict[str, Any]:
 def _login_id(value: str) -> str:
     try:
         check_text(value)
-        return directory.check_login_id(value)
+        return bulk.check_login_id(value)
     except InputError as exc:
         raise errors.from_input_error(exc) from exc
     except ValueError as exc:
@@ -192,7 +193,7 @@ def list_employees(
     rows = Employee.objects.filter(company=company).order_by("login_id")
     if state:
         try:
-            rows = rows.filter(state=directory.parse_state(state))
+            rows = rows.filter(state=bulk.parse_state(state))
         except InputError as exc:
             raise errors.from_input_error(exc) from exc
     return {"count": rows.count(), "items": [_employee_out(e) for e in rows[offset : offset + limit]]}
@@ -225,22 +226,20 @@ def get_employee(request: HttpRequest, login_id: str) -> Any:
 def put_employee(request: HttpRequest, login_id: str, payload: EmployeeIn) -> Any:
     company = request_company(request)
     try:
-        change = directory.EmployeeChange(
+        change = bulk.EmployeeChange(
             login_id=_login_id(login_id),
             name=payload.name,
             email=payload.email,
-            state=directory.parse_state(payload.state) if payload.state is not None else None,
+            state=bulk.parse_state(payload.state) if payload.state is not None else None,
             user_id_mode=(
-                directory.parse_user_id_mode(payload.user_id_mode)
-                if payload.user_id_mode is not None
-                else None
+                bulk.parse_user_id_mode(payload.user_id_mode) if payload.user_id_mode is not None else None
             ),
             user_id=payload.user_id,
             calendar_name=payload.calendar_name,
         )
     except InputError as exc:
         raise errors.from_input_error(exc) from exc
-    (outcome,) = directory.apply_employee_changes(company, [change], now=timezone.now())
+    (outcome,) = bulk.apply_employee_changes(company, [change], now=timezone.now())
     if outcome.error is not None:
         raise errors.from_input_error(outcome.error)
     assert outcome.employee is not None

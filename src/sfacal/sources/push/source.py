@@ -14,19 +14,12 @@ from datetime import UTC, datetime
 
 import httpx
 
-from sfacal.core.errors import (
-    ConfigurationError,
-    NetworkError,
-    ServiceUnavailableError,
-    SfacalError,
-    SourceError,
-    SourceRateLimitedError,
-)
+from sfacal.core.errors import CallbackNotConfiguredError
 from sfacal.core.schedule import Schedule
 from sfacal.core.twoway import ScheduleEdit, apply_edit
 from sfacal.sources.base import CheckResult
 from sfacal.sources.push.writeback import (
-    Attempt,
+    callback_error,
     deliver_write_back,
     payload_from_edit,
     post_signed,
@@ -34,19 +27,6 @@ from sfacal.sources.push.writeback import (
 from sfacal.web.connections.models import SourceConnection
 
 PING_EVENT = "ping"
-
-
-def _error(attempt: Attempt, url: str) -> SfacalError:
-    host = url.split("/")[2] if "//" in url else url
-    if attempt.error_code == "network_error":
-        return NetworkError(attempt.message, host=host)
-    if attempt.error_code == "service_unavailable":
-        return ServiceUnavailableError(attempt.message, status=str(attempt.status_code))
-    if attempt.error_code == "source_rate_limited":
-        return SourceRateLimitedError(attempt.message, retry_after=attempt.retry_after, source="push")
-    if attempt.error_code == "configuration_error":
-        return ConfigurationError(attempt.message)
-    return SourceError(attempt.message, source="push", http_status=attempt.status_code)
 
 
 class PushSource:
@@ -98,7 +78,7 @@ class PushSource:
                 summary_ja="書き戻し先 URL に接続できました。",
                 summary_en="The write-back callback URL answered.",
             )
-        return CheckResult.failure([_error(attempt, self.connection.callback_url)])
+        return CheckResult.failure([callback_error(attempt, self.connection.callback_url)])
 
     def write_back(
         self,
@@ -111,11 +91,13 @@ class PushSource:
     ) -> None:
         """T1: deliver ``edit`` of ``schedule`` (as stored) to the callback URL, with retries.
 
-        Raises the error of the last attempt when it was not delivered (retryable ones are
-        :class:`~sfacal.core.errors.TransientError` subclasses).
+        Raises the :class:`~sfacal.core.errors.CallbackError` of the last attempt when it was not
+        delivered (retryable ones are also :class:`~sfacal.core.errors.TransientError`).
         """
         if not self.connection.callback_url:
-            raise ConfigurationError("no write-back callback URL is configured for the push connection")
+            raise CallbackNotConfiguredError(
+                "no write-back callback URL is configured for the push connection"
+            )
         payload = payload_from_edit(
             apply_edit(schedule, edit), edit, event_id=event_id, mailbox=mailbox, login_id=login_id
         )
@@ -123,7 +105,7 @@ class PushSource:
             self.connection, payload, client=self.client, sleep=self.sleep, max_attempts=self.max_attempts
         )
         if not result.delivered:
-            raise _error(result.attempts[-1], self.connection.callback_url)
+            raise callback_error(result.attempts[-1], self.connection.callback_url)
 
     def poll(self) -> int:
         """Nothing to poll: push sources are only pushed to."""

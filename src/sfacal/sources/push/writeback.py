@@ -9,7 +9,11 @@ The engine decides *what* to write back (:mod:`sfacal.core.twoway`); this module
   ``"<timestamp>." + body`` (:func:`sign`; receivers check it with :func:`verify_signature`);
 * any 2xx is success; network errors, 408, 425, 429 and 5xx are retried with exponential backoff
   (``Retry-After`` honoured); other answers fail at once (a person must fix the receiver);
-* every attempt is a line in the sync log (trigger ``writeback``).
+* every attempt is a line in the sync log (trigger ``writeback``) with its error code:
+  ``callback_unreachable`` (no connection), ``callback_unavailable`` (5xx, 408, 425),
+  ``callback_rate_limited`` (429), ``callback_unauthorized`` (401, 403: the signature or the
+  receiver's own authentication), ``callback_rejected`` (any other answer, redirects included),
+  ``callback_not_configured`` (no URL); :func:`callback_error` gives the typed error with its hint.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from sfacal import __version__
+from sfacal.core.classify import network_error_kind
+from sfacal.core.errors import (
+    CallbackError,
+    CallbackNotConfiguredError,
+    CallbackRateLimitedError,
+    CallbackRejectedError,
+    CallbackUnauthorizedError,
+    CallbackUnavailableError,
+    CallbackUnreachableError,
+)
 from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
@@ -44,6 +58,35 @@ DELIVERY_HEADER = "X-Sfacal-Delivery"
 EVENT_HEADER = "X-Sfacal-Event"
 SIGNATURE_TOLERANCE_SECONDS = 300
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+NOT_CONFIGURED = CallbackNotConfiguredError.code
+UNREACHABLE = CallbackUnreachableError.code
+UNAVAILABLE = CallbackUnavailableError.code
+RATE_LIMITED = CallbackRateLimitedError.code
+UNAUTHORIZED = CallbackUnauthorizedError.code
+REJECTED = CallbackRejectedError.code
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"
+
+
+def callback_error(attempt: Attempt, url: str) -> CallbackError:
+    """The typed error (message and hint, L2) of a failed attempt to reach ``url``."""
+    host = _host(url) if url else "?"
+    status = str(attempt.status_code) if attempt.status_code is not None else None
+    if attempt.error_code == NOT_CONFIGURED:
+        return CallbackNotConfiguredError(attempt.message)
+    if attempt.error_code == UNREACHABLE:
+        return CallbackUnreachableError(attempt.message, host=host)
+    if attempt.error_code == UNAVAILABLE:
+        return CallbackUnavailableError(attempt.message, host=host, status=status)
+    if attempt.error_code == RATE_LIMITED:
+        return CallbackRateLimitedError(attempt.message, host=host, retry_after=attempt.retry_after)
+    if attempt.error_code == UNAUTHORIZED:
+        return CallbackUnauthorizedError(attempt.message, host=host, status=status)
+    return CallbackRejectedError(attempt.message, host=host, status=status)
 
 
 def _now() -> datetime:
@@ -224,24 +267,30 @@ def post_signed(
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(connection.callback_secret or "", timestamp, body),
     }
-    host = urlsplit(connection.callback_url).hostname or "?"
+    host = _host(connection.callback_url)
     try:
         response = client.post(connection.callback_url, content=body, headers=headers)
     except httpx.TimeoutException as exc:
         return Attempt(
-            number, None, False, True, "network_error", f"timeout calling {host}: {type(exc).__name__}"
+            number, None, False, True, UNREACHABLE, f"timeout calling {host}: {type(exc).__name__}"
         )
     except httpx.HTTPError as exc:
+        kind = network_error_kind(f"{type(exc).__name__}: {exc}")
         return Attempt(
-            number, None, False, True, "network_error", f"cannot connect to {host}: {type(exc).__name__}"
+            number, None, False, True, UNREACHABLE, f"cannot connect to {host} ({kind}): {type(exc).__name__}"
         )
     status = response.status_code
     if 200 <= status < 300:
         return Attempt(number, status, True, False, "", f"HTTP {status}")
     retryable = status in RETRYABLE_STATUS
-    code = (
-        "source_rate_limited" if status == 429 else "service_unavailable" if status >= 500 else "source_error"
-    )
+    if status == 429:
+        code = RATE_LIMITED
+    elif retryable:
+        code = UNAVAILABLE
+    elif status in (401, 403):
+        code = UNAUTHORIZED
+    else:
+        code = REJECTED
     text = response.text[:200].replace("\n", " ")
     return Attempt(
         number, status, False, retryable, code, f"HTTP {status} from {host}: {text}", _retry_after(response)
@@ -285,9 +334,7 @@ def deliver_write_back(
     Blocking (meant for a worker task). Each attempt is logged; the result lists them all.
     """
     if not connection.callback_url:
-        attempt = Attempt(
-            1, None, False, False, "configuration_error", "no write-back callback URL is configured"
-        )
+        attempt = Attempt(1, None, False, False, NOT_CONFIGURED, "no write-back callback URL is configured")
         _log(connection, payload, attempt, True, 1)
         return DeliveryResult(False, payload.delivery_id, (attempt,))
     own_client = client is None

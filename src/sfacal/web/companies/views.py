@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from sfacal.core.errors import normalize_lang
 from sfacal.core.expiry import CredentialKind, credential_expiry_warning
+from sfacal.engine.sync import on_company_settings_changed
 from sfacal.web import checks
 from sfacal.web.accounts.invitations import create_account, invitation_url
 from sfacal.web.companies.audit import record_changes, record_event, snapshot
@@ -105,6 +106,8 @@ def company_settings(request: HttpRequest) -> HttpResponse:
                         field="timezone",
                         new_value=company.timezone,
                     )
+                # C1/C4 switched on: the changes kept while they were off are applied.
+                on_company_settings_changed(company)
             saved = True
             if request.POST.get("action") == "test":
                 result = checks.check_company_connection(settings, _lang())

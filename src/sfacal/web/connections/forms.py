@@ -1,8 +1,9 @@
-"""Forms of the JUST.SFA connection (J1–J3) and of the push API tokens."""
+"""Forms of the JUST.SFA connection (J1–J3), the push API tokens and the push write-back callback."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -10,6 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from sfacal.core.errors import InputError, normalize_lang
+from sfacal.sources.justsfa.settings import JustSfaSettings
+from sfacal.web.companies.models import new_token
 from sfacal.web.connections.models import SourceConnection, UserMapping
 
 IDENTIFIER_FIELDS: list[tuple[str, Any, str]] = [
@@ -128,10 +131,6 @@ class JustSfaForm(forms.Form):
         if self.errors:
             return data
         try:
-            from sfacal.sources.justsfa.settings import JustSfaSettings
-        except ImportError:  # pragma: no cover - the source package is part of the product
-            return data
-        try:
             JustSfaSettings.from_config(
                 self.config(), self.api_key_value(), timezone=self.source.company.timezone
             )
@@ -203,3 +202,80 @@ class MappingForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100)
+
+
+MIN_CALLBACK_SECRET = 16
+
+
+class PushCallbackForm(forms.Form):
+    """Two-way for push sources: where calendar edits are delivered, and the signing secret.
+
+    The secret is write-only: an empty field keeps the stored one; "generate" makes a new random
+    secret that the page shows once (to copy into the receiver)."""
+
+    callback_url = forms.URLField(
+        label=_("Write-back callback URL"), max_length=500, required=False, assume_scheme="https"
+    )
+    callback_secret = forms.CharField(
+        label=_("Signing secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    generate_secret = forms.BooleanField(
+        label=_("Generate a new signing secret (shown once)"), required=False
+    )
+
+    def __init__(self, *args: Any, connection: SourceConnection, **kwargs: Any) -> None:
+        self.connection = connection
+        if not args and "data" not in kwargs:
+            kwargs["initial"] = {"callback_url": connection.callback_url}
+        super().__init__(*args, **kwargs)
+        self.fields["callback_url"].widget.attrs.update(
+            {"placeholder": "https://sfa.example.com/sfacal/write-back", "spellcheck": "false"}
+        )
+
+    def clean_callback_url(self) -> str:
+        value: str = (self.cleaned_data.get("callback_url") or "").strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http"):
+            raise ValidationError(_("Use an https:// (or http://) address."))
+        if parts.username or parts.password:
+            raise ValidationError(
+                _("Put no user name or password in the URL: the receiver checks the signature instead.")
+            )
+        return value
+
+    def clean_callback_secret(self) -> str:
+        value: str = self.cleaned_data.get("callback_secret") or ""
+        if value and len(value) < MIN_CALLBACK_SECRET:
+            raise ValidationError(
+                _("Use at least %(n)d characters (or generate one).") % {"n": MIN_CALLBACK_SECRET}
+            )
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        has_secret = (
+            data.get("callback_secret") or data.get("generate_secret") or self.connection.callback_secret
+        )
+        if data.get("callback_url") and not has_secret:
+            self.add_error(
+                "callback_secret", _("A callback URL needs a signing secret: enter one or generate one.")
+            )
+        return data
+
+    def save(self) -> str | None:
+        """Store the settings; returns a newly generated secret (to show once), else ``None``."""
+        data = self.cleaned_data
+        c = self.connection
+        c.callback_url = data.get("callback_url") or ""
+        generated = new_token(32) if data.get("generate_secret") else None
+        if generated is not None:
+            c.callback_secret = generated
+        elif data.get("callback_secret"):
+            c.callback_secret = data["callback_secret"]
+        c.save(update_fields=["callback_url", "callback_secret"])
+        return generated

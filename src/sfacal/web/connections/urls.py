@@ -9,5 +9,6 @@ urlpatterns = [
     path("justsfa/users/new/", views.mapping_new, name="mapping_new"),
     path("justsfa/users/<int:pk>/", views.mapping_row, name="mapping_row"),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
+    path("push/", views.push_connection, name="push_connection"),
     path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

@@ -1,4 +1,4 @@
-"""JUST.SFA connection (J1–J3) and push API tokens."""
+"""JUST.SFA connection (J1–J3), push API tokens and the push write-back callback (T1)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from sfacal.core.errors import normalize_lang
+from sfacal.sources.justsfa import webhook_path
+from sfacal.sources.justsfa.mapping import sync_mapping_to_employee, unlink_mapping
 from sfacal.web import checks
 from sfacal.web.companies.audit import record_changes, record_event, snapshot
 from sfacal.web.companies.models import Company, new_token
@@ -26,11 +28,13 @@ from sfacal.web.connections.forms import (
     SECRET_FIELDS,
     JustSfaForm,
     MappingForm,
+    PushCallbackForm,
     TokenForm,
 )
 from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
 
 JUSTSFA_NAME = "default"
+PUSH_NAME = "default"
 
 
 def _lang() -> str:
@@ -50,12 +54,7 @@ def justsfa_source(company: Company) -> SourceConnection:
 
 def webhook_url(request: HttpRequest, source: SourceConnection) -> str:
     """J2: SFACAL_PUBLIC_URL (or this request's host) + /hooks/justsfa/<token>."""
-    try:
-        from sfacal.sources.justsfa import webhook_path
-
-        path = webhook_path(source)
-    except Exception:  # the route is not mounted: the documented path
-        path = f"/hooks/justsfa/{source.webhook_token}"
+    path = webhook_path(source)
     public = getattr(django_settings, "PUBLIC_URL", "")
     return public.rstrip("/") + path if public else request.build_absolute_uri(path)
 
@@ -185,7 +184,7 @@ def _save_mapping(
                 fields=fields,
                 object_type="user_mapping",
             )
-        checks.sync_mapping(target)
+        sync_mapping_to_employee(target)
     result = None
     if request.POST.get("action") == "test":
         result = checks.check_mailbox(ctx_of(request).settings, target.mail_address, None, _lang())
@@ -222,7 +221,7 @@ def mapping_row(request: HttpRequest, pk: int) -> HttpResponse:
                 field="deleted",
                 new_value=mapping.external_user_id,
             )
-            checks.unlink_mapping(mapping)
+            unlink_mapping(mapping)
             mapping.delete()
         if _is_htmx(request):
             return HttpResponse("")
@@ -242,7 +241,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             row, issued = ApiToken.issue(company, form.cleaned_data["name"], request.user)
-            SourceConnection.objects.get_or_create(company=company, kind=SourceKind.PUSH, name="default")
+            push_source(company)
             record_event(
                 company=company,
                 user=request.user,
@@ -278,3 +277,60 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
     return redirect("api_tokens")
+
+
+# -- push write-back callback (T1) ---------------------------------------------------------------
+
+
+def push_source(company: Company) -> SourceConnection:
+    source, _created = SourceConnection.objects.get_or_create(
+        company=company, kind=SourceKind.PUSH, name=PUSH_NAME
+    )
+    return source
+
+
+@company_admin_required
+def push_connection(request: HttpRequest) -> HttpResponse:
+    """Where calendar edits of pushed schedules are delivered, the signing secret, and "test"."""
+    company = company_of(request)
+    connection = push_source(company)
+    result: checks.CheckResult | None = None
+    generated: str | None = None
+    saved = False
+    if request.method == "POST":
+        form = PushCallbackForm(request.POST, connection=connection)
+        if form.is_valid():
+            before = snapshot(connection, ["callback_url", "callback_secret"])
+            with transaction.atomic():
+                generated = form.save()
+                record_changes(
+                    company=company,
+                    user=request.user,
+                    instance=connection,
+                    before=before,
+                    fields=["callback_url"],
+                    secret_fields=["callback_secret"],
+                    object_type="push_connection",
+                )
+            saved = True
+            if request.POST.get("action") == "test":
+                result = checks.check_push_connection(connection, _lang())
+            elif generated is None and not _is_htmx(request):
+                messages.success(request, _("The write-back settings were saved."))
+                return redirect("push_connection")
+            form = PushCallbackForm(connection=connection)
+    else:
+        form = PushCallbackForm(connection=connection)
+    return render(
+        request,
+        "connections/push.html",
+        {
+            "form": form,
+            "source": connection,
+            "result": result,
+            "saved": saved,
+            "generated": generated,
+            "has_secret": bool(connection.callback_secret),
+            "docs_url": "/api/v1/docs",
+        },
+    )

@@ -1,16 +1,21 @@
-"""Rules applied whenever an employee's sync settings change, from any screen (E1–E4, P1, P4)."""
+"""What the employee screens do when they save an employee (E1-E5, P1-P4).
+
+The rules themselves live in one place each: the screen-only P1 rule (turning sync off on the
+personal screen drops the link settings) here; the engine's side of every settings change (E4
+sync start, P3/S2 exclusions, E2 mailbox, P4 calendar back-fill, a new employee's catch-up) in
+:func:`sfacal.engine.sync.on_employee_settings_changed`; changes to many employees at once (push
+API, CSV import) in :mod:`sfacal.web.employees.bulk`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils import timezone
-
 from sfacal.core.errors import InputError
 from sfacal.core.settings import EmployeeSettings
 from sfacal.core.settings import UserIdMode as CoreUserIdMode
-from sfacal.web import checks
+from sfacal.engine.sync import on_employee_settings_changed
 from sfacal.web.companies.audit import record_changes, snapshot
 from sfacal.web.employees.models import Employee, SyncState, UserIdMode
 
@@ -42,33 +47,28 @@ def mailbox_of(employee: Employee, domain: str) -> str | None:
 
 
 def before_change(employee: Employee) -> dict[str, Any]:
-    return snapshot(employee, (*PROFILE_FIELDS, *SETTINGS_FIELDS))
+    """The fields a screen may change, copied (lists too) before the form is applied."""
+    return {
+        name: list(value) if isinstance(value, list) else value
+        for name, value in snapshot(employee, (*PROFILE_FIELDS, *SETTINGS_FIELDS)).items()
+    }
 
 
 def apply_change(employee: Employee, before: Mapping[str, Any], *, personal: bool) -> bool:
-    """Finish a change made on ``employee`` (not saved yet): E4, P1 and the P4 back-fill.
+    """Save a change made on ``employee`` and start the engine's side of it.
 
-    - turning on remembers the moment (E4): only later schedules are sent;
-    - turning off from the personal screen drops the link settings (P1);
-    - a new target calendar while on asks the engine to move the mirrored events (P4).
+    ``before`` is :func:`before_change` of the employee as it was (empty for a new employee).
+    Turning sync off from the personal screen drops the link settings (P1); everything else --
+    the sync start (E4), exclusions and mailbox (P3/S2, E2), the calendar back-fill (P4), a new
+    employee's catch-up -- is :func:`~sfacal.engine.sync.on_employee_settings_changed`.
 
-    Saves the employee and returns ``True`` when a back-fill was requested.
+    Returns ``True`` when a back-fill into a new calendar was started.
     """
-    if employee.state == SyncState.ON and before.get("state") != SyncState.ON:
-        employee.sync_start = timezone.now()
     if personal and employee.state == SyncState.OFF:
         employee.user_id = ""
         employee.calendar_name = ""
     employee.save()
-    old_calendar = (before.get("calendar_name") or "").strip()
-    new_calendar = (employee.calendar_name or "").strip()
-    if (
-        employee.state == SyncState.ON
-        and before.get("state") == SyncState.ON
-        and old_calendar != new_calendar
-    ):
-        return checks.request_backfill(employee, old_calendar, new_calendar)
-    return False
+    return "backfill" in on_employee_settings_changed(employee, before)
 
 
 def audit(employee: Employee, before: Mapping[str, Any], user: Any) -> None:

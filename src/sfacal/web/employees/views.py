@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from sfacal.core.errors import normalize_lang
+from sfacal.sources.csv import ImportReport, import_employees, preview_employees
 from sfacal.web import checks
 from sfacal.web.accounts.invitations import create_account, invitation_url
 from sfacal.web.companies.audit import record_event
@@ -26,7 +30,6 @@ from sfacal.web.companies.permissions import (
     ctx_of,
     personal_settings_required,
 )
-from sfacal.web.employees import csvimport
 from sfacal.web.employees.forms import BulkForm, EmployeeForm, ImportUploadForm, PersonalSettingsForm
 from sfacal.web.employees.models import Employee, SyncState
 from sfacal.web.employees.services import (
@@ -180,8 +183,6 @@ def employee_invite(request: HttpRequest, pk: int) -> HttpResponse:
     employee = get_object_or_404(Employee.objects.for_company(company), pk=pk)
     with transaction.atomic():
         if employee.account is None:
-            from django.contrib.auth import get_user_model
-
             username = employee.login_id
             if get_user_model().objects.filter(username=username).exists():
                 username = f"{company.slug}.{employee.login_id}"
@@ -219,6 +220,31 @@ def employee_calendars(request: HttpRequest) -> HttpResponse:
 
 
 # -- CSV import (E6) ---------------------------------------------------------------------------
+# The same importer as ``sfacal import employees`` (sfacal.sources.csv): a dry run for the
+# preview, the real import on confirmation. The file waits in the session in between.
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+IMPORT_ACTIONS = {"created": "create", "updated": "update", "unchanged": "unchanged"}
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One row of the preview: what importing it would do, or why it cannot be imported."""
+
+    line: int
+    login_id: str
+    action: str  # "create" | "update" | "unchanged" | "" (the row has errors)
+    errors: tuple[str, ...] = ()
+
+
+def _preview_rows(report: ImportReport, lang: str) -> list[ImportRow]:
+    errors: dict[int, list[str]] = {}
+    for error in report.errors:
+        errors.setdefault(error.line, []).append(error.message(lang))
+    return [
+        ImportRow(c.line, c.key, IMPORT_ACTIONS.get(c.action, ""), tuple(errors.get(c.line, ())))
+        for c in report.changes
+    ]
 
 
 @company_admin_required
@@ -229,16 +255,18 @@ def employee_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "confirm":
         return _import_confirm(request)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            rows = csvimport.preview(company, upload.read(csvimport.MAX_BYTES + 1))
-        except csvimport.CsvImportError as exc:
-            form.add_error("file", str(exc))
+        data = form.cleaned_data["file"].read(MAX_UPLOAD_BYTES + 1)
+        report = preview_employees(data, company) if len(data) <= MAX_UPLOAD_BYTES else None
+        if report is None:
+            form.add_error("file", _("The file is too large (at most 2 MB)."))
+        elif report.file_error is not None:
+            form.add_error("file", report.file_error.message(_lang()))
         else:
+            rows = _preview_rows(report, _lang())
             token = secrets.token_urlsafe(12)
             request.session[IMPORT_SESSION_KEY] = {
                 "token": token,
-                "rows": [r.to_dict() for r in rows if not r.errors],
+                "data": base64.b64encode(data).decode("ascii"),
                 "create_accounts": bool(form.cleaned_data["create_accounts"]),
             }
             context.update(
@@ -259,52 +287,37 @@ def _import_confirm(request: HttpRequest) -> HttpResponse:
     if not stored or stored.get("token") != request.POST.get("token"):
         messages.error(request, _("The preview has expired: upload the file again."))
         return redirect("employee_import")
-    created = updated = 0
+    data = base64.b64decode(stored["data"])
     invitations: list[tuple[str, str]] = []
     with transaction.atomic():
-        for row in stored["rows"]:
-            values = csvimport.normalized(row["values"])
-            login = values.get("login_id", "")
-            employee = Employee.objects.for_company(company).filter(login_id=login).first()
-            is_new = employee is None
-            target = employee or Employee(company=company, login_id=login)
-            before = before_change(target) if not is_new else {}
-            for key, value in values.items():
-                setattr(target, key, value)
-            if not is_new and before_change(target) == before:
-                continue
-            apply_change(target, before, personal=False)
-            if is_new:
-                created += 1
-                record_event(
-                    company=company,
-                    user=request.user,
-                    object_type="employee",
-                    object_id=str(target.pk),
-                    field="created",
-                    new_value=login,
-                )
-            else:
-                updated += 1
-                audit(target, before, request.user)
-            if stored.get("create_accounts") and target.account is None:
-                from django.contrib.auth import get_user_model
-
+        report = import_employees(company, data, actor=request.user)
+        written = [c.key for c in report.changes if c.action in ("created", "updated")]
+        if stored.get("create_accounts") and written:
+            User = get_user_model()
+            for target in Employee.objects.for_company(company).filter(
+                login_id__in=written, account__isnull=True
+            ):
+                login = target.login_id
                 username = (
-                    login
-                    if not get_user_model().objects.filter(username=login).exists()
-                    else (f"{company.slug}.{login}")
+                    login if not User.objects.filter(username=login).exists() else f"{company.slug}.{login}"
                 )
-                if not get_user_model().objects.filter(username=username).exists():
+                if not User.objects.filter(username=username).exists():
                     target.account = create_account(company, username, target.email, Role.EMPLOYEE)
                     target.save(update_fields=["account"])
                     invitations.append((login, invitation_url(request, target.account)))
     del request.session[IMPORT_SESSION_KEY]
+    counts = report.counts
     messages.success(
         request,
         _("Import finished: %(created)d created, %(updated)d updated.")
-        % {"created": created, "updated": updated},
+        % {"created": counts.get("created", 0), "updated": counts.get("updated", 0)},
     )
+    if report.errors:
+        messages.warning(
+            request,
+            _("%(n)d rows were not imported: %(first)s")
+            % {"n": len(report.error_lines), "first": report.errors[0].message(_lang())},
+        )
     if invitations:
         return render(request, "employees/import_done.html", {"invitations": invitations})
     return redirect("employees")

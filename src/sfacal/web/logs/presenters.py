@@ -8,8 +8,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from sfacal.core.errors import error_from_code
 from sfacal.engine.models import LogResult, SyncLogEntry
-from sfacal.web.checks import error_for_code
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def describe(entry: SyncLogEntry, lang: str) -> LogLine:
     if not entry.error_code:
         return LogLine(entry, entry.message, "", "")
     params = {"mailbox": entry.mailbox, "calendar": entry.calendar_name, "source": entry.source}
-    error = error_for_code(entry.error_code)
+    error = error_from_code(entry.error_code)
     if params:
         error = type(error).from_params({k: v for k, v in params.items() if v}, error.detail)
     message = error.user_message(lang)

@@ -9,7 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest
 from django.utils.translation import get_language
 
-from sfacal.core.errors import normalize_lang
+from sfacal.core.errors import error_from_code, normalize_lang
 from sfacal.web.companies.permissions import AccessContext, access_context
 
 register = template.Library()
@@ -51,17 +51,13 @@ def _lang() -> str:
 @register.filter
 def error_message(code: str) -> str:
     """The user message of an error code in the active language."""
-    from sfacal.web.checks import error_for_code
-
-    return error_for_code(code).user_message(_lang()) if code else ""
+    return error_from_code(code).user_message(_lang()) if code else ""
 
 
 @register.filter
 def error_hint(code: str) -> str:
     """The hint (L2) of an error code in the active language."""
-    from sfacal.web.checks import error_for_code
-
-    return error_for_code(code).hint(_lang()) if code else ""
+    return error_from_code(code).hint(_lang()) if code else ""
 
 
 @register.simple_tag(takes_context=True)
