@@ -7,6 +7,7 @@ from sfacal.calendars.msgraph.blocking import check_connection, check_mailbox
 from sfacal.core.errors import (
     AccessDeniedError,
     CalendarNotFoundError,
+    CalendarReadOnlyError,
     MailboxNotFoundError,
     MailboxNotRestEnabledError,
 )
@@ -84,3 +85,12 @@ def test_e5_empty_user_id_is_an_input_error(m365: M365) -> None:
     result = check_mailbox(m365.secret_settings(), "  ")
     assert not result.ok and result.code == "input_invalid"
     assert result.to_dict("en")["error"]["params"]["field"] == "user_id"
+
+
+def test_e5_l2_read_only_calendar_hint(m365: M365) -> None:
+    upn = m365.new_user()
+    m365.control.create_calendar(upn, "共有（閲覧のみ）", can_edit=False)
+    result = check_mailbox(m365.secret_settings(), upn, "共有（閲覧のみ）")
+    assert isinstance(result.error, CalendarReadOnlyError)
+    assert "共有（閲覧のみ）" in result.message("ja")
+    assert "editable calendar" in result.hint("en")

@@ -38,6 +38,7 @@ from sfacal.core.errors import (
 
 __all__ = [
     "AADSTS_ERRORS",
+    "AADSTS_TRANSIENT",
     "classify_graph_error",
     "classify_network_error",
     "classify_token_error",
@@ -48,8 +49,10 @@ __all__ = [
 AADSTS_ERRORS: dict[int, type[SfacalError]] = {
     700016: AppNotFoundError,
     70001: AppNotFoundError,
+    7000112: AppNotFoundError,  # application disabled
     700027: InvalidSignatureError,
     50012: InvalidSignatureError,
+    50027: InvalidSignatureError,  # malformed client assertion
     50064: ThumbprintMismatchError,
     90002: TenantNotFoundError,
     900023: TenantNotFoundError,
@@ -60,6 +63,9 @@ AADSTS_ERRORS: dict[int, type[SfacalError]] = {
     500011: AccessDeniedError,  # Graph not consented in the tenant
 }
 """Specific ``AADSTS`` codes; the generic 70002 ("error validating credentials") is not listed."""
+
+AADSTS_TRANSIENT = frozenset({90033, 50196, 90055, 9002341})
+"""``AADSTS`` codes that mean the identity platform is struggling, not that a setting is wrong."""
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
 _NO_MAILBOX = "has no mailbox associated with it"
@@ -109,13 +115,24 @@ def classify_token_error(
     detail = f"{status}: {description or text}".strip()
     codes = _aadsts_codes(body, text)
     for code in codes:
+        if code in AADSTS_TRANSIENT:
+            return ServiceUnavailableError(
+                detail,
+                secrets=secrets,
+                upstream_code=f"AADSTS{code}",
+                http_status=status,
+                status=f"AADSTS{code}",
+            )
         cls = AADSTS_ERRORS.get(code)
         if cls is not None:
             return cls(detail, secrets=secrets, upstream_code=f"AADSTS{code}", http_status=status)
-    upstream = (
-        f"AADSTS{codes[0]}" if codes else (str(body.get("error")) if body and body.get("error") else None)
-    )
-    if status == 429:
+    error = str(body.get("error")) if body and body.get("error") else ""
+    upstream = f"AADSTS{codes[0]}" if codes else (error or None)
+    if error == "temporarily_unavailable":
+        return ServiceUnavailableError(
+            detail, secrets=secrets, upstream_code=upstream, http_status=status, status=error
+        )
+    if status == 429 or error == "throttled":
         return ThrottledError(
             detail, retry_after=retry_after, secrets=secrets, upstream_code=upstream, http_status=status
         )

@@ -288,3 +288,12 @@ def test_a_fetched_event_can_be_patched_back_unchanged(world: World) -> None:
     after = r.json()
     assert after["start"] == ev["start"] and after["end"] == ev["end"] and after["subject"] == ev["subject"]
     assert after["changeKey"] != ev["changeKey"]
+
+
+def test_event_create_in_a_read_only_calendar_is_access_denied(world: World) -> None:
+    cal_id = world.handle.control.create_calendar(world.upn, "閲覧のみ", can_edit=False)
+    calendars = world.get(f"/users/{world.upn}/calendars").json()["value"]
+    assert next(c for c in calendars if c["id"] == cal_id)["canEdit"] is False
+    resp = world.post(f"/users/{world.upn}/calendars/{cal_id}/events", json=event_body())
+    assert resp.status_code == 403
+    assert resp.json()["error"]["code"] == "ErrorAccessDenied"

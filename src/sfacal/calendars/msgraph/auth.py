@@ -29,20 +29,15 @@ from typing import Any
 import msal
 import requests
 
+from sfacal.core.classify import classify_token_error
 from sfacal.core.errors import (
-    AppNotFoundError,
     CredentialError,
     InputError,
-    InvalidSignatureError,
     NetworkError,
     PfxUnreadableError,
-    SecretExpiredError,
-    SecretInvalidError,
     ServiceUnavailableError,
     SfacalError,
     TenantNotFoundError,
-    ThrottledError,
-    ThumbprintMismatchError,
     redact,
 )
 from sfacal.core.expiry import CredentialKind, ExpiringCredentialWarning, credential_expiry_warning
@@ -53,23 +48,6 @@ from .settings import AuthMethod, GraphSettings, TokenEndpoint, parse_token_endp
 __all__ = ["AccessToken", "GraphAuth", "error_from_token_response", "network_error_from"]
 
 log = logging.getLogger(__name__)
-
-_AADSTS = re.compile(r"AADSTS(\d+)")
-_CODE_ERRORS: dict[int, type[SfacalError]] = {
-    90002: TenantNotFoundError,  # tenant not found
-    900023: TenantNotFoundError,  # tenant identifier is not a GUID or valid domain
-    700016: AppNotFoundError,  # application not found in the directory
-    70001: AppNotFoundError,
-    7000112: AppNotFoundError,  # application disabled
-    7000215: SecretInvalidError,  # invalid client secret
-    7000222: SecretExpiredError,  # client secret expired
-    700027: InvalidSignatureError,  # assertion signature / key not found
-    50012: InvalidSignatureError,  # invalid client assertion / signature
-    50027: InvalidSignatureError,  # malformed JWT
-    50064: ThumbprintMismatchError,  # credential validation failed
-}
-# Codes that mean the service is struggling, not that a setting is wrong.
-_TRANSIENT_CODES = frozenset({90033, 50196, 90055, 9002341})
 
 
 @dataclass(frozen=True, repr=False)
@@ -109,31 +87,8 @@ def error_from_token_response(
     result: Mapping[str, Any], secrets: tuple[str, ...] = (), http_status: int | None = None
 ) -> SfacalError:
     """The core error for an identity platform error response (``error``, ``error_codes``,
-    ``error_description``)."""
-    codes: list[int] = []
-    for raw in result.get("error_codes") or []:
-        try:
-            codes.append(int(raw))
-        except (TypeError, ValueError):
-            continue
-    description = str(result.get("error_description") or "")
-    codes.extend(int(c) for c in _AADSTS.findall(description) if int(c) not in codes)
-    error = str(result.get("error") or "")
-    detail = redact(f"{error}: {description}".strip(": "), secrets)
-    upstream = f"AADSTS{codes[0]}" if codes else (error or None)
-    for code in codes:
-        if code in _TRANSIENT_CODES:
-            return ServiceUnavailableError(detail, upstream_code=upstream, status=f"AADSTS{code}")
-        cls = _CODE_ERRORS.get(code)
-        if cls is not None:
-            return cls(detail, upstream_code=upstream, http_status=http_status)
-    if error == "temporarily_unavailable" or (http_status is not None and http_status >= 500):
-        return ServiceUnavailableError(detail, upstream_code=upstream, status=str(http_status or error))
-    if http_status == 429 or error == "throttled":
-        return ThrottledError(detail, upstream_code=upstream, http_status=429)
-    return CredentialError(
-        detail or "the token request failed", upstream_code=upstream, http_status=http_status
-    )
+    ``error_description``): one table for every connector, in :mod:`sfacal.core.classify`."""
+    return classify_token_error(http_status, result, secrets=secrets)
 
 
 _DNS_MARKERS = (

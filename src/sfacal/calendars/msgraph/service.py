@@ -12,6 +12,7 @@ from typing import Any
 from sfacal.core.errors import (
     AccessDeniedError,
     CalendarNotFoundError,
+    CalendarReadOnlyError,
     InputError,
     SfacalError,
 )
@@ -125,8 +126,10 @@ class MicrosoftGraphCalendar(GraphCalendarWrites):
                     )
             details["calendar"] = chosen.to_dict()
             if not chosen.can_edit:
-                raise AccessDeniedError(
-                    f"the calendar {chosen.name!r} of {mailbox} is read-only", mailbox=mailbox
+                raise CalendarReadOnlyError(
+                    f"the calendar {chosen.name!r} of {mailbox} is read-only",
+                    mailbox=mailbox,
+                    calendar=chosen.name,
                 )
         except SfacalError as exc:
             return CheckResult(False, exc, details, self._warnings())

@@ -193,8 +193,10 @@ class ControlClient:
     def update_user(self, user: str, **fields: Any) -> UserInfo:
         return _user(self._call("PATCH", f"/users/{user}", fields))
 
-    def create_calendar(self, user: str, name: str) -> str:
-        return str(self._call("POST", f"/users/{user}/calendars", {"name": name})["id"])
+    def create_calendar(self, user: str, name: str, *, can_edit: bool = True) -> str:
+        """A calendar in the user's mailbox; ``can_edit=False`` models one shared read-only."""
+        body = {"name": name, "canEdit": can_edit}
+        return str(self._call("POST", f"/users/{user}/calendars", body)["id"])
 
     # -- mailbox contents --------------------------------------------------------------------------
     def events(self, user: str | None = None) -> list[dict[str, Any]]:

@@ -234,8 +234,8 @@ class ControlApi:
 
     async def create_calendar(self, request: Request, body: Any) -> Any:
         user = self._user(request)
-        cal = self.state.add_calendar(user, str(body["name"]))
-        return {"id": cal.id, "name": cal.name, "isDefault": False}
+        cal = self.state.add_calendar(user, str(body["name"]), can_edit=bool(body.get("canEdit", True)))
+        return {"id": cal.id, "name": cal.name, "isDefault": False, "canEdit": cal.can_edit}
 
     async def user_events(self, request: Request, body: Any) -> Any:
         user = self._user(request)

@@ -333,7 +333,7 @@ def render_calendar(user: User, cal: Calendar) -> dict[str, Any]:
         "changeKey": cal.change_key,
         "canShare": True,
         "canViewPrivateItems": True,
-        "canEdit": True,
+        "canEdit": cal.can_edit,
         "allowedOnlineMeetingProviders": ["teamsForBusiness"],
         "defaultOnlineMeetingProvider": "teamsForBusiness",
         "isTallyingResponses": True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import GraphError, bad_request, property_validation_failure
+from .errors import GraphError, access_denied, bad_request, property_validation_failure
 from .events import WRITABLE, check_schema, parse_ext_props, resolve_times, writable_props
 from .state import Calendar, Event, Tombstone, User, new_change_key, new_item_id, utcnow
 
@@ -27,6 +27,8 @@ class Mailboxes:
 
     def create(self, user: User, cal: Calendar, body: Any) -> tuple[Event, bool]:
         """Create an event. Returns (event, created); created is False for a transactionId replay."""
+        if not cal.can_edit:
+            raise access_denied()
         body = check_schema(body, "microsoft.graph.event", ("singleValueExtendedProperties",))
         tx = body.get("transactionId")
         if tx is not None:

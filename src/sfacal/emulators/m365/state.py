@@ -155,6 +155,7 @@ class Calendar:
     is_default: bool = False
     color: str = "auto"
     hex_color: str = ""
+    can_edit: bool = True  # False: shared to the mailbox read-only; writes are refused
 
 
 @dataclass
@@ -354,8 +355,8 @@ class EmulatorState:
         self.users_by_upn[upn.lower()] = uid
         return user
 
-    def add_calendar(self, user: User, name: str) -> Calendar:
-        cal = Calendar(new_item_id(), name, new_change_key())
+    def add_calendar(self, user: User, name: str, *, can_edit: bool = True) -> Calendar:
+        cal = Calendar(new_item_id(), name, new_change_key(), can_edit=can_edit)
         user.calendars[cal.id] = cal
         return cal
 
