@@ -47,10 +47,6 @@ def _cell(text: str) -> str:
 
 
 def render_table(lang: str) -> str:
-    # Every code is defined in sfacal.core.errors except the two-way engine's, which registers
-    # itself when imported: import it so the table does not depend on what ran before.
-    import sfacal.engine.twoway  # noqa: F401
-
     rows = [HEAD[lang]]
     for code in sorted(ERROR_TYPES):
         error = ERROR_TYPES[code].from_params(EXAMPLE)

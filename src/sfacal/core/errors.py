@@ -123,6 +123,7 @@ __all__ = [
     "ThumbprintMismatchError",
     "TransientError",
     "UnknownParticipantError",
+    "WriteBackUnsupportedError",
     "error_from_code",
     "normalize_lang",
     "redact",
@@ -834,6 +835,25 @@ class ResyncRequiredError(TransientError):
 
 # --------------------------------------------------------------------------------------------
 # Push write-back callbacks (T1): the receiver behind the push connection's callback URL.
+
+
+class WriteBackUnsupportedError(ConfigurationError):
+    """The record's source cannot take write-backs (a CSV import, a push connection without a
+    callback URL, a connection switched off or removed)."""
+
+    code = "write_back_unsupported"
+    message_ja = "連携元「{source}」には予定表での変更を書き戻せません。SFA の内容に戻しました。"
+    message_en = (
+        'Calendar edits cannot be written back to the source "{source}"; the SFA version was restored.'
+    )
+    hint_ja = (
+        "双方向連携では、JUST.SFA 接続（有効）か、書き戻し先 URL を設定したプッシュ API 接続が必要です。"
+        "書き戻さない運用なら、基本設定の連携方向を「片方向」にしてください。"
+    )
+    hint_en = (
+        "Two-way sync needs an enabled JUST.SFA connection, or a push connection with a write-back "
+        "callback URL. If edits should not be written back, set the direction to one-way."
+    )
 
 
 class CallbackError(SourceError):

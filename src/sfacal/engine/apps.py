@@ -8,9 +8,7 @@ class EngineConfig(AppConfig):
     verbose_name = _("Sync engine")
 
     def ready(self) -> None:
-        # Engine-only error codes join the registry (log lines re-hydrate their hints), and the
-        # inbox starts queuing processing tasks on commit (S10).
-        from sfacal.engine import errors, tasks
+        # The inbox starts queuing processing tasks on commit (S10).
+        from sfacal.engine import tasks
 
-        del errors
         tasks.install()

@@ -43,15 +43,11 @@ calendar reads, on the engine loop), :mod:`.actions` (one decision and its effec
 
 from __future__ import annotations
 
+from sfacal.core.errors import WriteBackUnsupportedError
 from sfacal.engine.twoway.actions import TwoWayReport
 from sfacal.engine.twoway.reads import DeltaCursor, fresh_window
 from sfacal.engine.twoway.run import poll_calendar_changes
-from sfacal.engine.twoway.sources import (
-    SourceFactory,
-    WriteBackUnsupportedError,
-    set_source_factory,
-    source_for,
-)
+from sfacal.engine.twoway.sources import SourceFactory, set_source_factory, source_for
 
 __all__ = [
     "DeltaCursor",

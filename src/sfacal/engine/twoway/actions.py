@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sfacal.calendars.base import EventSnapshot
-from sfacal.core.errors import SfacalError
+from sfacal.core.errors import SfacalError, WriteBackUnsupportedError
 from sfacal.core.planner import MirrorRow
 from sfacal.core.render import FieldMapping, content_hash, render
 from sfacal.core.schedule import Schedule
@@ -30,7 +30,7 @@ from sfacal.engine.context import (
 from sfacal.engine.mirrors import insert_log_lines, log_line, mirror_row
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry, Trigger
 from sfacal.engine.twoway.reads import Place
-from sfacal.engine.twoway.sources import WriteBackUnsupportedError, call_write_back, source_for
+from sfacal.engine.twoway.sources import call_write_back, source_for
 
 Restores = dict[RecordKey, set[str]]  # records to re-plan now -> the employees whose event to restore
 
