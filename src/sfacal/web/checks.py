@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.utils import timezone, translation
 
 from sfacal.core.errors import (
-    CalendarReadOnlyError,
     CertificateExpiredError,
     InputError,
     NetworkError,
@@ -49,10 +49,19 @@ class CheckResult:
     detail: str = ""
     data: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # The error's (non-secret) parameters, stored so a later page shows the message in full.
+    params: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def failure(cls, error: SfacalError, lang: str) -> CheckResult:
-        return cls(False, error.code, error.user_message(lang), error.hint(lang), error.detail)
+        return cls(
+            False,
+            error.code,
+            error.user_message(lang),
+            error.hint(lang),
+            error.detail,
+            params=dict(error.params),
+        )
 
 
 def _lang(lang: str | None) -> str:
@@ -128,18 +137,8 @@ def _from_service_result(found: Any, lang: str) -> CheckResult:
     if getattr(found, "ok", False):
         return CheckResult(True, "", _ok_text(lang), data=names)
     error = getattr(found, "error", None)
-    chosen = (getattr(found, "details", {}) or {}).get("calendar") or {}
-    if isinstance(error, SfacalError) and chosen.get("can_edit") is False:
-        # The mailbox and calendar were found, but the calendar cannot be edited (canEdit false).
-        error = CalendarReadOnlyError(
-            error.detail,
-            mailbox=error.params.get("mailbox"),
-            calendar=str(chosen.get("name") or ""),
-            upstream_code=error.upstream_code,
-        )
     if isinstance(error, SfacalError):
-        failure = CheckResult.failure(error, lang)
-        return CheckResult(failure.ok, failure.code, failure.message, failure.hint, failure.detail, names)
+        return replace(CheckResult.failure(error, lang), data=names)
     return CheckResult.failure(SfacalError("the check failed without a reason"), lang)
 
 
@@ -158,7 +157,16 @@ def check_company_connection(settings: CompanySettings, lang: str | None = "ja")
     settings.last_test_ok = result.ok
     settings.last_test_code = result.code
     settings.last_test_message = result.detail[:2000]
-    settings.save(update_fields=["last_test_at", "last_test_ok", "last_test_code", "last_test_message"])
+    settings.last_test_params = dict(result.params)
+    settings.save(
+        update_fields=[
+            "last_test_at",
+            "last_test_ok",
+            "last_test_code",
+            "last_test_message",
+            "last_test_params",
+        ]
+    )
     return result
 
 
@@ -224,6 +232,7 @@ def _from_source_result(found: SourceCheckResult, lang: str) -> CheckResult:
         found.hint(lang),
         error.detail if error is not None else "",
         notes=notes,
+        params=dict(error.params) if error is not None else {},
     )
 
 
@@ -254,7 +263,16 @@ def check_push_connection(connection: SourceConnection, lang: str | None = "ja")
     connection.last_test_ok = result.ok
     connection.last_test_code = result.code
     connection.last_test_message = result.detail[:2000]
-    connection.save(update_fields=["last_test_at", "last_test_ok", "last_test_code", "last_test_message"])
+    connection.last_test_params = dict(result.params)
+    connection.save(
+        update_fields=[
+            "last_test_at",
+            "last_test_ok",
+            "last_test_code",
+            "last_test_message",
+            "last_test_params",
+        ]
+    )
     return result
 
 

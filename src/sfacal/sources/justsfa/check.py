@@ -180,5 +180,14 @@ def check_saved_connection(
     connection.last_test_ok = result.ok
     connection.last_test_code = result.code
     connection.last_test_message = result.message(lang)[:2000]
-    connection.save(update_fields=["last_test_at", "last_test_ok", "last_test_code", "last_test_message"])
+    connection.last_test_params = dict(result.error.params) if result.error is not None else {}
+    connection.save(
+        update_fields=[
+            "last_test_at",
+            "last_test_ok",
+            "last_test_code",
+            "last_test_message",
+            "last_test_params",
+        ]
+    )
     return result

@@ -98,6 +98,7 @@ class CompanySettings(models.Model):
     last_test_ok = models.BooleanField(null=True)
     last_test_code = models.CharField(max_length=64, blank=True)
     last_test_message = models.TextField(blank=True)
+    last_test_params = models.JSONField(default=dict, blank=True)  # the error's non-secret parameters
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -42,6 +42,7 @@ class SourceConnection(models.Model):
     last_test_ok = models.BooleanField(null=True)
     last_test_code = models.CharField(max_length=64, blank=True)
     last_test_message = models.TextField(blank=True)
+    last_test_params = models.JSONField(default=dict, blank=True)  # the error's non-secret parameters
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CompanyScopedManager()

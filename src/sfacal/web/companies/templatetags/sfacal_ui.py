@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms, template
@@ -49,15 +50,15 @@ def _lang() -> str:
 
 
 @register.filter
-def error_message(code: str) -> str:
-    """The user message of an error code in the active language."""
-    return error_from_code(code).user_message(_lang()) if code else ""
+def error_message(code: str, params: Mapping[str, str] | None = None) -> str:
+    """The user message of an error code (with its stored parameters) in the active language."""
+    return error_from_code(code, params or None).user_message(_lang()) if code else ""
 
 
 @register.filter
-def error_hint(code: str) -> str:
-    """The hint (L2) of an error code in the active language."""
-    return error_from_code(code).hint(_lang()) if code else ""
+def error_hint(code: str, params: Mapping[str, str] | None = None) -> str:
+    """The hint (L2) of an error code (with its stored parameters) in the active language."""
+    return error_from_code(code, params or None).hint(_lang()) if code else ""
 
 
 @register.simple_tag(takes_context=True)
