@@ -10,7 +10,7 @@ import pytest
 
 from sfacal.calendars.base import CalendarInfo, CheckResult
 from sfacal.calendars.msgraph import AuthMethod, GraphSettings
-from sfacal.core.errors import AccessDeniedError
+from sfacal.core.errors import CalendarReadOnlyError
 from sfacal.engine import calendar
 from sfacal.web import checks
 
@@ -39,11 +39,14 @@ def test_graph_settings_come_from_the_company_settings_and_the_ca_bundle(company
 
 
 class _ReadOnlyCalendarService:
-    """The connector's answer for a mailbox whose chosen calendar cannot be edited."""
+    """The connector's answer for a mailbox whose chosen calendar cannot be edited (as
+    ``calendars.msgraph`` gives it; proven against the emulator in tests/calendars/test_checks.py)."""
 
     async def check_mailbox(self, user_id: str, calendar_name: str | None = None) -> CheckResult:
         info = CalendarInfo("id-1", calendar_name or "予定表", False, False, None)
-        error = AccessDeniedError(f"the calendar {info.name!r} of {user_id} is read-only", mailbox=user_id)
+        error = CalendarReadOnlyError(
+            f"the calendar {info.name!r} of {user_id} is read-only", mailbox=user_id, calendar=info.name
+        )
         return CheckResult(False, error, {"calendars": [info.to_dict()], "calendar": info.to_dict()})
 
     async def aclose(self) -> None:

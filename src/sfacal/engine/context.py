@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+from django.db import connection
+from django.db.models import Field
+
 from sfacal.core.errors import InputError
 from sfacal.core.planner import backfill_window_start
 from sfacal.core.render import FieldMapping
@@ -154,24 +158,65 @@ def change_of(row: StoredSchedule, company_slug: str) -> Change:
     return change_from_dict(payload)
 
 
+def _column(name: str) -> str:
+    field = StoredSchedule._meta.get_field(name)
+    assert isinstance(field, Field)
+    return str(connection.ops.quote_name(field.column))
+
+
+def _decode(payload: Any) -> Any:
+    if isinstance(payload, bytes | bytearray | memoryview | str):
+        return orjson.loads(payload)
+    return payload  # a driver that decodes JSON itself
+
+
 def load_changes(
     ctx: CompanyContext, keys: Iterable[RecordKey]
 ) -> tuple[dict[RecordKey, Change], dict[RecordKey, str]]:
-    """The latest stored state of each record; and the records that could not be read (reason)."""
+    """The latest stored state of each record; and the records that could not be read (reason).
+
+    One plain ``SELECT`` per chunk of 500 records, the stored JSON decoded directly (no model
+    instances: this runs for every record of a pass); deletions go through :func:`change_of`."""
     wanted = set(keys)
     by_source: dict[str, list[str]] = {}
     for source, record in wanted:
         by_source.setdefault(source, []).append(record)
     changes: dict[RecordKey, Change] = {}
     broken: dict[RecordKey, str] = {}
-    for source, records in by_source.items():
-        for chunk in chunked(sorted(records)):
-            for row in StoredSchedule.objects.filter(
-                company_id=ctx.company_id, source=source, record_id__in=chunk
-            ):
-                key = (row.source, row.record_id)
-                try:
-                    changes[key] = change_of(row, ctx.slug)
-                except InputError as exc:
-                    broken[key] = exc.detail
+    deleted: list[RecordKey] = []
+    table = connection.ops.quote_name(StoredSchedule._meta.db_table)
+    cols = ", ".join(_column(f) for f in ("record_id", "payload", "deleted"))
+    company_col, source_col, record_col = _column("company"), _column("source"), _column("record_id")
+    with connection.cursor() as cursor:
+        for source, records in by_source.items():
+            for chunk in chunked(sorted(records)):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
+                    f"AND {record_col} IN ({marks})",
+                    [ctx.company_id, source, *chunk],
+                )
+                for record_id, payload, is_deleted in cursor.fetchall():
+                    key = (source, record_id)
+                    if is_deleted:
+                        deleted.append(key)
+                        continue
+                    try:
+                        changes[key] = change_from_dict(_decode(payload) or {})
+                    except (InputError, orjson.JSONDecodeError) as exc:
+                        broken[key] = exc.detail if isinstance(exc, InputError) else f"unreadable JSON: {exc}"
+    if deleted:  # rare: the ORM path knows the fall-backs of a deletion
+        by_source = {}
+        for source, record in deleted:
+            by_source.setdefault(source, []).append(record)
+        for source, records in by_source.items():
+            for chunk in chunked(sorted(records)):
+                for row in StoredSchedule.objects.filter(
+                    company_id=ctx.company_id, source=source, record_id__in=chunk
+                ):
+                    key = (row.source, row.record_id)
+                    try:
+                        changes[key] = change_of(row, ctx.slug)
+                    except InputError as exc:
+                        broken[key] = exc.detail
     return changes, broken

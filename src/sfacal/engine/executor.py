@@ -1,17 +1,20 @@
-"""Executing a pass's operations: many mailboxes at once, database work beside them.
+"""Executing a pass's operations: many mailboxes at once, fed while the pass is still planning.
 
-The calendar writes run on the engine loop (:mod:`sfacal.engine.loop`): one task per mailbox, all
-mailboxes concurrently; inside a mailbox the connector keeps at most 4 requests in flight and packs
-waiting writes into JSON batches (:meth:`CalendarService.apply`).
+The calendar writes run on the engine loop (:mod:`sfacal.engine.loop`). An :class:`Execution` has
+one worker task per mailbox, started when the first operations of that mailbox arrive
+(:meth:`Execution.feed`, called from the pass's thread after each planned slice has been written
+ahead). A worker sends its mailbox's operations as soon as a full JSON batch is waiting (or the
+pass has planned everything): inside a mailbox the connector keeps at most 4 requests in flight and
+packs the writes into batches of 20 (:meth:`CalendarService.apply`).
 
 Database work never runs on the loop. The pass's own thread serves it through a
-:class:`DbBridge` while it waits for the loop: each mailbox task asks it to write ahead its
-creates, then sends them, then asks it to record the outcomes. The bridge commits up to
-:data:`COALESCE` requests in one transaction (each in its own savepoint) and answers them only after
-the commit, so "recorded" always means "durable".
-
-Per mailbox, operations run in chunks of :data:`CHUNK` (write ahead -> send -> record), so a crash
-re-sends at most one chunk, and progress (P4 back-fill) is visible as chunks complete.
+:class:`DbBridge` between planned slices and, once planning is over, until the execution ends:
+the workers ask it to record outcomes (mirror rows and log lines) and to renew leases. Up to
+:data:`COALESCE` requests are committed in one transaction (each in its own savepoint) and answered
+only after the commit, so "recorded" always means "durable". A worker does not wait for its
+outcomes to be recorded before sending its next batch: every create was written ahead before it
+was handed over, so a crash before recording only means the same creates are sent again (with the
+same ``transactionId``) by a later pass.
 """
 
 from __future__ import annotations
@@ -31,19 +34,18 @@ from sfacal.calendars.base import CalendarService, EventWrite, UpdateEvent, Writ
 from sfacal.core.errors import SfacalError, TransientError, redact
 from sfacal.core.planner import Operation, OpKind
 from sfacal.engine import loop as engine_loop
-from sfacal.engine.context import RecordKey
 from sfacal.engine.leases import LeaseSet
 from sfacal.engine.mirrors import OpResult, OpStatus, Recorder
 from sfacal.web.companies.models import CompanySettings
 
-__all__ = ["CHUNK", "COALESCE", "DbBridge", "execute", "write_for"]
+__all__ = ["BATCH", "CHUNK", "COALESCE", "DbBridge", "Execution", "write_for"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHUNK = 100
+BATCH = 20  # a worker sends once this many operations wait (one full JSON batch)
+CHUNK = 100  # at most this many operations per connector call
 COALESCE = 8
-MAX_MAILBOXES = 1000
 
 _Request = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 
@@ -53,6 +55,7 @@ class DbBridge:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._running: concurrent.futures.Future[Any] | None = None
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         running = asyncio.get_running_loop()
@@ -60,27 +63,52 @@ class DbBridge:
         self._queue.put((fn, args, running, future))
         return await future
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the engine loop, serving its database calls here until it ends."""
+    def start(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coro`` on the engine loop; serve its database calls with :meth:`serve_pending`
+        and :meth:`finish`."""
         cf: concurrent.futures.Future[T] = engine_loop.submit(coro)
         cf.add_done_callback(lambda _: self._queue.put(None))
+        self._running = cf
+        return cf
+
+    def serve_pending(self) -> None:
+        """Serve the database calls waiting now (never blocks)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                self._queue.put(None)  # keep the "done" mark for finish()
+                return
+            self._serve(self._more(item))
+
+    def finish(self, cf: concurrent.futures.Future[T]) -> T:
+        """Serve database calls until ``cf`` (from :meth:`start`) is done; its result."""
         while True:
             item = self._queue.get()
             if item is None:
                 if cf.done():
                     return cf.result()
                 continue
-            batch = [item]
-            while len(batch) < COALESCE:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                batch.append(more)
-            self._serve(batch)
+            self._serve(self._more(item))
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the engine loop, serving its database calls here until it ends."""
+        return self.finish(self.start(coro))
+
+    def _more(self, first: _Request) -> list[_Request]:
+        batch = [first]
+        while len(batch) < COALESCE:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                self._queue.put(None)
+                break
+            batch.append(more)
+        return batch
 
     @staticmethod
     def _serve(batch: list[_Request]) -> None:
@@ -124,42 +152,133 @@ def _as_error(exc: BaseException) -> SfacalError:
     return TransientError(redact(f"{type(exc).__name__}: {exc}"))
 
 
-async def _mailbox(
-    service: CalendarService | SfacalError,
-    mailbox: str,
-    ops: Sequence[Operation],
-    bridge: DbBridge,
-    recorder: Recorder,
-    triggers: dict[RecordKey, str],
-    on_chunk: Callable[[list[OpResult]], None] | None,
-) -> list[OpResult]:
-    results: list[OpResult] = []
-    for start in range(0, len(ops), CHUNK):
-        chunk = list(ops[start : start + CHUNK])
+class _Mailbox:
+    __slots__ = ("ops", "task", "wake")
+
+    def __init__(self) -> None:
+        self.ops: list[Operation] = []
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Execution:
+    """The loop side of a pass (see the module docstring). Build it, start :meth:`main` on the
+    engine loop with :meth:`DbBridge.start`, hand over written-ahead operations with
+    :meth:`feed`, and :meth:`close` when everything is planned; :meth:`main` returns one
+    :class:`OpResult` per operation."""
+
+    def __init__(
+        self,
+        settings: CompanySettings,
+        bridge: DbBridge,
+        recorder: Recorder,
+        leases: LeaseSet,
+        on_chunk: Callable[[list[OpResult]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bridge = bridge
+        self.recorder = recorder
+        self.leases = leases
+        self.on_chunk = on_chunk
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._early: list[dict[str, list[Operation]]] = []
+        self._closed = False
+        self._boxes: dict[str, _Mailbox] = {}
+        self._records: list[tuple[list[Operation], asyncio.Future[list[OpResult]]]] = []
+        self._service: CalendarService | SfacalError | None = None
+        self._ready = asyncio.Event()
+        self._done = asyncio.Event()
+
+    # -- from the pass's thread -------------------------------------------------------------------
+    def feed(self, jobs: dict[str, list[Operation]]) -> None:
+        """Hand over operations per mailbox (each create already written ahead)."""
+        loop = engine_loop.get_loop()
+        loop.call_soon_threadsafe(self._feed, jobs)
+
+    def close(self) -> None:
+        """Nothing more will be fed: workers send what they hold and finish."""
+        loop = engine_loop.get_loop()
+        loop.call_soon_threadsafe(self._close)
+
+    # -- on the loop ------------------------------------------------------------------------------
+    def _feed(self, jobs: dict[str, list[Operation]]) -> None:
+        for mailbox, ops in jobs.items():
+            box = self._boxes.get(mailbox)
+            if box is None:
+                box = self._boxes[mailbox] = _Mailbox()
+                box.task = asyncio.get_running_loop().create_task(self._worker(mailbox, box))
+            box.ops.extend(ops)
+            if len(box.ops) >= BATCH:
+                box.wake.set()
+
+    def _close(self) -> None:
+        self._closed = True
+        for box in self._boxes.values():
+            box.wake.set()
+        self._done.set()
+
+    async def _worker(self, mailbox: str, box: _Mailbox) -> None:
+        await self._ready.wait()
+        while True:
+            if len(box.ops) < BATCH and not self._closed:
+                box.wake.clear()
+                await box.wake.wait()
+                continue
+            if not box.ops:
+                return
+            take = len(box.ops) if self._closed else len(box.ops) - len(box.ops) % BATCH
+            take = min(take, CHUNK)
+            chunk, box.ops = box.ops[:take], box.ops[take:]
+            outcomes = await self._send(mailbox, chunk)
+            record = asyncio.ensure_future(self.bridge.call(self._record, chunk, outcomes))
+            self._records.append((chunk, record))
+
+    async def _send(self, mailbox: str, chunk: list[Operation]) -> Sequence[WriteOutcome | SfacalError]:
+        service = self._service
+        if isinstance(service, SfacalError) or service is None:
+            return [service or SfacalError("no calendar service")] * len(chunk)
         try:
-            await bridge.call(recorder.write_ahead, chunk)
-        except Exception as exc:  # not durable: do not send
-            err = _as_error(exc)
-            results.extend(OpResult(op, OpStatus.RETRY, err) for op in chunk)
-            continue
-        outcomes: Sequence[WriteOutcome | SfacalError]
-        if isinstance(service, SfacalError):
-            outcomes = [service] * len(chunk)
-        else:
-            try:
-                outcomes = await service.apply(mailbox, [write_for(op) for op in chunk])
-            except Exception as exc:  # the protocol promises outcomes; stay safe anyway
-                log.exception("calendar apply failed for %s", mailbox)
-                outcomes = [_as_error(exc)] * len(chunk)
+            return await service.apply(mailbox, [write_for(op) for op in chunk])
+        except Exception as exc:  # the protocol promises outcomes; stay safe anyway
+            log.exception("calendar apply failed for %s", mailbox)
+            return [_as_error(exc)] * len(chunk)
+
+    def _record(
+        self, chunk: list[Operation], outcomes: Sequence[WriteOutcome | SfacalError]
+    ) -> list[OpResult]:
+        """On the pass's thread: store the outcomes; report progress."""
+        got = self.recorder.record(chunk, outcomes)
+        if self.on_chunk is not None:
+            self.on_chunk(got)
+        return got
+
+    async def main(self) -> list[OpResult]:
+        """Run until :meth:`close` was called and every mailbox is done; one result per operation."""
         try:
-            got = await bridge.call(recorder.record, chunk, outcomes, triggers)
-        except Exception as exc:  # sent but not recorded: creates stay PENDING and are re-sent
-            err = _as_error(exc)
-            got = [OpResult(op, OpStatus.RETRY, err) for op in chunk]
-        results.extend(got)
-        if on_chunk is not None:
-            await bridge.call(on_chunk, got)
-    return results
+            self._service = await engine_loop.service_for(self.settings)
+        except SfacalError as exc:
+            self._service = exc
+        except Exception as exc:
+            log.exception("building the calendar service failed")
+            self._service = _as_error(exc)
+        self._ready.set()
+        renew = asyncio.create_task(_renew(self.bridge, self.leases, max(0.5, self.leases.ttl / 3)))
+        try:
+            await self._done.wait()
+            await asyncio.gather(*(box.task for box in self._boxes.values() if box.task is not None))
+            recorded = await asyncio.gather(*(f for _, f in self._records), return_exceptions=True)
+            results: list[OpResult] = []
+            for (chunk, _), got in zip(self._records, recorded, strict=True):
+                if isinstance(got, BaseException):  # sent but not recorded: creates stay PENDING
+                    err = _as_error(got)
+                    results.extend(OpResult(op, OpStatus.RETRY, err) for op in chunk)
+                else:
+                    results.extend(got)
+            return results
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renew
 
 
 async def _renew(bridge: DbBridge, leases: LeaseSet, every: float) -> None:
@@ -172,37 +291,3 @@ async def _renew(bridge: DbBridge, leases: LeaseSet, every: float) -> None:
             continue
         if lost:
             log.warning("leases lost while working (taken over after expiry): %s", sorted(lost))
-
-
-async def execute(
-    settings: CompanySettings,
-    jobs: dict[str, list[Operation]],
-    bridge: DbBridge,
-    recorder: Recorder,
-    triggers: dict[RecordKey, str],
-    leases: LeaseSet,
-    on_chunk: Callable[[list[OpResult]], None] | None = None,
-) -> list[OpResult]:
-    """Run every mailbox's operations (see the module docstring); one result per operation."""
-    service: CalendarService | SfacalError
-    try:
-        service = await engine_loop.service_for(settings)
-    except SfacalError as exc:
-        service = exc
-    except Exception as exc:
-        log.exception("building the calendar service failed")
-        service = _as_error(exc)
-    renew = asyncio.create_task(_renew(bridge, leases, max(0.5, leases.ttl / 3)))
-    gate = asyncio.Semaphore(MAX_MAILBOXES)
-
-    async def one(mailbox: str, ops: list[Operation]) -> list[OpResult]:
-        async with gate:
-            return await _mailbox(service, mailbox, ops, bridge, recorder, triggers, on_chunk)
-
-    try:
-        parts = await asyncio.gather(*(one(m, ops) for m, ops in jobs.items()))
-    finally:
-        renew.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await renew
-    return [r for part in parts for r in part]

@@ -20,7 +20,7 @@ from sfacal.core.errors import SfacalError
 from sfacal.engine import calendar
 from sfacal.web.companies.models import CompanySettings
 
-__all__ = ["forget_services", "run", "service_for", "shutdown", "submit"]
+__all__ = ["forget_services", "get_loop", "run", "service_for", "shutdown", "submit"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +51,11 @@ def _ensure_loop() -> asyncio.AbstractEventLoop:
         _loop, _thread = loop, thread
         _services.clear()
         return loop
+
+
+def get_loop() -> asyncio.AbstractEventLoop:
+    """The engine loop (started on first use)."""
+    return _ensure_loop()
 
 
 def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:

@@ -24,24 +24,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from sfacal.calendars.base import WriteOutcome
 from sfacal.core.errors import InputError, NotFoundError, SfacalError
-from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind, pending_row, row_after
+from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
 from sfacal.core.schedule import SourceRef
+from sfacal.core.settings import normalize_calendar, normalize_mailbox
 from sfacal.engine.context import CompanyContext, RecordKey, chunked
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry
 
 __all__ = [
+    "MirrorValues",
     "OpResult",
     "OpStatus",
     "Place",
     "Recorder",
     "insert_log_lines",
+    "insert_log_rows",
+    "load_mirror_values",
     "load_mirrors",
     "log_line",
     "mirror_row",
@@ -55,7 +59,37 @@ def place_of(ref: SourceRef, login_id: str, mailbox: str, calendar_name: str | N
     return (ref.source, ref.record_id, login_id, mailbox, calendar_name or "")
 
 
-def mirror_row(row: MirrorEvent, company_slug: str) -> MirrorRow | None:
+class MirrorValues(NamedTuple):
+    """The columns of a mirror row the planner needs (read without model instances)."""
+
+    source: str
+    record_id: str
+    login_id: str
+    mailbox: str
+    calendar_name: str
+    event_id: str
+    transaction_id: str
+    content_hash: str
+    change_key: str
+    generation: int
+    synced_version: str
+    state: str
+
+
+def load_mirror_values(ctx: CompanyContext, keys: Iterable[RecordKey]) -> list[MirrorValues]:
+    """Every mirror row of the given records, as :class:`MirrorValues` (chunked ``IN`` queries)."""
+    by_source: dict[str, list[str]] = {}
+    for source, record in set(keys):
+        by_source.setdefault(source, []).append(record)
+    rows: list[MirrorValues] = []
+    for source, records in by_source.items():
+        for chunk in chunked(sorted(records)):
+            query = MirrorEvent.objects.filter(company_id=ctx.company_id, source=source, record_id__in=chunk)
+            rows.extend(MirrorValues._make(v) for v in query.values_list(*MirrorValues._fields))
+    return rows
+
+
+def mirror_row(row: MirrorEvent | MirrorValues, company_slug: str) -> MirrorRow | None:
     """The planner's view of a stored row (``None`` when the row is unusable)."""
     event_id = row.event_id or None
     state = row.state
@@ -214,30 +248,38 @@ def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
     if not lines:
         return
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    insert_log_rows(
+        [
+            (
+                x.company_id,
+                now,
+                x.employee_id,
+                x.login_id,
+                x.mailbox,
+                x.calendar_name,
+                x.trigger,
+                x.operation,
+                x.result,
+                x.source,
+                x.record_id,
+                x.subject,
+                x.error_code,
+                x.message,
+            )
+            for x in lines
+        ]
+    )
+
+
+def insert_log_rows(rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert log lines given as tuples in :data:`_LOG_COLUMNS` order (one ``executemany``)."""
+    if not rows:
+        return
     table = _q(SyncLogEntry._meta.db_table)
     cols = ", ".join(_q(c) for c in _LOG_COLUMNS)
     marks = ", ".join(["%s"] * len(_LOG_COLUMNS))
-    params = [
-        (
-            x.company_id,
-            now,
-            x.employee_id,
-            x.login_id,
-            x.mailbox,
-            x.calendar_name,
-            x.trigger,
-            x.operation,
-            x.result,
-            x.source,
-            x.record_id,
-            x.subject,
-            x.error_code,
-            x.message,
-        )
-        for x in lines
-    ]
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", params)  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
 
 
 _PENDING_SET = ("state", "transaction_id", "generation", "event_id", "change_key", "updated_at")
@@ -254,94 +296,119 @@ _DONE_SET = (
     "employee_id",
 )
 _FAILED_SET = ("state", "event_id", "last_error_code", "updated_at")
+_PENDING = MirrorState.PENDING_CREATE.value
+_SYNCED = MirrorState.SYNCED.value
+_REMOVED = MirrorState.REMOVED.value
+_FAILED = MirrorState.FAILED.value
 
 
 class Recorder:
     """Writes of one pass (run them on the pass's database thread). Rows are addressed by their
-    unique place (company, record, employee, mailbox, calendar), so no ids are needed."""
+    unique place (company, record, employee, mailbox, calendar), so no ids are needed.
 
-    def __init__(self, ctx: CompanyContext) -> None:
+    Rows and log lines are built as plain tuples straight from the operations (the same values
+    :func:`~sfacal.core.planner.pending_row` / :func:`~sfacal.core.planner.row_after` describe):
+    this runs once or twice for every calendar write of a pass."""
+
+    def __init__(self, ctx: CompanyContext, triggers: dict[RecordKey, str] | None = None) -> None:
         self.ctx = ctx
+        self.triggers = triggers if triggers is not None else {}
+        self._employee_ids: dict[str, int | None] = {}
+        self._pending_sql = _upsert_sql(_PENDING_SET)
+        self._done_sql = _upsert_sql(_DONE_SET)
+        self._failed_sql = _update_sql(_FAILED_SET)
 
     def _employee_id(self, login_id: str) -> int | None:
-        row = self.ctx.employees.get(login_id)
-        return int(row.pk) if row is not None else None
+        try:
+            return self._employee_ids[login_id]
+        except KeyError:
+            row = self.ctx.employees.get(login_id)
+            found = int(row.pk) if row is not None else None
+            self._employee_ids[login_id] = found
+            return found
 
-    def _row(self, row: MirrorRow, state: str, stamp: Any, error_code: str = "") -> tuple[Any, ...] | None:
-        employee_id = self._employee_id(row.login_id)
-        if employee_id is None:
-            return None
-        return (
-            self.ctx.company_id,
-            row.ref.source,
-            row.ref.record_id,
-            employee_id,
-            row.login_id,
-            row.mailbox,
-            row.calendar_name or "",
-            "",
-            row.event_id or "",
-            row.transaction_id,
-            row.content_hash or "",
-            (row.change_key or "")[:255],
-            row.generation,
-            (row.synced_revision or "")[:128],
-            state,
-            error_code,
-            stamp,
-        )
+    def _trigger(self, op: Operation) -> str:
+        return self.triggers.get((op.ref.source, op.ref.record_id), "batch")
 
     # -- write-ahead ------------------------------------------------------------------------------
-    def write_ahead(self, ops: Sequence[Operation]) -> None:
-        """Persist the PENDING row of every create in ``ops`` (one transaction)."""
-        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-        params = []
+    def pending_rows(self, ops: Iterable[Operation], stamp: Any) -> list[tuple[Any, ...]]:
+        """The PENDING row of every create in ``ops`` (what :func:`pending_row` describes)."""
+        company = self.ctx.company_id
+        rows: list[tuple[Any, ...]] = []
         for op in ops:
-            if op.kind is OpKind.CREATE:
-                found = self._row(pending_row(op), MirrorState.PENDING_CREATE.value, stamp)
-                if found is not None:
-                    params.append(found)
-        if not params:
+            if op.kind is not OpKind.CREATE:
+                continue
+            employee_id = self._employee_id(op.login_id)
+            if employee_id is None:
+                continue
+            rows.append(
+                (
+                    company,
+                    op.ref.source,
+                    op.ref.record_id,
+                    employee_id,
+                    op.login_id,
+                    normalize_mailbox(op.mailbox) or "",
+                    normalize_calendar(op.calendar_name) or "",
+                    "",
+                    "",
+                    op.transaction_id,
+                    "",
+                    "",
+                    op.generation,
+                    "",
+                    _PENDING,
+                    "",
+                    stamp,
+                )
+            )
+        return rows
+
+    def write_ahead(self, ops: Sequence[Operation], logs: Sequence[SyncLogEntry] = ()) -> None:
+        """Persist the PENDING row of every create in ``ops`` -- and ``logs`` -- in one transaction,
+        before any of them is sent."""
+        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = self.pending_rows(ops, stamp)
+        if not params and not logs:
             return
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(_upsert_sql(_PENDING_SET), params)
+        with transaction.atomic():
+            if params:
+                with connection.cursor() as cursor:
+                    cursor.executemany(self._pending_sql, params)
+            insert_log_lines(logs)
 
     # -- outcomes ---------------------------------------------------------------------------------
     def record(
         self,
         ops: Sequence[Operation],
         outcomes: Sequence[WriteOutcome | SfacalError],
-        triggers: dict[RecordKey, str],
+        triggers: dict[RecordKey, str] | None = None,
     ) -> list[OpResult]:
         """Store the outcome of each op (mirror row + log line), in one transaction."""
-        stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+        if triggers is not None:
+            self.triggers = triggers
+        now = timezone.now()
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        company = self.ctx.company_id
         done_rows: list[tuple[Any, ...]] = []
         failed_rows: list[tuple[Any, ...]] = []
-        logs: list[SyncLogEntry] = []
+        logs: list[tuple[Any, ...]] = []
         results: list[OpResult] = []
         retry_lines: dict[tuple[str, str], tuple[int, SfacalError, Operation]] = {}
         for op, outcome in zip(ops, outcomes, strict=True):
             error = outcome if isinstance(outcome, SfacalError) else outcome.error
-            trigger = triggers.get((op.ref.source, op.ref.record_id), "batch")
-            place = (self.ctx.company_id, *place_of(op.ref, op.login_id, op.mailbox, op.calendar_name))
-            subject = op.event.subject if op.event is not None else ""
             if error is None and isinstance(outcome, WriteOutcome):
                 done = op.recreate() if outcome.recreated else op
-                try:
-                    after = row_after(done, event_id=outcome.event_id, change_key=outcome.change_key)
-                except InputError as exc:
-                    error = SfacalError(f"{op.kind} answered without an event id: {exc.detail}")
+                row = self._done_row(done, outcome, stamp)
+                if row is None:
+                    error = SfacalError(f"{op.kind} answered without an event id")
                 else:
-                    state = MirrorState.SYNCED if after.status is MirrorStatus.ACTIVE else MirrorState.REMOVED
-                    found = self._row(after, state.value, stamp)
-                    if found is not None:
-                        done_rows.append(found)
+                    if row is not _NO_ROW:
+                        done_rows.append(row)
                     results.append(OpResult(op, OpStatus.OK))
                     operation = "recreate" if outcome.recreated else op.kind.value
                     logs.append(
-                        self._line(
-                            op, trigger, operation, LogResult.SUCCESS, subject, message=op.reason.value
-                        )
+                        self._log(op, operation, LogResult.SUCCESS.value, stamp, message=op.reason.value)
                     )
                     continue
             assert error is not None
@@ -355,61 +422,101 @@ class Recorder:
                 results.append(OpResult(op, OpStatus.OK))
                 continue
             results.append(OpResult(op, OpStatus.FAILED, error))
-            logs.append(self._line(op, trigger, op.kind.value, LogResult.FAILURE, subject, error=error))
+            logs.append(self._log(op, op.kind.value, LogResult.FAILURE.value, stamp, error=error))
+            place = (company, *place_of(op.ref, op.login_id, op.mailbox, op.calendar_name))
             if op.kind is OpKind.CREATE:
-                failed_rows.append((MirrorState.FAILED.value, "", error.code[:64], stamp, *place))
+                failed_rows.append((_FAILED, "", error.code[:64], stamp, *place))
             elif op.kind is OpKind.UPDATE:
-                failed_rows.append(
-                    (MirrorState.FAILED.value, op.event_id or "", error.code[:64], stamp, *place)
-                )
-        for (login, _code), (count, error, op) in retry_lines.items():
-            trigger = triggers.get((op.ref.source, op.ref.record_id), "batch")
+                failed_rows.append((_FAILED, op.event_id or "", error.code[:64], stamp, *place))
+        for (_login, _code), (count, error, op) in retry_lines.items():
             logs.append(
-                log_line(
-                    self.ctx,
-                    trigger=trigger,
-                    operation=op.kind.value,
-                    result=LogResult.WARNING,
-                    employee_id=self._employee_id(login),
-                    login_id=login,
-                    mailbox=op.mailbox,
-                    calendar_name=op.calendar_name,
-                    ref=op.ref if count == 1 else None,
+                self._log(
+                    op,
+                    op.kind.value,
+                    LogResult.WARNING.value,
+                    stamp,
                     error=error,
                     message=f"{count} operation(s) postponed and retried automatically: {error.detail}",
+                    with_ref=count == 1,
                 )
             )
         with transaction.atomic():
             with connection.cursor() as cursor:
                 if done_rows:
-                    cursor.executemany(_upsert_sql(_DONE_SET), done_rows)
+                    cursor.executemany(self._done_sql, done_rows)
                 if failed_rows:
-                    cursor.executemany(_update_sql(_FAILED_SET), failed_rows)
-            insert_log_lines(logs)
+                    cursor.executemany(self._failed_sql, failed_rows)
+            insert_log_rows(logs)
         return results
 
-    def _line(
+    def _done_row(self, op: Operation, outcome: WriteOutcome, stamp: Any) -> tuple[Any, ...] | None:
+        """The row once ``op`` succeeded (:func:`row_after`): ``None`` when a create or update came
+        back without an event id; :data:`_NO_ROW` for an employee without a row."""
+        employee_id = self._employee_id(op.login_id)
+        if op.kind is OpKind.DELETE:
+            state, event_id, content_hash, change_key, revision = _REMOVED, "", "", "", ""
+        else:
+            event_id = outcome.event_id or op.event_id or ""
+            if not event_id:
+                return None
+            state = _SYNCED
+            content_hash = op.content_hash or ""
+            change_key = (outcome.change_key or "")[:255]
+            revision = (op.revision or "")[:128]
+        if employee_id is None:
+            return _NO_ROW
+        return (
+            self.ctx.company_id,
+            op.ref.source,
+            op.ref.record_id,
+            employee_id,
+            op.login_id,
+            normalize_mailbox(op.mailbox) or "",
+            normalize_calendar(op.calendar_name) or "",
+            "",
+            event_id,
+            op.transaction_id,
+            content_hash,
+            change_key,
+            op.generation,
+            revision,
+            state,
+            "",
+            stamp,
+        )
+
+    def _log(
         self,
         op: Operation,
-        trigger: str,
         operation: str,
         result: str,
-        subject: str,
+        stamp: Any,
         *,
         error: SfacalError | None = None,
         message: str = "",
-    ) -> SyncLogEntry:
-        return log_line(
-            self.ctx,
-            trigger=trigger,
-            operation=operation,
-            result=result,
-            employee_id=self._employee_id(op.login_id),
-            login_id=op.login_id,
-            mailbox=op.mailbox,
-            calendar_name=op.calendar_name,
-            ref=op.ref,
-            subject=subject,
-            error=error,
-            message=message,
+        with_ref: bool = True,
+    ) -> tuple[Any, ...]:
+        """A log line (:data:`_LOG_COLUMNS` order), as :func:`log_line` builds it."""
+        text = message
+        if error is not None and not message:
+            text = error.detail or error.user_message("en")
+        subject = op.event.subject if op.event is not None else ""
+        return (
+            self.ctx.company_id,
+            stamp,
+            self._employee_id(op.login_id),
+            op.login_id[:150],
+            op.mailbox[:254],
+            (op.calendar_name or "")[:255],
+            self._trigger(op),
+            operation[:32],
+            result,
+            op.ref.source[:64] if with_ref else "",
+            op.ref.record_id[:200] if with_ref else "",
+            subject[:255] if with_ref else "",
+            (error.code if error is not None else "")[:64],
+            text[:2000],
         )
+
+
+_NO_ROW: tuple[Any, ...] = ()

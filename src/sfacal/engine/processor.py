@@ -8,9 +8,11 @@ back-fill, settings changes):
 2. take the leases of every mailbox the records may touch (the participants' mailboxes and those of
    existing mirror rows); a record with a mailbox held by another worker waits for a later pass;
 3. read the mirror rows again -- now nobody else writes them -- and plan each record with
-   :func:`sfacal.core.planner.plan`;
-4. execute per mailbox (:mod:`sfacal.engine.executor`): write ahead, send, record outcome + log line
-   in one transaction;
+   :func:`sfacal.core.planner.plan`, slice by slice (:data:`SLICE` records, ordered so that every
+   mailbox gets its first batch early); each slice's creates are written ahead (PENDING rows, with
+   the slice's log lines) in one transaction and only then handed to the execution;
+4. execute per mailbox (:mod:`sfacal.engine.executor`) while the next slice is planned: send, then
+   record outcomes + log lines (on this thread, between slices and after planning);
 5. update each employee's visible state (``last_result``, ``last_error_code``, ``last_synced_at``)
    and report, per record, whether it is done, must be retried (throttling, outage, busy mailbox)
    or waits for the company to switch sync on (C1, C4).
@@ -18,8 +20,12 @@ back-fill, settings changes):
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import gc
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,15 +42,15 @@ from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_
 from sfacal.engine.errors import MailboxUnresolvedError, UnknownParticipantError
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.mirrors import (
+    MirrorValues,
     OpResult,
     OpStatus,
     Recorder,
-    insert_log_lines,
-    load_mirrors,
+    load_mirror_values,
     log_line,
     mirror_row,
 )
-from sfacal.engine.models import LogResult, MirrorEvent, SyncLogEntry, Trigger
+from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.web.employees.models import Employee, LastResult
 
 __all__ = ["ItemState", "PassSummary", "WorkItem", "run_items"]
@@ -52,6 +58,8 @@ __all__ = ["ItemState", "PassSummary", "WorkItem", "run_items"]
 log = logging.getLogger(__name__)
 
 BUSY_RETRY_S = 2.0
+SLICE = 1000  # records planned (and written ahead) between hand-overs to the execution
+FIRST_SLICE = 100  # the first slice; each next one doubles, up to SLICE
 # Outcomes without an operation that are worth a "skipped" log line when a change arrives.
 _SKIP_REASONS = frozenset(
     {
@@ -120,7 +128,7 @@ class PassSummary:
         }
 
 
-def _logins(change: Change, rows: Iterable[MirrorEvent]) -> set[str]:
+def _logins(change: Change, rows: Iterable[MirrorValues]) -> set[str]:
     logins = {row.login_id for row in rows}
     if isinstance(change, Schedule):
         logins.update(change.participants)
@@ -133,6 +141,34 @@ def _subject(change: Change) -> str:
     return ""
 
 
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_resume = False
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a pass runs.
+
+    A pass builds hundreds of thousands of small objects (schedules, plans, operations, rows) that
+    live until it ends; with the collector on, its repeated sweeps over them cost about a fifth of
+    the pass's CPU. Reference counting still frees everything that is not part of a cycle; the
+    collector resumes when the last pass running in the process ends."""
+    global _gc_depth, _gc_resume
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_resume:
+                gc.enable()
+
+
 def run_items(
     ctx: CompanyContext,
     items: Iterable[WorkItem],
@@ -143,6 +179,17 @@ def run_items(
 ) -> PassSummary:
     """Plan and execute ``items`` (see the module docstring). The mailbox leases taken here are
     released before returning; pass a :class:`LeaseSet` to share its owner id (and renewal)."""
+    with collector_paused():
+        return _run_items(ctx, items, leases, now, on_chunk)
+
+
+def _run_items(
+    ctx: CompanyContext,
+    items: Iterable[WorkItem],
+    leases: LeaseSet | None,
+    now: datetime | None,
+    on_chunk: Callable[[list[OpResult]], None] | None,
+) -> PassSummary:
     leases = leases or LeaseSet()
     now = now or timezone.now()
     summary = PassSummary()
@@ -164,8 +211,8 @@ def run_items(
         if key not in changes and key not in broken:
             summary.states[key] = ItemState.DONE  # nothing stored (never accepted): nothing to do
 
-    first_rows = load_mirrors(ctx, changes)
-    rows_by_key: dict[RecordKey, list[MirrorEvent]] = {}
+    first_rows = load_mirror_values(ctx, changes)
+    rows_by_key: dict[RecordKey, list[MirrorValues]] = {}
     for row in first_rows:
         rows_by_key.setdefault((row.source, row.record_id), []).append(row)
     all_logins: set[str] = set()
@@ -175,12 +222,15 @@ def run_items(
     settings_by_login = ctx.employee_settings(all_logins)
 
     # 2. Leases of every mailbox a record may touch.
+    domain = ctx.policy.domain
+    box_of: dict[str, str | None] = {
+        login: found.mailbox(domain) for login, found in settings_by_login.items()
+    }
     wanted: dict[RecordKey, set[str]] = {}
     for key, change in changes.items():
         boxes: set[str] = set()
         for login in _logins(change, rows_by_key.get(key, ())):
-            found = settings_by_login.get(login)
-            box = found.mailbox(ctx.policy.domain) if found is not None else None
+            box = box_of.get(login)
             if box:
                 boxes.add(mailbox_key(ctx.company_id, box))
         for row in rows_by_key.get(key, ()):
@@ -188,6 +238,7 @@ def run_items(
         wanted[key] = boxes
     got: set[str] = leases.acquire(set().union(*wanted.values())) if wanted else set()
     ready = [key for key in changes if wanted[key] <= got]
+    del wanted, rows_by_key, first_rows  # large passes: keep only what planning needs
     ready_set = set(ready)
     for key in changes:
         if key not in ready_set:
@@ -195,10 +246,53 @@ def run_items(
             summary.retry_at[key] = now + timedelta(seconds=BUSY_RETRY_S)
             summary.busy += 1
     try:
-        _plan_and_execute(ctx, by_key, changes, ready, settings_by_login, leases, summary, now, on_chunk)
+        _plan_and_execute(ctx, by_key, changes, ready, leases, summary, now, on_chunk)
     finally:
         leases.release(got)
     return summary
+
+
+def _slices(total: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of the slices of a pass: small first (the first batches go out early), then
+    :data:`SLICE` records each."""
+    start, size = 0, FIRST_SLICE
+    while start < total:
+        end = min(total, start + size)
+        yield start, end
+        start, size = end, min(SLICE, size * 2)
+
+
+def _interleaved(
+    keys: list[RecordKey],
+    changes: Mapping[RecordKey, Change],
+    rows: Mapping[RecordKey, list[MirrorRow]],
+    employees: Mapping[str, EmployeeSettings],
+    domain: str | None,
+) -> list[RecordKey]:
+    """``keys`` ordered so that every mailbox gets its first :data:`executor.BATCH` records early:
+    records grouped by their first mailbox, taken round-robin, a batch's worth at a time."""
+    groups: dict[str, list[RecordKey]] = {}
+    for key in keys:
+        change = changes[key]
+        box = ""
+        if isinstance(change, Schedule):
+            for login in change.participants:
+                found = employees.get(login)
+                box = (found.mailbox(domain) if found is not None else None) or ""
+                if box:
+                    break
+        if not box and rows.get(key):
+            box = rows[key][0].mailbox
+        groups.setdefault(box, []).append(key)
+    if len(groups) <= 1:
+        return keys
+    lists = list(groups.values())
+    out: list[RecordKey] = []
+    step = executor.BATCH
+    for start in range(0, max(len(x) for x in lists), step):
+        for group in lists:
+            out.extend(group[start : start + step])
+    return out
 
 
 def _plan_and_execute(
@@ -206,77 +300,94 @@ def _plan_and_execute(
     by_key: dict[RecordKey, WorkItem],
     changes: dict[RecordKey, Change],
     ready: list[RecordKey],
-    settings_by_login: Mapping[str, EmployeeSettings],
     leases: LeaseSet,
     summary: PassSummary,
     now: datetime,
     on_chunk: Callable[[list[OpResult]], None] | None,
 ) -> None:
-    # 3. Mirror rows again, under the leases; plan.
-    rows = load_mirrors(ctx, ready)
+    """3. Mirror rows again, under the leases; plan slice by slice, writing each slice ahead and
+    handing it to the execution, which sends while the next slice is planned."""
     core_rows: dict[RecordKey, list[MirrorRow]] = {}
-    for row in rows:
-        found = mirror_row(row, ctx.slug)
-        if found is not None:
-            core_rows.setdefault((row.source, row.record_id), []).append(found)
     new_logins: set[str] = set()
-    for row in rows:
-        if row.login_id not in ctx.employees:
-            new_logins.add(row.login_id)
+    for values in load_mirror_values(ctx, ready):
+        found = mirror_row(values, ctx.slug)
+        if found is not None:
+            core_rows.setdefault((values.source, values.record_id), []).append(found)
+        if values.login_id not in ctx.employees:
+            new_logins.add(values.login_id)
     if new_logins:
         load_employees(ctx, new_logins)
     employees = ctx.employee_settings(ctx.employees)
-    recorder = Recorder(ctx)
-    jobs: dict[str, list[Operation]] = {}
+    triggers = {key: by_key[key].trigger for key in ready}
+    recorder = Recorder(ctx, triggers)
+    bridge = executor.DbBridge()
+    execution = executor.Execution(ctx.settings, bridge, recorder, leases, on_chunk)
+    running: concurrent.futures.Future[list[OpResult]] | None = None
     owner: dict[int, RecordKey] = {}
-    triggers: dict[RecordKey, str] = {}
-    logs: list[SyncLogEntry] = []
     employee_failures: dict[int, str] = {}
-    for key in ready:
-        item = by_key[key]
-        change = changes[key]
-        triggers[key] = item.trigger
-        try:
-            result = plan(
-                change,
-                employees,
-                core_rows.get(key, []),
-                ctx.policy,
-                ctx.masters,
-                backfill=item.backfill,
-                mapping=mapping_for(change.ref.source),
-                only=item.only,
-            )
-        except SfacalError as exc:
-            summary.states[key] = ItemState.BROKEN
-            summary.errors[key] = exc.detail
-            logs.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
-                    operation="plan",
-                    result=LogResult.FAILURE,
-                    ref=change.ref,
-                    error=exc,
-                )
-            )
-            continue
-        if result.blocked is not None:
-            summary.states[key] = ItemState.DEFERRED
-            continue
-        summary.states[key] = ItemState.DONE
-        logs.extend(_outcome_lines(ctx, item, change, result, employee_failures))
-        for op in result.operations:
-            jobs.setdefault(op.mailbox, []).append(op)
-            owner[id(op)] = key
-    insert_log_lines(logs)
-    summary.operations = sum(len(ops) for ops in jobs.values())
     results: list[OpResult] = []
-    if jobs:
-        bridge = executor.DbBridge()
-        results = bridge.run(
-            executor.execute(ctx.settings, jobs, bridge, recorder, triggers, leases, on_chunk)
-        )
+    order = _interleaved(ready, changes, core_rows, employees, ctx.policy.domain)
+    try:
+        if order:  # the calendar service (connections, token) gets ready while the first slice is planned
+            running = bridge.start(execution.main())
+        for start, end in _slices(len(order)):
+            jobs: dict[str, list[Operation]] = {}
+            logs: list[SyncLogEntry] = []
+            planned: list[Operation] = []
+            for key in order[start:end]:
+                item = by_key[key]
+                change = changes.pop(key)  # planned once; the operations keep what they need
+                try:
+                    result = plan(
+                        change,
+                        employees,
+                        core_rows.get(key, ()),
+                        ctx.policy,
+                        ctx.masters,
+                        backfill=item.backfill,
+                        mapping=mapping_for(change.ref.source),
+                        only=item.only,
+                    )
+                except SfacalError as exc:
+                    summary.states[key] = ItemState.BROKEN
+                    summary.errors[key] = exc.detail
+                    logs.append(
+                        log_line(
+                            ctx,
+                            trigger=item.trigger,
+                            operation="plan",
+                            result=LogResult.FAILURE,
+                            ref=change.ref,
+                            error=exc,
+                        )
+                    )
+                    continue
+                if result.blocked is not None:
+                    summary.states[key] = ItemState.DEFERRED
+                    continue
+                summary.states[key] = ItemState.DONE
+                logs.extend(_outcome_lines(ctx, item, change, result, employee_failures))
+                for op in result.operations:
+                    jobs.setdefault(op.mailbox, []).append(op)
+                    owner[id(op)] = key
+                    planned.append(op)
+            summary.operations += len(planned)
+            try:
+                recorder.write_ahead(planned, logs)
+            except Exception as exc:  # not durable: do not send
+                log.exception("writing ahead failed")
+                err = executor._as_error(exc)
+                results.extend(OpResult(op, OpStatus.RETRY, err) for op in planned)
+                jobs = {}
+            if jobs and running is not None:
+                execution.feed(jobs)
+            if running is not None:
+                bridge.serve_pending()
+    finally:
+        if running is not None:
+            execution.close()
+            executed: list[OpResult] = bridge.finish(running)
+            results.extend(executed)
     _settle(ctx, results, owner, summary, employee_failures, now)
 
 

@@ -1,4 +1,4 @@
-"""The HTTP layer: one pooled ``httpx.AsyncClient`` per company, tokens, retries, JSON batches.
+"""The HTTP layer: pooled connections per company, tokens, retries, JSON batches.
 
 :meth:`GraphClient.request` sends one request and retries it on 429, 500/502/503/504 and connection
 resets or timeouts (obeying ``Retry-After``, else bounded exponential backoff with jitter; see
@@ -11,14 +11,20 @@ batch, the items that came back throttled or unavailable.
 
 Both hold :func:`~.throttle.mailbox_slots` while a request is open (a batch holds
 ``min(items, 4)``), so the process never has more than 4 requests open against a mailbox.
+
+Requests go out through :class:`~.wire.WirePool` (lean keep-alive HTTP/1.1), or through pooled
+``httpx.AsyncClient`` objects when a proxy is configured in the environment or a test transport is given.
+JSON is encoded and decoded with ``orjson``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+import orjson
 
 from sfacal.core.errors import SfacalError, redact
 
@@ -33,6 +40,7 @@ from .auth import AccessToken, GraphAuth, network_error_from
 from .errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
 from .settings import GraphSettings
 from .throttle import MailboxSlots, backoff_delay, mailbox_slots
+from .wire import WirePool, WireResponse
 
 __all__ = ["BatchItem", "GraphClient", "GraphResponse", "item_path", "user_path"]
 
@@ -42,6 +50,7 @@ _NO_RETRY_NETWORK = frozenset({"dns", "tls"})
 _CONNECTIONS_PER_SHARD = 32
 
 
+@functools.lru_cache(maxsize=4096)
 def user_path(mailbox: str) -> str:
     """``/users/{mailbox}`` with the address safely encoded."""
     return "/users/" + quote(mailbox.strip(), safe="@")
@@ -75,13 +84,23 @@ class BatchItem:
 SleepFn = Callable[[float], Awaitable[None]]
 
 
-def _parse_body(response: httpx.Response) -> Any:
-    if not response.content:
+def _parse_body(content: bytes) -> Any:
+    if not content:
         return None
     try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError):
-        return response.text[:2000]
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return content.decode("utf-8", "replace")[:2000]
+
+
+def _proxied(url: str) -> bool:
+    """Whether the environment routes ``url`` through a proxy (``HTTPS_PROXY``, ``ALL_PROXY``…)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    return not bypass(parts.hostname or "", proxies)
 
 
 class GraphClient:
@@ -103,34 +122,85 @@ class GraphClient:
         base = urlsplit(settings.graph_base_url)
         self._origin = f"{base.scheme}://{base.netloc}".lower()
         self.host = base.hostname or "graph.microsoft.com"
-        verify: ssl.SSLContext | bool = True
+        self._verify: ssl.SSLContext | bool = True
         if settings.ca_bundle:
-            verify = ssl.create_default_context(cafile=settings.ca_bundle)
-        # The connection pool is split into shards (a mailbox always uses the same one): the pool's
-        # bookkeeping costs grow with (connections x waiting requests), so many small pools keep
-        # hundreds of concurrent mailboxes cheap.
-        shards = max(1, -(-settings.max_connections // _CONNECTIONS_PER_SHARD)) if transport is None else 1
-        per_shard = max(1, -(-settings.max_connections // shards))
-        self._pools = [
-            httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
-                limits=httpx.Limits(
-                    max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=30.0
-                ),
-                verify=verify,
-                transport=transport,
-                headers={"Accept": "application/json", "User-Agent": "sfacal"},
-                follow_redirects=False,
+            self._verify = ssl.create_default_context(cafile=settings.ca_bundle)
+        self._transport = transport
+        self._pools: list[httpx.AsyncClient] = []
+        self._slots: dict[str, MailboxSlots] = {}
+        self._wire: WirePool | None = None
+        if transport is None and base.scheme in ("http", "https") and not _proxied(settings.graph_base_url):
+            context = self._verify if isinstance(self._verify, ssl.SSLContext) else httpx.create_ssl_context()
+            self._wire = WirePool(
+                base.scheme,
+                self.host,
+                base.port or (443 if base.scheme == "https" else 80),
+                ssl_context=context if base.scheme == "https" else None,
+                connect_timeout=settings.connect_timeout_s,
+                read_timeout=settings.read_timeout_s,
+                max_connections=settings.max_connections,
+                default_headers={
+                    "Accept": "application/json",
+                    "Accept-Encoding": "gzip, deflate",
+                    "User-Agent": "sfacal",
+                },
             )
-            for _ in range(shards)
-        ]
+
+    def _httpx_pools(self) -> list[httpx.AsyncClient]:
+        """The ``httpx`` clients (built on first use). The pool is split into shards (a mailbox
+        always uses the same one): their bookkeeping grows with connections x waiting requests."""
+        if not self._pools:
+            settings = self.settings
+            shards = (
+                max(1, -(-settings.max_connections // _CONNECTIONS_PER_SHARD))
+                if self._transport is None
+                else 1
+            )
+            per_shard = max(1, -(-settings.max_connections // shards))
+            self._pools = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+                    limits=httpx.Limits(
+                        max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=30.0
+                    ),
+                    verify=self._verify,
+                    transport=self._transport,
+                    headers={"Accept": "application/json", "User-Agent": "sfacal"},
+                    follow_redirects=False,
+                )
+                for _ in range(shards)
+            ]
+        return self._pools
 
     def _pool(self, mailbox: str | None) -> httpx.AsyncClient:
-        if not mailbox or len(self._pools) == 1:
-            return self._pools[0]
-        return self._pools[zlib.crc32(mailbox.strip().lower().encode()) % len(self._pools)]
+        pools = self._httpx_pools()
+        if not mailbox or len(pools) == 1:
+            return pools[0]
+        return pools[zlib.crc32(mailbox.strip().lower().encode()) % len(pools)]
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: dict[str, str],
+        content: bytes | None,
+        mailbox: str | None,
+    ) -> WireResponse:
+        if self._wire is not None:
+            parsed = httpx.URL(url)
+            if params:
+                parsed = parsed.copy_merge_params(params)
+            target = parsed.raw_path.decode("ascii")
+            return await self._wire.request(method, target, headers, content)
+        response = await self._pool(mailbox).request(
+            method, url, params=params, content=content, headers=headers
+        )
+        return WireResponse(response.status_code, dict(response.headers), response.content)
 
     async def aclose(self) -> None:
+        if self._wire is not None:
+            await self._wire.aclose()
         for pool in self._pools:
             await pool.aclose()
 
@@ -155,7 +225,11 @@ class GraphClient:
 
     # -- slots ------------------------------------------------------------------------------------
     def slots(self, mailbox: str) -> MailboxSlots:
-        return mailbox_slots(self.settings.client_id, mailbox, self.settings.max_in_flight_per_mailbox)
+        found = self._slots.get(mailbox)
+        if found is None:  # held here, so the process-wide counter stays the same object
+            found = mailbox_slots(self.settings.client_id, mailbox, self.settings.max_in_flight_per_mailbox)
+            self._slots[mailbox] = found
+        return found
 
     @contextlib.asynccontextmanager
     async def _held(self, mailbox: str | None, n: int) -> AsyncIterator[None]:
@@ -196,15 +270,18 @@ class GraphClient:
         max_attempts = attempts or self.settings.max_attempts
         attempt = 0
         refreshed = False
+        content: bytes | None = None
+        if json_body is not None:
+            content = orjson.dumps(json_body)
         while True:
             token = await self.token()
             send_headers = {"Authorization": f"Bearer {token.token}", **(headers or {})}
+            if content is not None:
+                send_headers.setdefault("Content-Type", "application/json")
             try:
                 async with self._held(mailbox, slots):
-                    response = await self._pool(mailbox).request(
-                        method, url, params=params, json=json_body, headers=send_headers
-                    )
-                    body = _parse_body(response)
+                    response = await self._send(method, url, params, send_headers, content, mailbox)
+                    body = _parse_body(response.content)
             except httpx.TransportError as exc:
                 err = network_error_from(exc, self.host)
                 kind = err.params.get("kind", "")
@@ -224,7 +301,7 @@ class GraphClient:
                 continue
             except httpx.HTTPError as exc:  # invalid URL and the like: a bug or bad data
                 raise SfacalError(redact(f"{what}: {type(exc).__name__}: {exc}")) from None
-            status = response.status_code
+            status = response.status
             if status == 401 and not refreshed:
                 refreshed = True
                 await self._forget_token()
@@ -238,7 +315,7 @@ class GraphClient:
                 attempt += 1
                 continue
             if status < 400 or status in accept:
-                return GraphResponse(status, dict(response.headers), body)
+                return GraphResponse(status, response.headers, body)
             failure = graph_error(
                 status, body, response.headers, mailbox=mailbox, calendar=calendar, what=what
             )

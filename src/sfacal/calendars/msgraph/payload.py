@@ -16,10 +16,12 @@ event into an all-day one, S7 -- is overwritten by the SFA version):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sfacal.core.render import RenderedEvent, windows_timezone
@@ -37,6 +39,8 @@ __all__ = [
     "prefer_timezone",
     "tag_expand",
     "tag_filter",
+    "tag_value",
+    "written_ids",
 ]
 
 TAG_GUID = "b88f5454-3481-429d-ac95-b53f2af779b5"
@@ -83,6 +87,7 @@ _FRACTION = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def graph_zone_name(iana: str) -> str:
     """The zone name to send Graph for an IANA zone (Windows name when known)."""
     return windows_timezone(iana) or _IANA_TO_WINDOWS.get(iana) or iana
@@ -91,6 +96,31 @@ def graph_zone_name(iana: str) -> str:
 def prefer_timezone(iana: str) -> str:
     """The ``Prefer`` header value asking Graph for times in ``iana``."""
     return f'outlook.timezone="{graph_zone_name(iana)}"'
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")
+
+
+def _part(text: str) -> str:
+    return text if _UNRESERVED.match(text) else quote(text, safe="")
+
+
+def tag_value(tag: EventTag) -> str:
+    """``tag.value`` (company:source:record_id:login_id, each part percent-encoded), computed
+    without encoding the parts that need none (the usual case; the result is the same)."""
+    ref = tag.ref
+    return f"{_part(ref.company)}:{_part(ref.source)}:{_part(ref.record_id)}:{_part(tag.login_id)}"
+
+
+def written_ids(data: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(id, change key)`` of a created or updated event's JSON, as :func:`parse_event` reads
+    them, without converting the rest (the hot path only needs these two)."""
+    event_id = str(data.get("id") or "")
+    change_key = data.get("changeKey")
+    if not change_key:
+        etag = str(data.get("@odata.etag") or "")
+        change_key = etag[3:-1] if etag.startswith('W/"') and etag.endswith('"') else (etag or None)
+    return event_id, str(change_key) if change_key else None
 
 
 def iana_zone(name: str | None) -> str | None:
@@ -142,7 +172,7 @@ def event_body(event: RenderedEvent, tag: EventTag, transaction_id: str | None =
         "location": {"displayName": event.location},
         "sensitivity": event.sensitivity or "normal",
         "showAs": "busy",
-        "singleValueExtendedProperties": [{"id": TAG_PROPERTY_ID, "value": tag.value}],
+        "singleValueExtendedProperties": [{"id": TAG_PROPERTY_ID, "value": tag_value(tag)}],
     }
     if transaction_id is not None:
         body["transactionId"] = transaction_id

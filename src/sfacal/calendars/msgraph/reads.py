@@ -7,6 +7,7 @@ calendar names (E3); :mod:`.writes` adds the writes and :mod:`.service` the chec
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -51,6 +52,11 @@ def _calendar_info(data: Mapping[str, Any]) -> CalendarInfo:
         can_edit=bool(data.get("canEdit", True)),
         owner=str(address) if address else None,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _prefer(timezone: str) -> str:
+    return f'{prefer_timezone(timezone)}, outlook.body-content-type="text"'
 
 
 def _iso_utc(value: datetime) -> str:
@@ -117,7 +123,7 @@ class GraphCalendarReads:
 
     def _read_headers(self, timezone: str | None) -> dict[str, str]:
         tz = timezone or self.settings.timezone
-        return {"Prefer": f'{prefer_timezone(tz)}, outlook.body-content-type="text"'}
+        return {"Prefer": _prefer(tz)}
 
     # -- calendars --------------------------------------------------------------------------------
     async def list_calendars(self, mailbox: str) -> list[CalendarInfo]:
@@ -169,8 +175,8 @@ class GraphCalendarReads:
         self._calendars.pop((mailbox.strip().lower(), calendar_name_key(name) if name else ""), None)
 
     async def _events_path(self, mailbox: str, calendar_name: str | None) -> str:
-        if normalize_calendar(calendar_name) is None:
-            return f"{user_path(mailbox)}/calendar/events"
+        if calendar_name is None or normalize_calendar(calendar_name) is None:
+            return user_path(mailbox) + "/calendar/events"
         info = await self.resolve_calendar(mailbox, calendar_name)
         return f"{user_path(mailbox)}/calendars/{item_path(info.id)}/events"
 

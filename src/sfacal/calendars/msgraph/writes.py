@@ -34,7 +34,7 @@ from ..base import (
 )
 from .client import BatchItem, GraphResponse, item_path, user_path
 from .errors import graph_error
-from .payload import event_body, parse_event
+from .payload import event_body, parse_event, written_ids
 from .reads import GraphCalendarReads, calendar_name_key
 
 __all__ = ["GraphCalendarWrites"]
@@ -231,12 +231,12 @@ class GraphCalendarWrites(GraphCalendarReads):
             if response.ok:
                 return WriteOutcome(write, deleted_ids=(write.event_id or "",))
         elif response.ok:
-            snap = parse_event(body, write.event.timezone)
-            if not snap.id:
+            event_id, change_key = written_ids(body)
+            if not event_id:
                 return WriteOutcome(
                     write, error=SfacalError(f"Graph answered {response.status} without an event id")
                 )
-            return WriteOutcome(write, event_id=snap.id, change_key=snap.change_key)
+            return WriteOutcome(write, event_id=event_id, change_key=change_key)
         calendar = write.calendar_name
         err = graph_error(
             response.status, response.body, response.headers, mailbox=mailbox, calendar=calendar

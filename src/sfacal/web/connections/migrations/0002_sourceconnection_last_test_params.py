@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connections', '0001_initial'),
+        ("connections", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sourceconnection',
-            name='last_test_params',
+            model_name="sourceconnection",
+            name="last_test_params",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]
