@@ -131,6 +131,26 @@ def test_s6_same_transaction_id_twice_makes_one_event(connector: ContractTarget)
     assert len(connector.stored_events()) == 1
 
 
+def test_s6_s11_create_resent_with_newer_content_updates_the_first_event(connector: ContractTarget) -> None:
+    """A crash after a create went out, then the schedule changed: the pending create is sent again
+    with the same transactionId and the newer content. One event, with the newer content."""
+
+    async def scenario(cal: CalendarService) -> None:
+        first = await cal.create_event(connector.mailbox, _event("v1"), _tag("r"), "tx-r")
+        outcomes = await cal.apply(
+            connector.mailbox,
+            [CreateEvent(_event("v2"), _tag("r"), "tx-r"), CreateEvent(_event("other"), _tag("o"), "tx-o")],
+        )
+        assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+        assert outcomes[0].event_id == first.id
+        again = await cal.create_event(connector.mailbox, _event("v3"), _tag("r"), "tx-r")
+        assert again.id == first.id and again.subject == "v3"
+
+    connector.run(scenario)
+    subjects = sorted(e["properties"]["subject"] for e in connector.stored_events())
+    assert subjects == ["other", "v3"]
+
+
 def test_s5_all_day_event_is_midnight_to_midnight(connector: ContractTarget) -> None:
     schedule = Schedule(
         ref=SourceRef("acme", "justsfa", "allday"),

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from urllib.parse import parse_qsl
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .batch import BatchApi
 from .control import ControlApi
@@ -26,6 +27,7 @@ from .state import EmulatorState
 from .subscriptions import Notifier
 
 TRANSPORT_KEY = "sfacal.transport"
+GRAPH_PREFIX = "/v1.0/"
 
 
 class Emulator:
@@ -42,25 +44,35 @@ class Emulator:
         self.notifier = Notifier(state, self.pipeline, self.mailboxes, ca_pem)
         self.control = ControlApi(state, self.mailboxes, self.notifier)
 
-    async def graph_endpoint(self, request: Request) -> Response:
-        path = request.path_params["path"]
-        headers = {k.lower(): v for k, v in request.headers.items()}
+    async def graph_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``/v1.0/…`` as a plain ASGI endpoint: every Graph request and batch comes this way, so it
+        skips the router and middleware the control and identity endpoints use."""
         limit = self.state.knobs.max_body_bytes
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             size += len(chunk)
-            if size > limit:
-                break
-            chunks.append(chunk)
-        base_url = str(request.base_url).rstrip("/")
+            if size <= limit:
+                chunks.append(chunk)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"")
+        host = headers.get("host")
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
         req = GraphRequest(
-            method=request.method.upper(),
-            path=path,
-            query=dict(request.query_params),
+            method=scope["method"].upper(),
+            path=scope["path"][len(GRAPH_PREFIX) :],
+            query=dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
             headers=headers,
             body=b"".join(chunks),
-            base_url=base_url,
+            base_url=f"{scope.get('scheme', 'https')}://{host}{scope.get('root_path', '')}".rstrip("/"),
         )
         if size > limit:
             exc = GraphError(
@@ -73,7 +85,7 @@ class Emulator:
                 {
                     "time": time.time(),
                     "method": req.method,
-                    "path": "/v1.0/" + path,
+                    "path": "/v1.0/" + req.path,
                     "status": 413,
                     "app": None,
                     "mailbox": None,
@@ -83,35 +95,47 @@ class Emulator:
         else:
             resp = await self.pipeline.handle(req)
         if resp is RESET:
-            transport = request.scope.get(TRANSPORT_KEY)
-            if transport is not None:
-                transport.abort()
-                await asyncio.sleep(0)
-                return _NoResponse()
-            raise ConnectionResetError("emulated connection reset")
-        return to_http(req, resp)
+            transport = scope.get(TRANSPORT_KEY)
+            if transport is None:
+                raise ConnectionResetError("emulated connection reset")
+            transport.abort()
+            await asyncio.sleep(0)
+            return
+        status, out_headers, content = to_wire(req, resp)
+        await send({"type": "http.response.start", "status": status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": content})
 
 
-class _NoResponse(Response):
-    """Sends nothing: the connection is already gone."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        return None
-
-
-def to_http(req: GraphRequest, resp: GraphResponse) -> Response:
+def to_wire(req: GraphRequest, resp: GraphResponse) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of a Graph response as they go on the wire."""
     headers = {
         "request-id": req.request_id,
         "client-request-id": req.header("client-request-id") or req.request_id,
     }
     headers.update(resp.headers)
     if resp.text is not None:
-        return Response(resp.text, status_code=resp.status, headers=headers, media_type="text/plain")
-    if resp.body is None:
-        return Response(status_code=resp.status, headers=headers)
-    content = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode()
-    headers["Content-Type"] = JSON_TYPE
-    return Response(content, status_code=resp.status, headers=headers)
+        content = resp.text.encode()
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+    elif resp.body is None:
+        content = b""
+    else:
+        content = orjson.dumps(resp.body)
+        headers["Content-Type"] = JSON_TYPE
+    if resp.status >= 200 and resp.status not in (204, 304):
+        headers["Content-Length"] = str(len(content))
+    wire = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return resp.status, wire, content
+
+
+class EmulatorApplication(Starlette):
+    """The Starlette application, with Graph's own URL space (``/v1.0/…``) served directly."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(GRAPH_PREFIX):
+            scope["app"] = self
+            await self.state.emulator.graph_asgi(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(state: EmulatorState | None = None, *, ca_pem: str | None = None) -> Starlette:
@@ -134,7 +158,6 @@ def create_app(state: EmulatorState | None = None, *, ca_pem: str | None = None)
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
     routes = [
         *emulator.control.routes(),
-        Route("/v1.0/{path:path}", emulator.graph_endpoint, methods=methods),
         Route("/beta/{path:path}", not_found, methods=methods),
         Route(
             "/{tenant}/v2.0/.well-known/openid-configuration", identity.openid_configuration, methods=["GET"]
@@ -145,6 +168,6 @@ def create_app(state: EmulatorState | None = None, *, ca_pem: str | None = None)
         Route("/{tenant}/oauth2/v2.0/token", identity.token, methods=["POST"]),
         Route("/{tenant}/oauth2/token", identity.token, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = EmulatorApplication(routes=routes, lifespan=lifespan)
     app.state.emulator = emulator
     return app

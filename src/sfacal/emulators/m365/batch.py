@@ -10,13 +10,12 @@ at the same time.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import GraphError, bad_request
-from .service import Ctx, GraphRequest, GraphResponse, Pipeline
+from .service import Admitted, Ctx, GraphRequest, GraphResponse, Pipeline
 from .state import EmulatorState
 
 
@@ -91,31 +90,93 @@ class BatchApi:
             path = path[5:]
         headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
         body = item.get("body")
-        if body is None:
-            raw = b""
-        elif isinstance(body, str) and "json" not in headers.get("content-type", "json"):
-            raw = body.encode()
-        else:
-            raw = json.dumps(body).encode()
-        return GraphRequest(
+        req = GraphRequest(
             method=item["method"].upper(),
             path=path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)) if parts.query else {},
             headers=headers,
-            body=raw,
+            body=b"",
             base_url=ctx.req.base_url,
             in_batch=True,
             batch_id=batch_id,
         )
+        if body is None:
+            pass
+        elif isinstance(body, str) and "json" not in headers.get("content-type", "json"):
+            req.body = body.encode()
+        else:
+            # Decoded with the batch already: the item carries its JSON value, not bytes to re-parse.
+            req.body = b"{}"
+            req.parsed = body
+        return req
 
     async def batch(self, ctx: Ctx) -> GraphResponse:
         requests = self._validate(ctx.json)
         batch_id = ctx.req.request_id
+        width = max(1, self.state.knobs.batch_outlook_parallelism)
+        if self.p.fixed_latency and not any(item.get("dependsOn") for item in requests):
+            order = await self._in_waves(ctx, requests, batch_id, width)
+        else:
+            order = await self._concurrently(ctx, requests, batch_id, width)
+        out = []
+        for rid, resp in order:
+            entry: dict[str, Any] = {"id": rid, "status": resp.status}
+            headers = dict(resp.headers)
+            if resp.body is not None:
+                headers.setdefault(
+                    "Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true"
+                )
+            if headers:
+                entry["headers"] = headers
+            if resp.body is not None:
+                entry["body"] = resp.body
+            out.append(entry)
+        return GraphResponse(200, {"responses": out})
+
+    async def _in_waves(
+        self, ctx: Ctx, requests: list[dict[str, Any]], batch_id: str, width: int
+    ) -> list[tuple[str, GraphResponse]]:
+        """Independent items with a fixed latency: ``width`` at a time, each wave waiting once.
+
+        The same schedule as :meth:`_concurrently` (every item of a wave starts together and takes
+        the same time), without a task and a timer per item.
+        """
+        order: list[tuple[str, GraphResponse]] = []
+        for first in range(0, len(requests), width):
+            admitted: list[tuple[str, Admitted]] = []
+            for item in requests[first : first + width]:
+                rid = item["id"]
+                try:
+                    item_req = self._item_request(ctx, item, batch_id)
+                except GraphError as exc:
+                    order.append((rid, self.p.error(ctx.req, exc)))
+                    continue
+                outcome = self.p.admit(item_req, ctx.claims)
+                if isinstance(outcome, GraphResponse):
+                    order.append((rid, outcome))
+                else:
+                    admitted.append((rid, outcome))
+            if not admitted:
+                continue
+            try:
+                await self.p.wait(self.p.delay())
+            except BaseException:
+                for _, one in admitted:
+                    self.p.abandon(one)
+                raise
+            for rid, one in admitted:
+                order.append((rid, await self.p.finish(one)))
+        return order
+
+    async def _concurrently(
+        self, ctx: Ctx, requests: list[dict[str, Any]], batch_id: str, width: int
+    ) -> list[tuple[str, GraphResponse]]:
+        """Items as concurrent tasks, at most ``width`` running; ``dependsOn`` waits (424 on failure)."""
         by_id = {item["id"]: item for item in requests}
         done: dict[str, asyncio.Future[GraphResponse]] = {
             rid: asyncio.get_running_loop().create_future() for rid in by_id
         }
-        gate = asyncio.Semaphore(max(1, self.state.knobs.batch_outlook_parallelism))
+        gate = asyncio.Semaphore(width)
         order: list[tuple[str, GraphResponse]] = []
 
         async def run(rid: str) -> None:
@@ -144,17 +205,4 @@ class BatchApi:
             done[rid].set_result(resp)
 
         await asyncio.gather(*(run(rid) for rid in by_id))
-        out = []
-        for rid, resp in order:
-            entry: dict[str, Any] = {"id": rid, "status": resp.status}
-            headers = dict(resp.headers)
-            if resp.body is not None:
-                headers.setdefault(
-                    "Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true"
-                )
-            if headers:
-                entry["headers"] = headers
-            if resp.body is not None:
-                entry["body"] = resp.body
-            out.append(entry)
-        return GraphResponse(200, {"responses": out})
+        return order

@@ -191,6 +191,9 @@ class Schema:
     # -- queries -----------------------------------------------------------------
     def properties(self, type_name: str) -> dict[str, PropertyDef]:
         """All structural properties of a type, including inherited ones."""
+        cached = self._all_props.get(type_name)
+        if cached is not None:
+            return cached
         type_name = _qualify(type_name)
         cached = self._all_props.get(type_name)
         if cached is None:
@@ -301,6 +304,10 @@ class Schema:
                     continue
                 if ptype == "Edm.Boolean" and isinstance(item, bool):
                     continue
+                if isinstance(item, str):
+                    enum = self.enums.get(ptype)
+                    if enum is not None and not enum.flags and item in enum.members:
+                        continue
             self._check_property(item, pdef, allow_nav, _join(path, key), issues)
 
     def _check_property(

@@ -247,6 +247,13 @@ def _dtz(ev: Event, which: str, tz_pref: str | None) -> dict[str, str]:
     return {"dateTime": format_graph(instant.astimezone(UTC)), "timeZone": "UTC"}
 
 
+def _web_link(ev: Event) -> str:
+    ev.web_link = (
+        f"https://outlook.office365.com/owa/?itemid={quote(ev.id, safe='')}&exvsurl=1&path=/calendar/item"
+    )
+    return ev.web_link
+
+
 def render_event(
     user: User,
     ev: Event,
@@ -283,7 +290,7 @@ def render_event(
         "seriesMasterId": None,
         "showAs": p.get("showAs") or ("free" if ev.all_day_start is not None else "busy"),
         "type": "singleInstance",
-        "webLink": f"https://outlook.office365.com/owa/?itemid={quote(ev.id, safe='')}&exvsurl=1&path=/calendar/item",
+        "webLink": ev.web_link or _web_link(ev),
         "onlineMeetingUrl": None,
         "isOnlineMeeting": bool(p.get("isOnlineMeeting", False)),
         "onlineMeetingProvider": p.get("onlineMeetingProvider") or "unknown",

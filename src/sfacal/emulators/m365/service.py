@@ -7,17 +7,17 @@ items count individually against the mailbox limits, exactly like Graph.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import random
 import re
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .errors import (
     GraphError,
@@ -38,6 +38,8 @@ JSON_TYPE = (
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 READ_ROLES = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.ReadBasic", "Calendars.ReadBasic.All"}
 WRITE_ROLES = {"Calendars.ReadWrite"}
+_USER_PATH = re.compile(r"users/[^/]+", re.IGNORECASE)
+_UNPARSED: Any = object()
 USER_ROLES = {
     "User.Read.All",
     "User.ReadBasic.All",
@@ -45,6 +47,15 @@ USER_ROLES = {
     "Directory.Read.All",
     "Directory.ReadWrite.All",
 }
+
+
+_ids = random.Random()
+
+
+def new_request_id() -> str:
+    """A random (version 4) GUID, as Graph's ``request-id`` header carries."""
+    h = f"{_ids.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass
@@ -55,9 +66,10 @@ class GraphRequest:
     headers: dict[str, str]  # lower-case names
     body: bytes
     base_url: str
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=lambda: new_request_id())
     in_batch: bool = False
     batch_id: str | None = None
+    parsed: Any = _UNPARSED  # a batch item's body, already decoded with the batch
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -113,6 +125,18 @@ class Ctx:
 Handler = Callable[[Ctx], Awaitable[GraphResponse]]
 
 
+@dataclass(slots=True)
+class Admitted:
+    """A request past authentication, routing and throttling, holding its mailbox slot (if any)."""
+
+    ctx: Ctx
+    handler: Handler
+    key: tuple[str, str] | None
+    app_id: str | None
+    mailbox: str | None
+    started: float
+
+
 @dataclass
 class Route:
     pattern: re.Pattern[str]
@@ -136,7 +160,7 @@ class Pipeline:
         ref = ctx.match["uid"]
         if ref.lower() == "me":
             raise bad_request("/me request is only valid with delegated authentication flow.")
-        user = self.state.find_user(ref, ctx.tenant_id)
+        user = ctx.user if ctx.user is not None else self.state.find_user(ref, ctx.tenant_id)
         if user is None:
             from .errors import invalid_user
 
@@ -154,6 +178,22 @@ class Pipeline:
 
     # -- the pipeline -----------------------------------------------------------------------------
     async def handle(self, req: GraphRequest, claims: dict[str, Any] | None = None) -> GraphResponse:
+        """One request through the whole pipeline: admission, latency, execution, journal."""
+        admitted = self.admit(req, claims)
+        if isinstance(admitted, GraphResponse):
+            return admitted
+        try:
+            await self.wait(self.delay())
+        except BaseException:
+            self.abandon(admitted)
+            raise
+        return await self.finish(admitted)
+
+    def admit(self, req: GraphRequest, claims: dict[str, Any] | None = None) -> Admitted | GraphResponse:
+        """Authenticate, route, authorise and take a mailbox slot; or the (journaled) error response.
+
+        An admitted request holds its slot until :meth:`finish`, which must follow.
+        """
         started = time.time()
         app_id: str | None = None
         mailbox: str | None = None
@@ -168,23 +208,46 @@ class Pipeline:
                     405, "BadRequest", f"The HTTP method '{req.method}' is not supported for this resource."
                 )
             ctx = Ctx(req, claims, match)
+            key: tuple[str, str] | None = None
             if route.mailbox:
                 self._authorize(ctx, write=req.method in WRITE_METHODS)
                 ref = match["uid"]
                 user = self.state.find_user(ref, str(claims.get("tid")))
+                ctx.user = user
                 mailbox = user.id if user is not None else ref.lower()
-                resp = await self._throttled(ctx, handler, (app_id, mailbox))
-            else:
-                resp = await self._run(ctx, handler)
+                key = (app_id, mailbox)
+                self._acquire(key)
+            return Admitted(ctx, handler, key, app_id, mailbox, started)
         except GraphError as exc:
             resp = self.error(req, exc)
         except Exception:  # a bug in the emulator must not take a whole batch or connection down
-            log.exception("M365 emulator: unexpected error for %s /v1.0/%s", req.method, req.path)
-            resp = self.error(
-                req, GraphError(500, "InternalServerError", "An internal server error occurred.")
-            )
+            resp = self._internal_error(req)
         self._journal(req, resp, app_id, mailbox, started)
         return resp
+
+    async def finish(self, admitted: Admitted) -> GraphResponse:
+        """Run an admitted request's handler (after its latency), release its slot, journal it."""
+        req = admitted.ctx.req
+        try:
+            resp = await self._execute(admitted.ctx, admitted.handler)
+        except GraphError as exc:
+            resp = self.error(req, exc)
+        except Exception:  # a bug in the emulator must not take a whole batch or connection down
+            resp = self._internal_error(req)
+        finally:
+            if admitted.key is not None:
+                self._release(admitted.key)
+        self._journal(req, resp, admitted.app_id, admitted.mailbox, admitted.started)
+        return resp
+
+    def _internal_error(self, req: GraphRequest) -> GraphResponse:
+        log.exception("M365 emulator: unexpected error for %s /v1.0/%s", req.method, req.path)
+        return self.error(req, GraphError(500, "InternalServerError", "An internal server error occurred."))
+
+    def abandon(self, admitted: Admitted) -> None:
+        """Give back an admitted request's slot without running it (the client went away)."""
+        if admitted.key is not None:
+            self._release(admitted.key)
 
     def _match(self, req: GraphRequest) -> tuple[Route, dict[str, str]]:
         for route in self.routes:
@@ -196,8 +259,7 @@ class Pipeline:
 
     def _authorize(self, ctx: Ctx, *, write: bool) -> None:
         roles = set(ctx.claims.get("roles") or [])
-        path = ctx.req.path.lower()
-        if re.fullmatch(r"users/[^/]+", path):
+        if _USER_PATH.fullmatch(ctx.req.path):
             if not roles & USER_ROLES:
                 raise insufficient_privileges()
             return
@@ -205,21 +267,34 @@ class Pipeline:
         if not roles & needed:
             raise access_denied()
 
-    async def _latency(self) -> None:
+    @property
+    def fixed_latency(self) -> bool:
+        """Whether every request waits the same time (no random latency configured)."""
+        k = self.state.knobs
+        return k.latency_max_ms is None or k.latency_max_ms <= k.latency_ms
+
+    def delay(self) -> float:
+        """This request's service latency in seconds (fixed, or random between the knobs)."""
         k = self.state.knobs
         delay = k.latency_ms
         if k.latency_max_ms is not None and k.latency_max_ms > k.latency_ms:
             delay = self.rng.uniform(k.latency_ms, k.latency_max_ms)
-        if delay > 0:
-            await asyncio.sleep(delay / 1000)
+        return delay / 1000
 
-    async def _throttled(self, ctx: Ctx, handler: Handler, key: tuple[str, str]) -> GraphResponse:
+    @staticmethod
+    async def wait(seconds: float) -> None:
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    def _acquire(self, key: tuple[str, str]) -> None:
+        """Take one of the (app, mailbox) slots, or raise the 429 Graph gives."""
         state, k = self.state, self.state.knobs
         now = time.monotonic()
         window = state.rate_windows.get(key)
         if window is None:
             window = state.rate_windows[key] = deque()
-        while window and window[0] <= now - k.rate_window_s:
+        cutoff = now - k.rate_window_s
+        while window and window[0] <= cutoff:
             window.popleft()
         if len(window) >= k.rate_limit:
             wait = math.ceil(window[0] + k.rate_window_s - now)
@@ -235,14 +310,13 @@ class Pipeline:
         peaks = state.counters.peak_concurrency
         if total > peaks.get(mailbox, 0):
             peaks[mailbox] = total
-        try:
-            return await self._run(ctx, handler)
-        finally:
-            state.in_flight[key] -= 1
-            state.mailbox_in_flight[mailbox] -= 1
 
-    async def _run(self, ctx: Ctx, handler: Handler) -> GraphResponse:
-        await self._latency()
+    def _release(self, key: tuple[str, str]) -> None:
+        self.state.in_flight[key] -= 1
+        self.state.mailbox_in_flight[key[1]] -= 1
+
+    async def _execute(self, ctx: Ctx, handler: Handler) -> GraphResponse:
+        """Failure injection, then the handler (the latency has been waited already)."""
         k = self.state.knobs
         roll = self.rng.random()
         if roll < k.failure_rate_reset and not ctx.req.in_batch:
@@ -275,6 +349,8 @@ class Pipeline:
     def _parse_body(self, req: GraphRequest) -> Any:
         if req.method not in ("POST", "PATCH", "PUT"):
             return None
+        if req.parsed is not _UNPARSED:
+            return req.parsed
         if len(req.body) > self.state.knobs.max_body_bytes:
             raise GraphError(
                 413,
@@ -287,7 +363,7 @@ class Pipeline:
         try:
             if "json" not in ctype:
                 raise ValueError("not JSON")
-            return json.loads(req.body)
+            return orjson.loads(req.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise bad_request(
                 "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of "

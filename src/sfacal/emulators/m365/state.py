@@ -175,6 +175,7 @@ class Event:
     create_body: dict[str, Any] | None  # the create request, to recognise a transactionId replay
     seq: int
     ical_uid: str
+    web_link: str = ""  # rendered once, on first use
 
 
 @dataclass

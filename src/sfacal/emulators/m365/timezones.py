@@ -184,6 +184,18 @@ class TimeZoneError(ValueError):
 @lru_cache(maxsize=512)
 def resolve(name: str) -> tzinfo:
     """The tzinfo for a Windows or IANA time zone name; raises :class:`TimeZoneError`."""
+    zone = _RESOLVED.get(name) if isinstance(name, str) else None
+    if zone is None:
+        zone = _resolve(name)
+        if len(_RESOLVED) < 1024:
+            _RESOLVED[name] = zone
+    return zone
+
+
+_RESOLVED: dict[str, tzinfo] = {}
+
+
+def _resolve(name: str) -> tzinfo:
     if not isinstance(name, str) or not name.strip():
         raise TimeZoneError(name)
     key = name.strip()
@@ -255,10 +267,7 @@ def to_utc(local: datetime, zone: tzinfo) -> datetime:
 
 def format_graph(dt: datetime) -> str:
     """Graph's dateTime format: seven fractional digits, no offset."""
-    return (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
-        f"{dt.microsecond:06d}0"
-    )
+    return dt.isoformat(timespec="microseconds")[:26] + "0"
 
 
 def format_offset(dt: datetime) -> str:
