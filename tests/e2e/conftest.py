@@ -2,6 +2,9 @@
 
 Playwright never downloads a browser here; it launches /usr/bin/chromium. Django's async-safety
 check is relaxed because Playwright's sync API runs an event loop in the test thread.
+
+The Microsoft 365 and JUST.SFA emulators run over TLS in background threads of the test process,
+from one data directory, so they share one CA and ``SFACAL_CA_BUNDLE`` makes the product trust both.
 """
 
 from __future__ import annotations
@@ -70,6 +73,36 @@ def new_page(browser: Any) -> Iterator[Any]:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def emulator_dir(tmp_path: Path) -> Path:
+    """One data directory for both emulators: one CA (``ca.pem``) that the product trusts."""
+    return tmp_path / "emulators"
+
+
+@pytest.fixture
+def m365(emulator_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The Microsoft 365 emulator (Entra ID token endpoints + Graph), trusted by the product."""
+    emulator = pytest.importorskip("sfacal.emulators.m365")
+    from sfacal.engine import loop
+
+    with emulator.running_emulator(emulator_dir) as handle:
+        monkeypatch.setenv("SFACAL_CA_BUNDLE", str(handle.ca_pem))
+        loop.forget_services()
+        try:
+            yield handle
+        finally:
+            loop.forget_services()  # no cached Graph client outlives its emulator
+
+
+@pytest.fixture
+def justsfa(emulator_dir: Path, m365: Any) -> Iterator[Any]:
+    """The JUST.SFA emulator (records API, webhooks, control API), on the same CA as ``m365``."""
+    emulator = pytest.importorskip("sfacal.emulators.justsfa")
+    with emulator.running_emulator(emulator_dir) as handle:
+        assert handle.ca_pem == m365.ca_pem
+        yield handle
 
 
 @pytest.fixture(autouse=True)

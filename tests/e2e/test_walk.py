@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 
-from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.engine.models import InboxEntry, InboxState, LogResult, SyncLogEntry, Trigger
+from sfacal.engine.passes import process_inbox
 from sfacal.web.companies.models import CompanySettings, Membership, Role
 from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.employees.models import Employee, SyncState
+from tests.integration.conftest import new_tenant, wire_company
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +81,10 @@ def world(db: Any) -> dict[str, Any]:
 
 
 def shot(page: Any, folder: Path, name: str, lang: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.{lang}.png"), full_page=True)
+    # caret="initial": hiding the caret (Playwright's default) leaves style="" on every input, and
+    # htmx's settle step copies that attribute onto a form swapped in later, which the strict
+    # Content-Security-Policy then reports as an inline style.
+    page.screenshot(path=str(folder / f"{name}.{lang}.png"), full_page=True, caret="initial")
 
 
 def sign_in(page: Any, base: str, username: str) -> None:
@@ -257,14 +263,6 @@ def test_admin_and_employee_walk(live_server, world, new_page, screenshot_dir, t
 # -- with the Microsoft 365 emulator --------------------------------------------------------------
 
 
-@pytest.fixture
-def m365(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    emulator = pytest.importorskip("sfacal.emulators.m365")
-    with emulator.running_emulator(tmp_path / "m365") as handle:
-        monkeypatch.setenv("SFACAL_CA_BUNDLE", str(handle.ca_pem))
-        yield handle
-
-
 def _cert_pem(pfx: Path) -> str:
     from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -342,3 +340,251 @@ def test_c7_e5_save_and_test_against_the_m365_emulator(
     page.click("button[name=action][value=check]")
     page.wait_for_selector("#mailbox-check-result.bad")
     assert "存在しない予定表" in page.inner_text("#mailbox-check-result")
+
+
+# -- with the JUST.SFA and Microsoft 365 emulators ------------------------------------------------
+
+JUSTSFA_TENANT = "acme"
+WRONG_PANEL = "panel_doesnotexist0001"
+JUSTSFA_TEXTS = {
+    "ja": {
+        "test_ok": "JUST.SFA に接続できました",
+        "panel_message": f"識別名「{WRONG_PANEL}」（パネル識別名 / panel identifier）が見つかりません",
+        "panel_hint": "パネル識別名 / panel identifier の識別名を確認してください",
+        "saved": "設定を保存しました。",
+    },
+    "en": {
+        "test_ok": "Connected to JUST.SFA",
+        "panel_message": f'does not know the identifier "{WRONG_PANEL}" (パネル識別名 / panel identifier)',
+        "panel_hint": "Check the パネル識別名 / panel identifier identifier.",
+        "saved": "Your settings were saved.",
+    },
+}
+
+
+def indicator_hidden(page: Any, selector: str) -> bool:
+    """The htmx busy indicator is out of sight: not visible to Playwright (visibility), opacity 0."""
+    return not page.is_visible(selector) and page.eval_on_selector(
+        selector, "e => getComputedStyle(e).opacity"
+    ) in ("0", 0)
+
+
+def log_rows(page: Any) -> list[str]:
+    return [row.inner_text() for row in page.locator("#log-rows tr").all()]
+
+
+def run_engine_until_quiescent(company_id: int, timeout: float = 30.0) -> None:
+    """What the worker's ``process_company`` task runs: the company's inbox pass, until no entry waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        process_inbox(company_id)
+        waiting = InboxEntry.objects.filter(company_id=company_id, state=InboxState.PENDING).count()
+        if waiting == 0:
+            return
+        assert time.monotonic() < deadline, f"{waiting} inbox entries still pending"
+        time.sleep(0.2)
+
+
+def step_justsfa_connection(page: Any, base: str, setup: Any, base_url: str, texts: dict[str, str]) -> None:
+    """J1: every identifier typed in as the administrator copies them from JUST.SFA, then "save and test"."""
+    page.goto(f"{base}/justsfa/")
+    assert indicator_hidden(page, "#justsfa-busy")
+    page.check("#id_enabled")
+    page.fill("#id_tenant", JUSTSFA_TENANT)
+    page.fill("#id_api_key", setup.api_key)
+    for name, value in (
+        ("table", setup.table_id),
+        ("panel", setup.panel_id),
+        ("schedule_field", setup.schedule_field),
+        ("title_field", setup.title_field),
+        ("location_field", setup.location_field),
+        ("content_field", setup.content_field),
+        ("filter", setup.filter_id),
+    ):
+        page.fill(f"#id_{name}", value)
+    page.click("#justsfa-form details:has(#id_status_field) > summary")
+    for name, value in (
+        ("status_field", setup.status_field),
+        ("kind_field", setup.kind_field),
+        ("purpose_field", setup.purpose_field),
+        ("business_field", setup.business_field),
+        ("customer_field", setup.customer_field),
+        ("address_field", setup.address_field),
+        ("key_field", setup.key_field),
+    ):
+        page.fill(f"#id_{name}", value)
+    page.click("#justsfa-form details:has(#id_base_url) > summary")
+    page.fill("#id_base_url", base_url)  # the emulator stands in for https://acme.justsfa.com
+    page.click("#justsfa-form button[name=action][value=test]")
+    page.wait_for_selector("#justsfa-test-result")
+    result = page.locator("#justsfa-test-result")
+    assert "ok" in (result.get_attribute("class") or "").split(), result.inner_text()
+    assert texts["test_ok"] in result.inner_text()
+    assert setup.api_key not in page.content()  # the key is never shown again
+    assert indicator_hidden(page, "#justsfa-busy")
+
+
+def step_justsfa_wrong_panel(page: Any, texts: dict[str, str]) -> None:
+    """J1/L2: one wrong identifier: the result names that field, with its hint."""
+    page.fill("#id_panel", WRONG_PANEL)
+    page.click("#justsfa-form button[name=action][value=test]")
+    page.wait_for_selector("#justsfa-test-result.bad")
+    text = page.inner_text("#justsfa-test-result")
+    assert texts["panel_message"] in text and texts["panel_hint"] in text, text
+    assert "source_identifier_invalid" in text
+
+
+def step_mapping(page: Any, base: str, rows: list[tuple[str, str, str]]) -> None:
+    """J3: one row per JUST.SFA user, typed in and tested against the mailbox."""
+    for i, (name, user_id, mail) in enumerate(rows):
+        page.goto(f"{base}/justsfa/users/" + ("?add=1" if i else ""))
+        page.fill("#id_name-new", name)
+        page.fill("#id_external_user_id-new", user_id)
+        page.fill("#id_mail_address-new", mail)
+        row = page.locator("form.maprow:has(#id_name-new)")
+        assert row.locator("input[name=enabled]").is_checked()
+        row.locator("button[name=action][value=test]").click()
+        done = page.locator(f"form.maprow:has(input[name=external_user_id][value='{user_id}']) .notice")
+        done.wait_for()
+        assert "ok" in (done.get_attribute("class") or "").split(), done.inner_text()
+    page.goto(f"{base}/justsfa/users/")
+    assert page.locator("#mapping-rows form.maprow").count() == len(rows)
+
+
+def step_personal_justsfa(page: Any, base: str, texts: dict[str, str]) -> None:
+    """P2/P3: the employee picks the target calendar from the mailbox and excludes a purpose."""
+    page.goto(f"{base}/me/settings/")
+    assert indicator_hidden(page, "#personal-busy")
+    assert page.is_checked("input[name=sync][value='1']")  # turned on by the user mapping
+    page.click("#personal-form button[hx-target='#calendar-picker']")
+    page.wait_for_selector("#calendar-picker .checklist")
+    page.click("#calendar-picker button[data-fill-value='営業']")
+    assert page.input_value("#id_calendar_name") == "営業"
+    page.check("input[name=excluded_counted][value='情報提供']")
+    page.click("#personal-form button[name=action][value=save]")
+    page.wait_for_selector("#personal-form .notice.ok")
+    assert texts["saved"] in page.inner_text("#personal-form .notice.ok")
+    # At rest (right after the swap as much as later) the busy text is not shown.
+    assert indicator_hidden(page, "#personal-busy")
+    assert page.is_checked("input[name=excluded_counted][value='情報提供']")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_j1_j3_p3_l1_justsfa_walk_schedule_lands_in_calendar(
+    live_server, world, new_page, screenshot_dir, m365, justsfa, lang
+):
+    """J1 save and test (and a wrong panel named with its hint), J2 webhook, J3 user mapping, P2/P3
+    an employee's calendar and exclusion, then two schedules from the JUST.SFA emulator: the allowed
+    one is in the log (L1) and in the chosen calendar, the excluded one is not."""
+    base = live_server.url
+    texts = JUSTSFA_TEXTS[lang]
+    company = world["company"]
+
+    # Microsoft 365 already valid (the certificate walk through the screen is C7's test above).
+    tenant = new_tenant(m365)
+    wire_company(company.slug, tenant)
+    taro_info = m365.control.create_user(tenant.tenant_id, f"taro@{tenant.domain}", calendars=["営業"])
+    taro_box, hanako_box = taro_info.upn, tenant.mailbox("hanako")
+    setup = justsfa.control.setup_schedule(
+        JUSTSFA_TENANT,
+        users=[{"userId": "taro", "name": "山田太郎"}, {"userId": "hanako", "name": "佐藤花子"}],
+    )
+
+    # -- the administrator: JUST.SFA connection, webhook, user mapping -------------------------
+    admin = new_page(lang=lang)
+    sign_in(admin, base, "admin")
+    if lang != "ja":
+        switch_language(admin, lang)
+    step_justsfa_connection(admin, base, setup, justsfa.tenant_url(JUSTSFA_TENANT), texts)
+    shot(admin, screenshot_dir, "30-justsfa-save-and-test-ok", lang)
+    step_justsfa_wrong_panel(admin, texts)
+    shot(admin, screenshot_dir, "31-justsfa-wrong-panel", lang)
+    admin.fill("#id_panel", setup.panel_id)  # put right again
+    admin.click("#justsfa-form button[name=action][value=test]")
+    admin.wait_for_selector("#justsfa-test-result.ok")
+
+    # J2: the webhook address shown on the screen goes into JUST.SFA's Webhook settings.
+    hook_url = admin.input_value("#webhook-url")
+    assert re.fullmatch(rf"{re.escape(base)}/hooks/justsfa/[A-Za-z0-9_-]{{16,64}}/?", hook_url), hook_url
+    hook = justsfa.control.add_webhook(JUSTSFA_TENANT, setup.table_id, hook_url, title="sfacal")
+    justsfa.control.test_webhook(JUSTSFA_TENANT, setup.table_id, hook["webhookId"])
+    (test_send,) = justsfa.control.wait_deliveries(1, tenant=JUSTSFA_TENANT)
+    assert test_send["state"] == "delivered", test_send
+
+    step_mapping(
+        admin,
+        base,
+        [("山田太郎", "taro", taro_box), ("佐藤花子", "hanako", hanako_box)],
+    )
+    shot(admin, screenshot_dir, "32-justsfa-user-mapping", lang)
+    taro = Employee.objects.get(pk=world["employee"].pk)
+    hanako = Employee.objects.get(company=company, login_id="hanako")
+    assert (taro.state, taro.user_id, hanako.state) == (SyncState.ON, taro_box, SyncState.ON)
+
+    # -- the employee (on a phone): target calendar and an exclusion ---------------------------
+    phone = new_page(lang=lang, phone=True)
+    sign_in(phone, base, "taro")
+    if lang != "ja":
+        switch_language(phone, lang)
+    step_personal_justsfa(phone, base, texts)
+    shot(phone, screenshot_dir, "33-justsfa-personal-settings-phone", lang)
+    taro.refresh_from_db()
+    assert taro.calendar_name == "営業" and "情報提供" in taro.excluded_purposes
+
+    # -- a salesperson registers two schedules in JUST.SFA; the webhooks reach the live server -
+    day = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    ymd = day.date().isoformat()
+
+    def schedule(customer: str, address: str, purpose: str, hour: int) -> dict[str, Any]:
+        return {
+            setup.schedule_field: setup.schedule_value(
+                f"{ymd}T{hour:02d}:00+09:00", f"{ymd}T{hour + 1:02d}:00+09:00", ["taro", "hanako"]
+            ),
+            setup.status_field: "予定",
+            setup.kind_field: "商談",
+            setup.purpose_field: purpose,
+            setup.customer_field: customer,
+            setup.address_field: address,
+            setup.content_field: f"{customer}: {purpose}",
+        }
+
+    justsfa.control.create_record(
+        JUSTSFA_TENANT, setup.table_id, schedule("赤木電機", "東京都千代田区", "定期訪問", 10)
+    )
+    justsfa.control.create_record(
+        JUSTSFA_TENANT, setup.table_id, schedule("青木商事", "大阪府大阪市北区", "情報提供", 14)
+    )
+    deliveries = justsfa.control.wait_deliveries(3, tenant=JUSTSFA_TENANT)
+    assert [d["state"] for d in deliveries] == ["delivered"] * 3, deliveries
+    assert sorted(d["type"] for d in deliveries) == ["ADD_RECORD", "ADD_RECORD", "TEST"]
+    run_engine_until_quiescent(company.pk)
+
+    # -- the emulated calendars: exactly the allowed event in taro's 営業, both for hanako --------
+    events = tenant.events(taro_box)
+    assert [e["subject"] for e in events] == ["赤木電機/定期訪問"], events
+    (event,) = events
+    assert event["calendarId"] == taro_info.calendars["営業"] != taro_info.default_calendar_id
+    assert event["location"]["displayName"] == "東京都千代田区"
+    assert "赤木電機: 定期訪問" in event["body"]["content"]
+    assert sorted(e["subject"] for e in tenant.events(hanako_box)) == [
+        "赤木電機/定期訪問",
+        "青木商事/情報提供",
+    ]
+
+    # -- the log: the administrator's, then the employee's own ------------------------------------
+    admin.goto(f"{base}/log/")
+    rows = log_rows(admin)
+    created = [r for r in rows if "赤木電機/定期訪問" in r and "create" in r and taro_box in r]
+    assert len(created) == 1 and "営業" in created[0], rows
+    assert not [r for r in rows if "青木商事/情報提供" in r and "create" in r and taro_box in r], rows
+    assert [r for r in rows if "青木商事/情報提供" in r and "create" in r and hanako_box in r], rows
+    shot(admin, screenshot_dir, "34-justsfa-log", lang)
+
+    phone.goto(f"{base}/log/")
+    own = log_rows(phone)
+    assert [r for r in own if "赤木電機/定期訪問" in r and "create" in r], own
+    assert not [r for r in own if hanako_box in r]  # U1: only their own lines
+    shot(phone, screenshot_dir, "35-justsfa-own-log-phone", lang)
+
+    csp = [e for e in admin.console_errors + phone.console_errors if "Content Security Policy" in e]
+    assert csp == []

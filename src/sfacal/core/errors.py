@@ -125,6 +125,7 @@ __all__ = [
     "UnknownParticipantError",
     "WriteBackUnsupportedError",
     "error_from_code",
+    "log_params",
     "normalize_lang",
     "redact",
 ]
@@ -991,3 +992,25 @@ def error_from_code(code: str, params: Mapping[str, str] | None = None, detail: 
     """Re-hydrate an error stored in the log; an unknown code gives the generic error."""
     cls = ERROR_TYPES.get(code, SfacalError)
     return cls.from_params(params or {}, detail)
+
+
+LOG_PARAM_MAX = 500
+"""The longest parameter value :func:`log_params` keeps (a log line stays small)."""
+
+
+def log_params(params: SfacalError | Mapping[str, object] | None) -> dict[str, str]:
+    """An error's ``params`` as stored with a log line, for :func:`error_from_code` to re-hydrate.
+
+    JSON-safe (string keys and values, ``None`` dropped), without the reserved keys, each value
+    passed through :func:`redact` once more (a secret-looking ``key=value`` or bearer token never
+    reaches the log even when the raiser forgot to list the secret) and cut to
+    :data:`LOG_PARAM_MAX` characters.
+    """
+    if params is None:
+        return {}
+    values = params.params if isinstance(params, SfacalError) else params
+    return {
+        str(key): redact(str(value))[:LOG_PARAM_MAX]
+        for key, value in values.items()
+        if value is not None and str(key) not in _RESERVED
+    }

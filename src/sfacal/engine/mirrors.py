@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sfacal.calendars.base import WriteOutcome
-from sfacal.core.errors import InputError, NotFoundError, SfacalError
+from sfacal.core.errors import InputError, NotFoundError, SfacalError, log_params
 from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
 from sfacal.core.schedule import SourceRef
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
@@ -180,6 +180,7 @@ def log_line(
         record_id=(ref.record_id if ref else "")[:200],
         subject=subject[:255],
         error_code=(error.code if error is not None else "")[:64],
+        error_params=log_params(error),
         message=text[:2000],
     )
 
@@ -218,6 +219,7 @@ _LOG_COLUMNS = (
     "record_id",
     "subject",
     "error_code",
+    "error_params",
     "message",
 )
 
@@ -243,6 +245,23 @@ def _update_sql(update: Sequence[str]) -> str:
     return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
 
 
+_ERROR_PARAMS_FIELD = SyncLogEntry._meta.get_field("error_params")
+
+
+def _json_value(value: dict[str, str]) -> Any:
+    """``value`` as the database driver takes it for the ``error_params`` JSON column (raw SQL
+    bypasses the field, so it adapts the value itself: JSON text on SQLite, ``Jsonb`` on PostgreSQL)."""
+    if not value:  # most lines: no error; adapt the empty object once per database vendor
+        empty = _EMPTY_PARAMS.get(connection.vendor)
+        if empty is None:
+            empty = _EMPTY_PARAMS[connection.vendor] = _ERROR_PARAMS_FIELD.get_db_prep_save({}, connection)
+        return empty
+    return _ERROR_PARAMS_FIELD.get_db_prep_save(value, connection)
+
+
+_EMPTY_PARAMS: dict[str, Any] = {}
+
+
 def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
     """Insert log lines with one ``executemany`` (no per-row ORM work)."""
     if not lines:
@@ -264,6 +283,7 @@ def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
                 x.record_id,
                 x.subject,
                 x.error_code,
+                _json_value(log_params(x.error_params)),
                 x.message,
             )
             for x in lines
@@ -515,6 +535,7 @@ class Recorder:
             op.ref.record_id[:200] if with_ref else "",
             subject[:255] if with_ref else "",
             (error.code if error is not None else "")[:64],
+            _json_value(log_params(error)),
             text[:2000],
         )
 

@@ -4,8 +4,8 @@
 - ``StoredSchedule``: the latest canonical schedule per source record (for back-fill,
   reconciliation and two-way conflict checks).
 - ``MirrorEvent``: one row per (schedule, employee) mirrored into a calendar (S3, S6).
-- ``SyncLogEntry``: one row per execution (L1), with the error code that re-hydrates
-  the hint (L2) in the reader's language.
+- ``SyncLogEntry``: one row per execution (L1), with the error code and parameters that
+  re-hydrate the message and hint (L2) in the reader's language.
 - ``MailboxLease``: which worker owns a mailbox right now; expires, so a crashed
   worker's mailbox is picked up again.
 """
@@ -153,6 +153,9 @@ class SyncLogEntry(models.Model):
     record_id = models.CharField(max_length=200, blank=True)
     subject = models.CharField(max_length=255, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
+    # The error's non-secret parameters (host, field, mailbox ...: ``log_params``), so the message
+    # and hint re-hydrate in full; empty on lines written before it existed.
+    error_params = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
 
     objects = CompanyScopedManager()

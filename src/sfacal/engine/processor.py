@@ -32,14 +32,13 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from sfacal.core.errors import SfacalError, ThrottledError
+from sfacal.core.errors import MailboxUnresolvedError, SfacalError, ThrottledError, UnknownParticipantError
 from sfacal.core.planner import MirrorRow, Operation, Plan, plan
 from sfacal.core.policy import Reason
 from sfacal.core.schedule import Change, Schedule
 from sfacal.core.settings import EmployeeSettings
 from sfacal.engine import executor
 from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
-from sfacal.engine.errors import MailboxUnresolvedError, UnknownParticipantError
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.mirrors import (
     MirrorValues,

@@ -255,3 +255,19 @@ def test_j2_fields_the_webhook_does_not_send_are_reported(client: Client, connec
         and "content_field=field_1700000012" in entry.message
     )
     assert "title_field" not in entry.message
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_j2_refused_input_keeps_the_field_for_the_log_screen(
+    client: Client, connection: SourceConnection, lang: str
+):
+    from sfacal.core.errors import error_from_code
+    from sfacal.web.logs.presenters import describe
+
+    response = post(client, connection, {"type": "ADD_RECORD", "recordId": 5})
+    assert error_of(response)["code"] == "input_invalid"
+    line = SyncLogEntry.objects.get(trigger="webhook", result="failure")
+    assert line.error_params["field"] == "record"
+    shown = describe(line, lang)
+    assert shown.message == error_from_code("input_invalid", line.error_params).user_message(lang)
+    assert "record" in shown.message and "（不明）" not in shown.message and "(unknown)" not in shown.message

@@ -34,7 +34,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone as dj_timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from sfacal.core.errors import InputError, SfacalError
+from sfacal.core.errors import InputError, SfacalError, log_params
 from sfacal.core.schedule import Schedule
 from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
@@ -81,8 +81,10 @@ def _reject(
     reason: str,
     *,
     record_id: str = "",
+    error: SfacalError | None = None,
 ) -> JsonResponse:
-    """Log a refused delivery (and write it to the company's sync log when we know the company)."""
+    """Log a refused delivery (and write it to the company's sync log when we know the company,
+    with ``error``'s parameters when the refusal comes from one)."""
     conn = f"connection {connection.pk}" if connection is not None else "unknown token"
     log.warning(
         "JUST.SFA webhook refused (%s) from %s, %s: %s", response.status_code, _client(request), conn, reason
@@ -94,6 +96,7 @@ def _reject(
             "receive",
             record_id=record_id,
             code=_code(response),
+            params=log_params(error),
             message=reason,
         )
     return response
@@ -114,6 +117,7 @@ def _sync_log(
     record_id: str = "",
     subject: str = "",
     code: str = "",
+    params: dict[str, str] | None = None,
     message: str = "",
 ) -> None:
     try:
@@ -126,6 +130,7 @@ def _sync_log(
             record_id=record_id[:200],
             subject=subject[:255],
             error_code=code[:64],
+            error_params=params or {},
             message=message[:2000],
         )
     except DatabaseError:  # the log must never turn an accepted change into a failure
@@ -293,7 +298,9 @@ def _handle_record(
                 request, connection, response, f"settings incomplete: {field}", record_id=record_text
             )
         response = _error(400, exc.code, exc.user_message("en"), exc.user_message("ja"), field=field)
-        return _reject(request, connection, response, f"{kind}: {exc.detail}", record_id=record_text)
+        return _reject(
+            request, connection, response, f"{kind}: {exc.detail}", record_id=record_text, error=exc
+        )
     try:
         accepted = inbox.accept(connection.company, change, trigger=Trigger.WEBHOOK)
     except (DatabaseError, SfacalError) as exc:

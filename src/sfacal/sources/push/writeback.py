@@ -42,6 +42,7 @@ from sfacal.core.errors import (
     CallbackUnauthorizedError,
     CallbackUnavailableError,
     CallbackUnreachableError,
+    log_params,
 )
 from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
@@ -312,6 +313,7 @@ def _log(
         login_id=payload.login_id[:150],
         mailbox=payload.mailbox[:254],
         error_code="" if attempt.ok else attempt.error_code,
+        error_params={} if attempt.ok else log_params(callback_error(attempt, connection.callback_url)),
         message=f"delivery {payload.delivery_id} attempt {attempt.number}/{of}: {attempt.message}{suffix}"[
             :2000
         ],

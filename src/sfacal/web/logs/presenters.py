@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from sfacal.core.errors import error_from_code
+from sfacal.core.errors import error_from_code, log_params
 from sfacal.engine.models import LogResult, SyncLogEntry
 
 
@@ -24,14 +24,28 @@ class LogLine:
         return self.entry.result == LogResult.FAILURE
 
 
+def error_params(entry: SyncLogEntry) -> dict[str, str]:
+    """The parameters that re-hydrate ``entry``'s error: the stored ``error_params``, completed by
+    the line's own columns (all that lines written before ``error_params`` existed have)."""
+    stored = entry.error_params if isinstance(entry.error_params, dict) else {}
+    params = log_params(stored)
+    columns = {
+        "mailbox": entry.mailbox,
+        "calendar": entry.calendar_name,
+        "source": entry.source,
+        "login_id": entry.login_id,
+    }
+    for key, value in columns.items():
+        if value and not params.get(key):
+            params[key] = value
+    return params
+
+
 def describe(entry: SyncLogEntry, lang: str) -> LogLine:
     """The stored error code re-hydrated in ``lang``; the stored message stays as the detail."""
     if not entry.error_code:
         return LogLine(entry, entry.message, "", "")
-    params = {"mailbox": entry.mailbox, "calendar": entry.calendar_name, "source": entry.source}
-    error = error_from_code(entry.error_code)
-    if params:
-        error = type(error).from_params({k: v for k, v in params.items() if v}, error.detail)
+    error = error_from_code(entry.error_code, error_params(entry))
     message = error.user_message(lang)
     detail = entry.message if entry.message and entry.message != message else ""
     return LogLine(entry, message, error.hint(lang), detail)
