@@ -178,3 +178,42 @@ def test_s5_clean_subject_property(raw: str) -> None:
     assert "\n" not in out and "\r" not in out
     assert all(not (0xD800 <= ord(c) <= 0xDFFF) for c in out)
     out.encode("utf-8")  # always encodable (no lone surrogates)
+
+
+def _clean_text_by_category(value: str) -> str:
+    """The definition of clean_text, character by character (Unicode categories)."""
+    import re
+    import unicodedata
+
+    text = re.sub(r"\r\n|\r|\u2028|\u2029|\x85|\x0b|\x0c", "\n", value)
+    kept = [
+        ch
+        for ch in text
+        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in ("\ufffe", "\uffff"))
+    ]
+    return "".join(kept).rstrip()
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40))
+def test_s5_clean_text_matches_its_definition_for_any_text(value: str) -> None:
+    from sfacal.core.render import clean_text
+
+    assert clean_text(value) == _clean_text_by_category(value)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=30))
+def test_s5_content_hash_is_sha256_of_sorted_compact_json(value: str) -> None:
+    import hashlib
+    import json
+
+    from sfacal.core.render import RenderedEvent, content_hash
+
+    event = RenderedEvent(
+        subject=value,
+        location=value[::-1],
+        body=value + "\n",
+        start=datetime(2030, 1, 1, 9),
+        end=datetime(2030, 1, 1, 10),
+    )
+    text = json.dumps(event.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert content_hash(event) == hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+import orjson
+
 from sfacal.core.errors import InputError
 from sfacal.core.schedule import DEFAULT_TIMEZONE, AllDaySpan, Kind, Schedule, zone
 
@@ -157,27 +159,26 @@ class RenderedEvent:
 _NEWLINES = re.compile(r"\r\n|\r|\u2028|\u2029|\x85|\x0b|\x0c")
 _LINE_WS = re.compile(r"[\s]+")
 _ZWJ = "\u200d"
+# What clean_text drops once newlines are normalised: the other control characters (Unicode
+# category Cc: U+0000-U+001F and U+007F-U+009F, except \t and \n), lone surrogates (Cs) and the
+# non-characters U+FFFE/U+FFFF.
+_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_text(value: str) -> str:
     """Normalise newlines to ``\\n``; drop control characters (except ``\\n``/``\\t``), lone
     surrogates and non-characters; strip trailing whitespace at the end."""
-    text = _NEWLINES.sub("\n", value)
-    out = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs") or ch in ("\ufffe", "\uffff"):
-            continue
-        out.append(ch)
-    return "".join(out).rstrip()
+    return _DROP.sub("", _NEWLINES.sub("\n", value)).rstrip()
 
 
 def clean_line(value: str) -> str:
     """:func:`clean_text`, then every run of whitespace (newlines, tabs) becomes one space."""
     return _LINE_WS.sub(" ", clean_text(value)).strip()
+
+
+def utf16_units(text: str) -> int:
+    """The length of ``text`` in UTF-16 code units (what Graph's limits count)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _utf16_len(ch: str) -> int:
@@ -222,7 +223,7 @@ def _safe_cut(text: str, cut: int) -> int:
 
 def truncate_utf16(text: str, limit: int, marker: str = ELLIPSIS) -> str:
     """``text`` if it fits in ``limit`` UTF-16 code units, else cut at a safe boundary + ``marker``."""
-    if sum(_utf16_len(ch) for ch in text) <= limit:
+    if len(text) * 2 <= limit or utf16_units(text) <= limit:
         return text
     budget = limit - sum(_utf16_len(ch) for ch in marker)
     used = 0
@@ -283,5 +284,10 @@ def render(
 
 def content_hash(event: RenderedEvent) -> str:
     """SHA-256 (hex) over the canonical JSON of the event: equal content, equal hash."""
-    payload = json.dumps(event.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    data = event.to_dict()
+    try:
+        payload = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # a lone surrogate: the standard encoder gives the same bytes for the rest
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        payload = text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(payload).hexdigest()

@@ -13,6 +13,7 @@ field. ``to_dict``/``from_dict`` give a JSON-safe form that round-trips (inbox r
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -168,6 +169,10 @@ class SourceRef:
 
     def __str__(self) -> str:
         """Stable form ``company:source:record_id``, each part percent-encoded."""
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
         return ":".join(quote(p, safe="") for p in (self.company, self.source, self.record_id))
 
     @classmethod
