@@ -205,6 +205,9 @@ class Schema:
         return cached
 
     def navigation(self, type_name: str) -> dict[str, PropertyDef]:
+        cached = self._all_nav.get(type_name)
+        if cached is not None:
+            return cached
         type_name = _qualify(type_name)
         cached = self._all_nav.get(type_name)
         if cached is None:

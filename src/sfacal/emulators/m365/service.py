@@ -7,6 +7,7 @@ items count individually against the mailbox limits, exactly like Graph.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -84,14 +85,19 @@ class GraphRequest:
 
     def prefer(self, name: str) -> str | None:
         """A ``Prefer`` header value such as ``outlook.timezone="Tokyo Standard Time"``."""
-        raw = self.header("prefer")
-        if not raw:
-            return None
-        for part in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", raw):
-            key, _, value = part.strip().partition("=")
-            if key.strip().lower() == name.lower():
-                return value.strip().strip('"') if value else ""
-        return None
+        return _prefer_values(self.header("prefer") or "").get(name.lower())
+
+
+@functools.lru_cache(maxsize=256)
+def _prefer_values(raw: str) -> dict[str, str]:
+    """The preferences of a ``Prefer`` header by lower-case name (the first of each name wins)."""
+    values: dict[str, str] = {}
+    if not raw:
+        return values
+    for part in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", raw):
+        key, _, value = part.strip().partition("=")
+        values.setdefault(key.strip().lower(), value.strip().strip('"') if value else "")
+    return values
 
 
 @dataclass
