@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sfacal.core.errors import InputError
 from sfacal.core.planner import (
@@ -361,3 +363,17 @@ def test_mirror_row_validation_and_recording() -> None:
         row_after(create)
     previous = synced(meeting())
     assert pending_row(create, previous).synced_revision == previous.synced_revision
+
+
+@given(st.text(max_size=60))
+def test_s6_transaction_id_is_the_standard_uuid5(name: str) -> None:
+    import uuid
+
+    from sfacal.core.planner import uuid5_text
+
+    namespace = uuid.UUID("5b0c7a52-3f4e-4d1a-9a55-0c1f5e7d2b10")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return
+    assert uuid5_text(namespace.bytes, name) == str(uuid.uuid5(namespace, name))

@@ -28,6 +28,7 @@ The engine records results with :func:`pending_row` (before sending a create), :
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -72,7 +73,19 @@ def transaction_id(
     name = "\x1f".join(
         (str(ref), login_id, normalize_mailbox(mailbox) or "", calendar_name or "", str(generation))
     )
-    return str(uuid.uuid5(_TX_NAMESPACE, name))
+    return uuid5_text(_TX_NAMESPACE_BYTES, name)
+
+
+_TX_NAMESPACE_BYTES = _TX_NAMESPACE.bytes
+
+
+def uuid5_text(namespace: bytes, name: str) -> str:
+    """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without building UUID objects."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class MirrorStatus(StrEnum):

@@ -242,8 +242,8 @@ def truncate_utf16(text: str, limit: int, marker: str = ELLIPSIS) -> str:
 
 def _default_subject(schedule: Schedule) -> str:
     if schedule.kind is Kind.MEETING:
-        parts = [p for p in (schedule.customer_name, schedule.purpose) if p and clean_line(p)]
-        subject = "/".join(clean_line(p) for p in parts)
+        cleaned = (clean_line(p) for p in (schedule.customer_name, schedule.purpose) if p)
+        subject = "/".join(p for p in cleaned if p)
     else:
         subject = clean_line(schedule.business_name or "")
     return subject or clean_line(schedule.title) or schedule.kind.value
@@ -272,7 +272,7 @@ def render(
         start = span.start.astimezone(tz).replace(tzinfo=None)
         end = span.end.astimezone(tz).replace(tzinfo=None)
     return RenderedEvent(
-        subject=truncate_utf16(clean_line(subject), MAX_SUBJECT),
+        subject=truncate_utf16(subject, MAX_SUBJECT),  # already a clean line
         location=truncate_utf16(clean_line(location), MAX_LOCATION),
         body=truncate_utf16(clean_text(body), MAX_BODY),
         start=start,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -114,6 +115,9 @@ _STATUS_ALIASES = {"plan": "予定", "planned": "予定", "actual": "実績", "r
 def _parse_enum(cls: type[_E], value: object, field_name: str, aliases: Mapping[str, str]) -> _E:
     if isinstance(value, cls):
         return value
+    exact = cls._value2member_map_.get(value) if isinstance(value, str) else None
+    if exact is not None:  # the stored form: the member's own value
+        return exact  # type: ignore[return-value]
     if isinstance(value, str):
         text = value.strip()
         text = aliases.get(text.lower(), text)
@@ -137,6 +141,14 @@ def _text(value: object, field_name: str) -> str:
 def _optional_text(value: object, field_name: str) -> str | None:
     text = _text(value, field_name).strip()
     return text or None
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")
+
+
+def _quote_part(text: str) -> str:
+    """``quote(text, safe="")``, without the work when nothing needs encoding (the usual case)."""
+    return text if _UNRESERVED.match(text) else quote(text, safe="")
 
 
 def _ref_part(value: object, field_name: str) -> str:
@@ -173,7 +185,7 @@ class SourceRef:
 
     @functools.cached_property
     def _text(self) -> str:
-        return ":".join(quote(p, safe="") for p in (self.company, self.source, self.record_id))
+        return ":".join(_quote_part(p) for p in (self.company, self.source, self.record_id))
 
     @classmethod
     def parse(cls, text: str) -> SourceRef:
