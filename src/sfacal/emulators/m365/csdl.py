@@ -300,17 +300,21 @@ class Schema:
                         Issue("unknown_property", _join(path, key), type_name, f"no property {key!r}", key)
                     )
                     continue
-            # Fast paths for the common primitive cases.
+            # Fast paths for the common cases: strings, booleans, enum names, nested objects.
             ptype = pdef.type
             if not pdef.collection:
-                if ptype == "Edm.String" and isinstance(item, str):
-                    continue
-                if ptype == "Edm.Boolean" and isinstance(item, bool):
-                    continue
                 if isinstance(item, str):
+                    if ptype == "Edm.String":
+                        continue
                     enum = self.enums.get(ptype)
                     if enum is not None and not enum.flags and item in enum.members:
                         continue
+                elif isinstance(item, bool):
+                    if ptype == "Edm.Boolean":
+                        continue
+                elif isinstance(item, dict) and ptype in self.types:
+                    self._check_structured(item, ptype, allow_nav, _join(path, key), issues)
+                    continue
             self._check_property(item, pdef, allow_nav, _join(path, key), issues)
 
     def _check_property(
