@@ -184,18 +184,34 @@ def step_personal(page: Any, base: str, texts: dict[str, str]) -> None:
     assert texts["p4"] in page.inner_text("#personal-form")
 
 
+def assert_fits_phone(page: Any, messages: list[str]) -> None:
+    """L1 on a phone: the log rows are cards that fit the width (no sideways scrolling), and each
+    message is shown on screen, whole."""
+    width = page.evaluate("() => window.innerWidth")
+    scroll = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll <= width, f"the page scrolls sideways: {scroll}px wide in a {width}px window"
+    assert not page.is_visible(".logtable thead")  # the column heads give way to labels
+    for text in messages:
+        shown = page.locator("#log-rows .log-message", has_text=text).first
+        assert shown.is_visible(), text
+        box = shown.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (text, box)
+
+
 TEXTS = {
     "ja": {
         "saved": "設定を保存しました。",
         "password_error": "パスワード: このパスワードでは .pfx ファイルを開けません",
         "hint": "ユーザーIDが誤っている可能性があります",
         "p4": "前月始めからのスケジュール情報を同期します",
+        "no_mailbox": "メールボックス taro@acme.onmicrosoft.com が存在しません",
     },
     "en": {
         "saved": "The settings were saved.",
         "password_error": "Password: This password does not open the .pfx file",
         "hint": "The user ID is probably wrong",
         "p4": "from the first day of the previous month are synced",
+        "no_mailbox": "The mailbox taro@acme.onmicrosoft.com does not exist",
     },
 }
 
@@ -253,6 +269,7 @@ def test_admin_and_employee_walk(live_server, world, new_page, screenshot_dir, t
     employee.goto(f"{base}/settings/")
     assert employee.locator("h1").count() == 1  # the 403 page
     employee.goto(f"{base}/log/")
+    assert_fits_phone(employee, [texts["no_mailbox"]])
     shot(employee, screenshot_dir, "13-own-log-phone", lang)
 
     # The strict Content-Security-Policy holds: no inline script or style was needed.
@@ -352,12 +369,18 @@ JUSTSFA_TEXTS = {
         "panel_message": f"識別名「{WRONG_PANEL}」（パネル識別名 / panel identifier）が見つかりません",
         "panel_hint": "パネル識別名 / panel identifier の識別名を確認してください",
         "saved": "設定を保存しました。",
+        "create": "予定の作成",
+        "created": "作成しました（連携）",
+        "excluded": "対象外の設定に該当するため連携しません",
     },
     "en": {
         "test_ok": "Connected to JUST.SFA",
         "panel_message": f'does not know the identifier "{WRONG_PANEL}" (パネル識別名 / panel identifier)',
         "panel_hint": "Check the パネル識別名 / panel identifier identifier.",
         "saved": "Your settings were saved.",
+        "create": "Create event",
+        "created": "Created (sync)",
+        "excluded": "Not synced: excluded by the exclusion rules",
     },
 }
 
@@ -574,16 +597,23 @@ def test_j1_j3_p3_l1_justsfa_walk_schedule_lands_in_calendar(
     # -- the log: the administrator's, then the employee's own ------------------------------------
     admin.goto(f"{base}/log/")
     rows = log_rows(admin)
-    created = [r for r in rows if "赤木電機/定期訪問" in r and "create" in r and taro_box in r]
-    assert len(created) == 1 and "営業" in created[0], rows
-    assert not [r for r in rows if "青木商事/情報提供" in r and "create" in r and taro_box in r], rows
-    assert [r for r in rows if "青木商事/情報提供" in r and "create" in r and hanako_box in r], rows
+    create, created = texts["create"], texts["created"]
+    made = [r for r in rows if "赤木電機/定期訪問" in r and create in r and created in r and taro_box in r]
+    assert len(made) == 1 and "営業" in made[0], rows
+    assert not [r for r in rows if "青木商事/情報提供" in r and create in r and taro_box in r], rows
+    assert [r for r in rows if "青木商事/情報提供" in r and create in r and hanako_box in r], rows
+    # P3: taro's excluded schedule is a skip line that says why, in the reader's language.
+    skipped = [r for r in rows if "青木商事" in r and texts["excluded"] in r and "山田太郎" in r]
+    assert len(skipped) == 1, rows
+    assert not [r for r in rows if re.search(r"^(sync|excluded)$", r, re.M)], rows  # no raw reason codes
     shot(admin, screenshot_dir, "34-justsfa-log", lang)
 
     phone.goto(f"{base}/log/")
     own = log_rows(phone)
-    assert [r for r in own if "赤木電機/定期訪問" in r and "create" in r], own
+    assert [r for r in own if "赤木電機/定期訪問" in r and created in r], own
+    assert [r for r in own if "青木商事" in r and texts["excluded"] in r], own
     assert not [r for r in own if hanako_box in r]  # U1: only their own lines
+    assert_fits_phone(phone, [created, texts["excluded"]])
     shot(phone, screenshot_dir, "35-justsfa-own-log-phone", lang)
 
     csp = [e for e in admin.console_errors + phone.console_errors if "Content Security Policy" in e]

@@ -115,3 +115,17 @@ def test_s11_throttled_change_stays_pending_and_is_applied_later(company, fake):
     InboxEntry.objects.update(next_attempt_at=None)
     assert run(company).succeeded == 1
     assert len(fake.of(TARO)) == 1 and InboxEntry.objects.get().state == "done"
+
+
+def test_l1_p3_skip_line_names_the_subject_and_the_excluded_purpose(company, fake):
+    employee(company, "taro", excluded_purposes=["情報提供"])
+    employee(company, "hanako")
+    fake.add_mailbox(TARO)
+    fake.add_mailbox(HANAKO)
+    accept(company, meeting(purpose="情報提供"), trigger="webhook")
+    run(company)
+    assert fake.of(TARO) == [] and len(fake.of(HANAKO)) == 1
+    (skip,) = SyncLogEntry.objects.filter(operation="skip", login_id="taro")
+    assert skip.message == "excluded"
+    assert skip.subject == "赤木電機/情報提供"  # what the event would be called, not only the customer
+    assert skip.error_params == {"purpose": "情報提供"}

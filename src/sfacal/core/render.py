@@ -249,17 +249,28 @@ def _default_subject(schedule: Schedule) -> str:
     return subject or clean_line(schedule.title) or schedule.kind.value
 
 
+def _subject(schedule: Schedule, mapping: FieldMapping | None) -> str:
+    if mapping is not None and mapping.subject:
+        mapped = clean_line(schedule.extra.get(mapping.subject, ""))
+        if mapped:
+            return mapped
+    return _default_subject(schedule)
+
+
+def event_subject(schedule: Schedule, mapping: FieldMapping | None = None) -> str:
+    """The subject :func:`render` gives ``schedule`` (for log lines about it, S5)."""
+    return truncate_utf16(_subject(schedule, mapping), MAX_SUBJECT)
+
+
 def render(
     schedule: Schedule, timezone: str = DEFAULT_TIMEZONE, mapping: FieldMapping | None = None
 ) -> RenderedEvent:
     """The event for ``schedule`` in the company's ``timezone`` (S5); see the module docstring."""
     tz = zone(timezone)
-    subject = _default_subject(schedule)
+    subject = _subject(schedule, mapping)
     location = schedule.customer_address or ""
     body = schedule.content
     if mapping is not None:
-        if mapping.subject and clean_line(schedule.extra.get(mapping.subject, "")):
-            subject = clean_line(schedule.extra[mapping.subject])
         if mapping.location and clean_line(schedule.extra.get(mapping.location, "")):
             location = schedule.extra[mapping.location]
         if mapping.body and clean_text(schedule.extra.get(mapping.body, "")):

@@ -35,7 +35,8 @@ from django.utils import timezone
 from sfacal.core.errors import MailboxUnresolvedError, SfacalError, ThrottledError, UnknownParticipantError
 from sfacal.core.planner import MirrorRow, Operation, Plan, plan
 from sfacal.core.policy import Reason
-from sfacal.core.schedule import Change, Schedule
+from sfacal.core.render import event_subject
+from sfacal.core.schedule import Change, Kind, Schedule
 from sfacal.core.settings import EmployeeSettings
 from sfacal.engine import executor
 from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
@@ -135,9 +136,20 @@ def _logins(change: Change, rows: Iterable[MirrorValues]) -> set[str]:
 
 
 def _subject(change: Change) -> str:
+    """The subject the schedule's event has (or would have), for its log lines."""
     if isinstance(change, Schedule):
-        return change.title or change.business_name or change.customer_name or ""
+        return event_subject(change, mapping_for(change.ref.source))
     return ""
+
+
+def _excluded_value(change: Change) -> dict[str, str]:
+    """What an exclusion (P3) matched, for the skip line: the purpose of a 商談, the business
+    name of a 業務 (未選択 when empty)."""
+    if not isinstance(change, Schedule):
+        return {}
+    if change.kind is Kind.MEETING:
+        return {"purpose": change.purpose or "未選択"}
+    return {"business_name": change.business_name or "未選択"}
 
 
 _gc_lock = threading.Lock()
@@ -455,6 +467,8 @@ def _outcome_lines(
                     message=outcome.reason.value,
                 )
             )
+            if outcome.reason is Reason.EXCLUDED:
+                lines[-1].error_params = _excluded_value(change)
     return lines
 
 

@@ -16,6 +16,7 @@ import pydantic
 from django.db import transaction
 
 from sfacal.core.errors import InputError, error_from_code
+from sfacal.core.render import event_subject
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
@@ -140,7 +141,7 @@ def log_unknown_participants(
         source=schedule.ref.source,
         record_id=schedule.ref.record_id[:200],
         login_id=unknown[0][:150],
-        subject=(schedule.title or schedule.business_name or schedule.customer_name or "")[:255],
+        subject=event_subject(schedule)[:255],
         message=("Unknown participant(s) kept; they sync once the employee exists: " + ", ".join(unknown))[
             :2000
         ],

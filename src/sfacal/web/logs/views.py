@@ -144,7 +144,7 @@ def _csv_rows(qs: QuerySet[SyncLogEntry], lang: str, tz: zoneinfo.ZoneInfo) -> I
             entry.mailbox,
             entry.calendar_name,
             str(entry.get_trigger_display()),
-            entry.operation,
+            line.operation,
             str(entry.get_result_display()),
             entry.error_code,
             " ".join(p for p in (line.message, line.detail) if p),
