@@ -100,6 +100,32 @@ def test_late_employee_gets_the_stored_schedules_that_named_them(
     assert len(fake.of(TARO)) == 1
 
 
+def test_e1_many_late_employees_share_one_scan_and_see_new_schedules(
+    company, fake, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    hanako = f"hanako@{DOMAIN}"
+    fake.add_mailbox(TARO)
+    fake.add_mailbox(hanako)
+    inbox.accept(company, meeting("1", participants=("taro", "hanako")), trigger="push")
+    passes.process_inbox(company.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync.on_employee_settings_changed(employee(company, "taro", sync_start=timezone.now()), {})
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        sync.on_employee_settings_changed(employee(company, "hanako", sync_start=timezone.now()), {})
+    scans = [q["sql"] for q in queries if '"payload"' in q["sql"] and '"starts_at" >=' in q["sql"]]
+    assert scans == []  # hanako's catch-up reused the index built for taro's
+    assert len(fake.of(TARO)) == 1 and len(fake.of(hanako)) == 1
+    # A schedule accepted later is seen by the next catch-up (the index is rebuilt).
+    inbox.accept(company, meeting("2", participants=("jiro",)), trigger="push")
+    fake.add_mailbox(f"jiro@{DOMAIN}")
+    with django_capture_on_commit_callbacks(execute=True):
+        sync.on_employee_settings_changed(employee(company, "jiro", sync_start=timezone.now()), {})
+    assert len(fake.of(f"jiro@{DOMAIN}")) == 1
+
+
 def test_s10_sync_now_command_repairs_drift_and_prints_a_summary(company, fake, capsys):
     employee(company, "taro")
     fake.add_mailbox(TARO)

@@ -12,10 +12,12 @@ next change moves them: the planner deletes in the old place and creates in the 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime
+from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from sfacal.core.planner import backfill as core_backfill
@@ -53,14 +55,44 @@ def _keys_for(employee: Employee, window: datetime) -> list[RecordKey]:
             "source", "record_id"
         )
     )
-    rows = StoredSchedule.objects.filter(company_id=employee.company_id, deleted=False).filter(
-        Q(starts_at__gte=window) | Q(starts_at__isnull=True)
-    )
-    for source, record_id, payload in rows.values_list("source", "record_id", "payload"):
-        participants = payload.get("participants") if isinstance(payload, dict) else None
-        if isinstance(participants, list) and employee.login_id in participants:
-            keys.add((source, record_id))
+    keys |= participant_index(employee.company_id, window).get(employee.login_id, set())
     return sorted(keys)
+
+
+INDEX_TTL_S = 120.0
+"""How long a company's participant index may be reused while its stored schedules are unchanged."""
+
+_index_lock = threading.Lock()
+_index_cache: dict[tuple[int, datetime], tuple[tuple[Any, ...], float, dict[str, set[RecordKey]]]] = {}
+
+
+def participant_index(company_id: int, window: datetime) -> dict[str, set[RecordKey]]:
+    """Login ID -> the company's stored, not deleted schedules in the window naming it.
+
+    Built by one scan of the stored payloads and kept while the company's stored schedules are
+    unchanged (same count, same latest update) for at most :data:`INDEX_TTL_S`: registering many
+    employees at once (an employee CSV, the push API) then costs one scan, not one per employee.
+    """
+    company_rows = StoredSchedule.objects.filter(company_id=company_id)
+    marker = tuple(company_rows.aggregate(n=Count("id"), top=Max("id"), last=Max("updated_at")).values())
+    key = (company_id, window)
+    with _index_lock:
+        cached = _index_cache.get(key)
+        if cached is not None and cached[0] == marker and time.monotonic() - cached[1] < INDEX_TTL_S:
+            return cached[2]
+    index: dict[str, set[RecordKey]] = {}
+    rows = company_rows.filter(deleted=False).filter(Q(starts_at__gte=window) | Q(starts_at__isnull=True))
+    for source, record_id, payload in rows.values_list("source", "record_id", "payload").iterator(2000):
+        participants = payload.get("participants") if isinstance(payload, dict) else None
+        if isinstance(participants, list):
+            for login in participants:
+                if isinstance(login, str):
+                    index.setdefault(login, set()).add((source, record_id))
+    with _index_lock:
+        if len(_index_cache) > 64:
+            _index_cache.clear()
+        _index_cache[key] = (marker, time.monotonic(), index)
+    return index
 
 
 def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSummary:
