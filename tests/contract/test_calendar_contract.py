@@ -256,6 +256,27 @@ def test_s9_update_of_deleted_event_recreates(connector: ContractTarget) -> None
     assert len(connector.stored_events()) == 1
 
 
+def test_s9_s11_recreate_resent_with_newer_content_updates_the_recreated_event(
+    connector: ContractTarget,
+) -> None:
+    """The re-creation went through before a crash; the next pass re-creates again with newer
+    content and the same transactionId: still one event, with the newer content."""
+
+    async def scenario(cal: CalendarService) -> None:
+        first = await cal.create_event(connector.mailbox, _event("v1"), _tag(), "tx-gen0")
+        again = await cal.create_event(connector.mailbox, _event("v2"), _tag(), "tx-gen1")
+        await cal.delete_event(connector.mailbox, first.id)
+        outcome = await cal.update_event(
+            connector.mailbox, first.id, _event("v3"), _tag(), recreate_transaction_id="tx-gen1"
+        )
+        assert outcome.ok and outcome.event_id == again.id, outcome.error
+        got = await cal.get_event(connector.mailbox, again.id)
+        assert got is not None and got.subject == "v3"
+
+    connector.run(scenario)
+    assert [e["properties"]["subject"] for e in connector.stored_events()] == ["v3"]
+
+
 def test_e3_named_calendar_vs_default(connector: ContractTarget) -> None:
     async def scenario(cal: CalendarService) -> None:
         named = await cal.resolve_calendar(connector.mailbox, connector.named_calendar)

@@ -317,7 +317,11 @@ class GraphCalendarWrites(GraphCalendarReads):
                 )
                 item = await self._prepare(mailbox, create)
                 assert isinstance(item, BatchItem)
-                created = self._outcome(mailbox, create, await self._single(mailbox, item))
+                answer = await self._single(mailbox, item)
+                if _is_transaction_replay(answer):  # re-created before a crash, with older content
+                    created = await self._complete_replayed_create(mailbox, create)
+                else:
+                    created = self._outcome(mailbox, create, answer)
                 return WriteOutcome(
                     write,
                     event_id=created.event_id,
