@@ -271,3 +271,70 @@ def test_none_collections_mean_empty() -> None:
     s = meeting().replace(participants=None, extra=None)
     assert s.participants == () and s.extra == {}
     assert SourceRef.from_value(s.ref) is s.ref
+
+
+_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@st.composite
+def _schedules(draw: st.DrawFn) -> Schedule:
+    all_day = draw(st.booleans())
+    start = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=draw(st.integers(0, 500_000)))
+    span: Any = (
+        AllDaySpan(start.date(), start.date() + timedelta(days=draw(st.integers(1, 3))))
+        if all_day
+        else TimedSpan(start, start + timedelta(minutes=draw(st.integers(0, 600))))
+    )
+    return Schedule(
+        ref=SourceRef(draw(st.sampled_from(["acme", " a b "])), "push", draw(_texts.filter(str.strip))),
+        kind=draw(st.sampled_from(["商談", "業務", "meeting"])),
+        status=draw(st.sampled_from(["予定", "実績"])),
+        span=span,
+        updated_at=start,
+        title=draw(_texts),
+        content=draw(_texts),
+        purpose=draw(st.none() | _texts),
+        business_name=draw(st.none() | _texts),
+        customer_name=draw(st.none() | _texts),
+        customer_address=draw(st.none() | _texts),
+        participants=tuple(draw(st.lists(_texts, max_size=4))),
+        timezone=draw(st.sampled_from(["Asia/Tokyo", "UTC", " Asia/Tokyo "])),
+        version=draw(st.none() | _texts | st.integers(0, 9)),
+        extra=draw(st.dictionaries(_texts, _texts, max_size=3)),
+    )
+
+
+@given(_schedules())
+def test_stored_form_decodes_to_the_same_schedule_as_full_validation(s: Schedule) -> None:
+    from sfacal.core.schedule import _stored_schedule, change_from_stored
+
+    data = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
+    assert _stored_schedule(data) is not None  # the canonical form takes the fast path
+    assert change_from_stored(data) == Schedule.from_dict(data) == s
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"participants": [" taro "]},
+        {"participants": ["taro", "taro"]},
+        {"purpose": ""},
+        {"kind": "meeting"},
+        {"timezone": "Nowhere/City"},
+        {"start": "2030-01-01T10:00:00"},
+        {"ref": {"company": "acme", "source": "push", "record_id": " 1"}},
+        {"extra": {"a": 1}},
+    ],
+)
+def test_stored_form_not_exactly_canonical_goes_through_validation(changes: dict[str, Any]) -> None:
+    from sfacal.core.schedule import change_from_stored
+
+    data = {**meeting().to_dict(), **changes}
+    try:
+        expected: Any = Schedule.from_dict(data)
+    except InputError as exc:
+        with pytest.raises(InputError) as got:
+            change_from_stored(data)
+        assert got.value.detail == exc.detail
+    else:
+        assert change_from_stored(data) == expected

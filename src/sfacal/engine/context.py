@@ -18,7 +18,7 @@ from django.db.models import Field
 from sfacal.core.errors import InputError
 from sfacal.core.planner import backfill_window_start
 from sfacal.core.render import FieldMapping
-from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict
+from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict, change_from_stored
 from sfacal.core.settings import CompanyPolicy, EmployeeSettings, Masters
 from sfacal.engine.models import StoredSchedule
 from sfacal.web.companies.models import BusinessName, Company, CompanySettings, Direction, Purpose
@@ -202,7 +202,7 @@ def load_changes(
                         deleted.append(key)
                         continue
                     try:
-                        changes[key] = change_from_dict(_decode(payload) or {})
+                        changes[key] = change_from_stored(_decode(payload) or {})
                     except (InputError, orjson.JSONDecodeError) as exc:
                         broken[key] = exc.detail if isinstance(exc, InputError) else f"unreadable JSON: {exc}"
     if deleted:  # rare: the ORM path knows the fall-backs of a deletion
