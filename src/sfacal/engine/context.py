@@ -6,6 +6,7 @@ large batch costs a handful of queries, not one per schedule.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,7 +68,7 @@ class CompanyContext:
     masters: Masters
     employees: dict[str, Employee] = field(default_factory=dict)  # login id -> row (loaded lazily)
 
-    @property
+    @functools.cached_property
     def company_id(self) -> int:
         return int(self.company.pk)
 

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from sfacal.calendars.base import WriteOutcome
@@ -82,11 +83,29 @@ def load_mirror_values(ctx: CompanyContext, keys: Iterable[RecordKey]) -> list[M
     for source, record in set(keys):
         by_source.setdefault(source, []).append(record)
     rows: list[MirrorValues] = []
-    for source, records in by_source.items():
-        for chunk in chunked(sorted(records)):
-            query = MirrorEvent.objects.filter(company_id=ctx.company_id, source=source, record_id__in=chunk)
-            rows.extend(MirrorValues._make(v) for v in query.values_list(*MirrorValues._fields))
+    table = _q(MirrorEvent._meta.db_table)
+    cols = ", ".join(_mirror_column(f) for f in MirrorValues._fields)
+    company_col, source_col, record_col = (_mirror_column(f) for f in ("company", "source", "record_id"))
+    make = MirrorValues._make
+    company_id = ctx.company_id
+    with connection.cursor() as cursor:
+        for source, records in by_source.items():
+            for chunk in chunked(sorted(records)):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
+                    f"AND {record_col} IN ({marks})",
+                    [company_id, source, *chunk],
+                )
+                rows.extend(make(v) for v in cursor.fetchall())
     return rows
+
+
+def _mirror_column(name: str) -> str:
+    """The quoted column of a :class:`MirrorEvent` field."""
+    found = MirrorEvent._meta.get_field(name)
+    assert isinstance(found, Field)
+    return _q(found.column)
 
 
 def mirror_row(row: MirrorEvent | MirrorValues, company_slug: str) -> MirrorRow | None:
@@ -295,11 +314,17 @@ def insert_log_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert log lines given as tuples in :data:`_LOG_COLUMNS` order (one ``executemany``)."""
     if not rows:
         return
-    table = _q(SyncLogEntry._meta.db_table)
-    cols = ", ".join(_q(c) for c in _LOG_COLUMNS)
-    marks = ", ".join(["%s"] * len(_LOG_COLUMNS))
+    sql = _INSERT_LOG_SQL.get(connection.vendor)
+    if sql is None:
+        table = _q(SyncLogEntry._meta.db_table)
+        cols = ", ".join(_q(c) for c in _LOG_COLUMNS)
+        marks = ", ".join(["%s"] * len(_LOG_COLUMNS))
+        sql = _INSERT_LOG_SQL[connection.vendor] = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+        cursor.executemany(sql, rows)
+
+
+_INSERT_LOG_SQL: dict[str, str] = {}
 
 
 _PENDING_SET = ("state", "transaction_id", "generation", "event_id", "change_key", "updated_at")
