@@ -7,14 +7,14 @@ large batch costs a handful of queries, not one per schedule.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import Field
+from django.db.models import Field, Model
 
 from sfacal.core.errors import InputError
 from sfacal.core.planner import backfill_window_start
@@ -159,10 +159,35 @@ def change_of(row: StoredSchedule, company_slug: str) -> Change:
     return change_from_dict(payload)
 
 
-def _column(name: str) -> str:
-    field = StoredSchedule._meta.get_field(name)
-    assert isinstance(field, Field)
-    return str(connection.ops.quote_name(field.column))
+def _column(model: type[Model], name: str) -> str:
+    found = model._meta.get_field(name)
+    assert isinstance(found, Field)
+    return str(connection.ops.quote_name(found.column))
+
+
+def rows_of_records(
+    ctx: CompanyContext, model: type[Model], fields: Sequence[str], keys: Iterable[RecordKey]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """``(source, row)`` for the rows of ``model`` (company, source, record_id columns) that belong
+    to the given records: one plain ``SELECT … IN`` per chunk of 500 records, values as the driver
+    returns them (the pass reads thousands of records; the ORM's per-value work adds up)."""
+    by_source: dict[str, list[str]] = {}
+    for source, record in set(keys):
+        by_source.setdefault(source, []).append(record)
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(_column(model, f) for f in fields)
+    company_col, source_col, record_col = (_column(model, f) for f in ("company", "source", "record_id"))
+    with connection.cursor() as cursor:
+        for source, records in by_source.items():
+            for chunk in chunked(sorted(records)):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
+                    f"AND {record_col} IN ({marks})",
+                    [ctx.company_id, source, *chunk],
+                )
+                for row in cursor.fetchall():
+                    yield source, tuple(row)
 
 
 def _decode(payload: Any) -> Any:
@@ -178,36 +203,22 @@ def load_changes(
 
     One plain ``SELECT`` per chunk of 500 records, the stored JSON decoded directly (no model
     instances: this runs for every record of a pass); deletions go through :func:`change_of`."""
-    wanted = set(keys)
-    by_source: dict[str, list[str]] = {}
-    for source, record in wanted:
-        by_source.setdefault(source, []).append(record)
     changes: dict[RecordKey, Change] = {}
     broken: dict[RecordKey, str] = {}
     deleted: list[RecordKey] = []
-    table = connection.ops.quote_name(StoredSchedule._meta.db_table)
-    cols = ", ".join(_column(f) for f in ("record_id", "payload", "deleted"))
-    company_col, source_col, record_col = _column("company"), _column("source"), _column("record_id")
-    with connection.cursor() as cursor:
-        for source, records in by_source.items():
-            for chunk in chunked(sorted(records)):
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
-                    f"AND {record_col} IN ({marks})",
-                    [ctx.company_id, source, *chunk],
-                )
-                for record_id, payload, is_deleted in cursor.fetchall():
-                    key = (source, record_id)
-                    if is_deleted:
-                        deleted.append(key)
-                        continue
-                    try:
-                        changes[key] = change_from_stored(_decode(payload) or {})
-                    except (InputError, orjson.JSONDecodeError) as exc:
-                        broken[key] = exc.detail if isinstance(exc, InputError) else f"unreadable JSON: {exc}"
+    for source, (record_id, payload, is_deleted) in rows_of_records(
+        ctx, StoredSchedule, ("record_id", "payload", "deleted"), keys
+    ):
+        key = (source, record_id)
+        if is_deleted:
+            deleted.append(key)
+            continue
+        try:
+            changes[key] = change_from_stored(_decode(payload) or {})
+        except (InputError, orjson.JSONDecodeError) as exc:
+            broken[key] = exc.detail if isinstance(exc, InputError) else f"unreadable JSON: {exc}"
     if deleted:  # rare: the ORM path knows the fall-backs of a deletion
-        by_source = {}
+        by_source: dict[str, list[str]] = {}
         for source, record in deleted:
             by_source.setdefault(source, []).append(record)
         for source, records in by_source.items():

@@ -27,7 +27,6 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Field
 from django.utils import timezone
 
 from sfacal.calendars.base import WriteOutcome
@@ -35,7 +34,7 @@ from sfacal.core.errors import InputError, NotFoundError, SfacalError, log_param
 from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
 from sfacal.core.schedule import SourceRef
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
-from sfacal.engine.context import CompanyContext, RecordKey, chunked
+from sfacal.engine.context import CompanyContext, RecordKey, chunked, rows_of_records
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry
 
 __all__ = [
@@ -79,33 +78,8 @@ class MirrorValues(NamedTuple):
 
 def load_mirror_values(ctx: CompanyContext, keys: Iterable[RecordKey]) -> list[MirrorValues]:
     """Every mirror row of the given records, as :class:`MirrorValues` (chunked ``IN`` queries)."""
-    by_source: dict[str, list[str]] = {}
-    for source, record in set(keys):
-        by_source.setdefault(source, []).append(record)
-    rows: list[MirrorValues] = []
-    table = _q(MirrorEvent._meta.db_table)
-    cols = ", ".join(_mirror_column(f) for f in MirrorValues._fields)
-    company_col, source_col, record_col = (_mirror_column(f) for f in ("company", "source", "record_id"))
     make = MirrorValues._make
-    company_id = ctx.company_id
-    with connection.cursor() as cursor:
-        for source, records in by_source.items():
-            for chunk in chunked(sorted(records)):
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
-                    f"AND {record_col} IN ({marks})",
-                    [company_id, source, *chunk],
-                )
-                rows.extend(make(v) for v in cursor.fetchall())
-    return rows
-
-
-def _mirror_column(name: str) -> str:
-    """The quoted column of a :class:`MirrorEvent` field."""
-    found = MirrorEvent._meta.get_field(name)
-    assert isinstance(found, Field)
-    return _q(found.column)
+    return [make(row) for _, row in rows_of_records(ctx, MirrorEvent, MirrorValues._fields, keys)]
 
 
 def mirror_row(row: MirrorEvent | MirrorValues, company_slug: str) -> MirrorRow | None:
