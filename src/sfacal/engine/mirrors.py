@@ -336,6 +336,7 @@ class Recorder:
         self._pending_sql = _upsert_sql(_PENDING_SET)
         self._done_sql = _upsert_sql(_DONE_SET)
         self._failed_sql = _update_sql(_FAILED_SET)
+        self._no_params = _json_value({})
 
     def _employee_id(self, login_id: str) -> int | None:
         try:
@@ -534,7 +535,7 @@ class Recorder:
             op.ref.record_id[:200] if with_ref else "",
             subject[:255] if with_ref else "",
             (error.code if error is not None else "")[:64],
-            _json_value(log_params(error)),
+            self._no_params if error is None else _json_value(log_params(error)),
             text[:2000],
         )
 
