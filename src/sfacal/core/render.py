@@ -225,7 +225,7 @@ def truncate_utf16(text: str, limit: int, marker: str = ELLIPSIS) -> str:
     """``text`` if it fits in ``limit`` UTF-16 code units, else cut at a safe boundary + ``marker``."""
     if len(text) * 2 <= limit or utf16_units(text) <= limit:
         return text
-    budget = limit - sum(_utf16_len(ch) for ch in marker)
+    budget = limit - utf16_units(marker)
     used = 0
     cut = 0
     for cut, ch in enumerate(text):  # noqa: B007 - cut is used after the loop
@@ -249,17 +249,12 @@ def _default_subject(schedule: Schedule) -> str:
     return subject or clean_line(schedule.title) or schedule.kind.value
 
 
-def _subject(schedule: Schedule, mapping: FieldMapping | None) -> str:
-    if mapping is not None and mapping.subject:
-        mapped = clean_line(schedule.extra.get(mapping.subject, ""))
-        if mapped:
-            return mapped
-    return _default_subject(schedule)
-
-
 def event_subject(schedule: Schedule, mapping: FieldMapping | None = None) -> str:
-    """The subject :func:`render` gives ``schedule`` (for log lines about it, S5)."""
-    return truncate_utf16(_subject(schedule, mapping), MAX_SUBJECT)
+    """The subject :func:`render` gives ``schedule`` (S5; also for log lines about it)."""
+    subject = ""
+    if mapping is not None and mapping.subject:
+        subject = clean_line(schedule.extra.get(mapping.subject, ""))
+    return truncate_utf16(subject or _default_subject(schedule), MAX_SUBJECT)
 
 
 def render(
@@ -267,7 +262,6 @@ def render(
 ) -> RenderedEvent:
     """The event for ``schedule`` in the company's ``timezone`` (S5); see the module docstring."""
     tz = zone(timezone)
-    subject = _subject(schedule, mapping)
     location = schedule.customer_address or ""
     body = schedule.content
     if mapping is not None:
@@ -283,7 +277,7 @@ def render(
         start = span.start.astimezone(tz).replace(tzinfo=None)
         end = span.end.astimezone(tz).replace(tzinfo=None)
     return RenderedEvent(
-        subject=truncate_utf16(subject, MAX_SUBJECT),  # already a clean line
+        subject=event_subject(schedule, mapping),
         location=truncate_utf16(clean_line(location), MAX_LOCATION),
         body=truncate_utf16(clean_text(body), MAX_BODY),
         start=start,

@@ -21,7 +21,7 @@ statements, not hundreds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -154,9 +154,11 @@ def log_line(
     ref: SourceRef | None = None,
     subject: str = "",
     error: SfacalError | None = None,
+    params: Mapping[str, object] | None = None,
     message: str = "",
 ) -> SyncLogEntry:
-    """An unsaved L1 log line (the error's code re-hydrates its hint, L2)."""
+    """An unsaved L1 log line (the error's code re-hydrates its hint, L2). ``params`` are stored
+    instead of the error's (e.g. what an exclusion matched, for a line without an error)."""
     text = message
     if error is not None:
         text = error.detail or error.user_message("en")
@@ -173,7 +175,7 @@ def log_line(
         record_id=(ref.record_id if ref else "")[:200],
         subject=subject[:255],
         error_code=(error.code if error is not None else "")[:64],
-        error_params=log_params(error),
+        error_params=log_params(error if params is None else params),
         message=text[:2000],
     )
 

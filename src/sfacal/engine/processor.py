@@ -37,7 +37,7 @@ from sfacal.core.planner import MirrorRow, Operation, Plan, plan
 from sfacal.core.policy import Reason
 from sfacal.core.render import event_subject
 from sfacal.core.schedule import Change, Kind, Schedule
-from sfacal.core.settings import EmployeeSettings
+from sfacal.core.settings import UNSELECTED, EmployeeSettings
 from sfacal.engine import executor
 from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
 from sfacal.engine.leases import LeaseSet, mailbox_key
@@ -148,8 +148,8 @@ def _excluded_value(change: Change) -> dict[str, str]:
     if not isinstance(change, Schedule):
         return {}
     if change.kind is Kind.MEETING:
-        return {"purpose": change.purpose or "未選択"}
-    return {"business_name": change.business_name or "未選択"}
+        return {"purpose": change.purpose or UNSELECTED}
+    return {"business_name": change.business_name or UNSELECTED}
 
 
 _gc_lock = threading.Lock()
@@ -464,11 +464,10 @@ def _outcome_lines(
                     calendar_name=outcome.calendar_name,
                     ref=change.ref,
                     subject=_subject(change),
+                    params=_excluded_value(change) if outcome.reason is Reason.EXCLUDED else None,
                     message=outcome.reason.value,
                 )
             )
-            if outcome.reason is Reason.EXCLUDED:
-                lines[-1].error_params = _excluded_value(change)
     return lines
 
 

@@ -71,17 +71,14 @@ class GraphCalendarWrites(GraphCalendarReads):
         item = await self._prepare(mailbox, write)
         assert isinstance(item, BatchItem)
         response = await self._single(mailbox, item)
-        if _is_transaction_replay(response):
-            replayed = await self._complete_replayed_create(mailbox, write)
-            if replayed.error is not None:
-                raise replayed.error
-            current = await self.get_event(mailbox, replayed.event_id or "", event.timezone)
-            if current is None:
-                raise NotFoundError(f"event {replayed.event_id} vanished from {mailbox}", http_status=404)
-            return current
-        outcome = self._outcome(mailbox, write, response)
+        outcome = await self._created(mailbox, write, response)
         if outcome.error is not None:
             raise outcome.error
+        if not response.ok:  # a replayed create brought up to date: read what Graph now holds
+            current = await self.get_event(mailbox, outcome.event_id or "", event.timezone)
+            if current is None:
+                raise NotFoundError(f"event {outcome.event_id} vanished from {mailbox}", http_status=404)
+            return current
         snap = parse_event(response.body, event.timezone)
         if snap.tag is None:
             snap = replace(snap, tag=tag, tag_value=tag.value)
@@ -215,49 +212,46 @@ class GraphCalendarWrites(GraphCalendarReads):
                 outcomes[i] = WriteOutcome(writes[i], error=exc)
             return
         follow_ups: list[tuple[int, UpdateEvent, int]] = []
-        replays: list[tuple[int, CreateEvent]] = []
         for (i, _, _), response in zip(chunk, responses, strict=True):
             write = writes[i]
-            outcome = self._outcome(mailbox, write, response)
             if isinstance(write, UpdateEvent) and response.status in (404, 412):
                 follow_ups.append((i, write, response.status))
-                continue
-            if isinstance(write, CreateEvent) and _is_transaction_replay(response):
-                replays.append((i, write))
-                continue
-            outcomes[i] = outcome
+            elif isinstance(write, CreateEvent):
+                outcomes[i] = await self._created(mailbox, write, response)
+            else:
+                outcomes[i] = self._outcome(mailbox, write, response)
         for i, write, status in follow_ups:
             try:
                 outcomes[i] = await self._repair_update(mailbox, write, status)
             except SfacalError as exc:
                 outcomes[i] = WriteOutcome(write, error=exc)
-        for i, create in replays:
-            try:
-                outcomes[i] = await self._complete_replayed_create(mailbox, create)
-            except SfacalError as exc:
-                outcomes[i] = WriteOutcome(create, error=exc)
 
-    async def _complete_replayed_create(self, mailbox: str, write: CreateEvent) -> WriteOutcome:
-        """A create re-sent after a crash whose content changed meanwhile: Graph refuses the
-        ``transactionId`` because the first create (with the older content) went through. Find that
-        event by its tag and bring it up to date with this create's content."""
-        found = [
-            snap
-            for snap in await self.find_by_tag(mailbox, write.tag, write.calendar_name)
-            if snap.transaction_id == write.transaction_id
-        ]
-        if not found:
-            return WriteOutcome(
-                write,
-                error=SfacalError(
-                    f"Graph refused transactionId {write.transaction_id} as already used, "
-                    f"but no event in {mailbox} carries it"
-                ),
-            )
-        update = UpdateEvent(found[0].id, write.event, write.tag, None, write.calendar_name)
-        item = await self._prepare(mailbox, update)
-        assert isinstance(item, BatchItem)
-        result = self._outcome(mailbox, update, await self._single(mailbox, item))
+    async def _created(self, mailbox: str, write: CreateEvent, response: GraphResponse) -> WriteOutcome:
+        """The outcome of a create. One re-sent after a crash whose content changed meanwhile is
+        refused (the ``transactionId`` already made an event, with the older content): that event
+        is found by its tag and ``transactionId`` and brought up to date with this content."""
+        if not _is_transaction_replay(response):
+            return self._outcome(mailbox, write, response)
+        try:
+            found = [
+                snap
+                for snap in await self.find_by_tag(mailbox, write.tag, write.calendar_name)
+                if snap.transaction_id == write.transaction_id
+            ]
+            if not found:
+                return WriteOutcome(
+                    write,
+                    error=SfacalError(
+                        f"Graph refused transactionId {write.transaction_id} as already used, "
+                        f"but no event in {mailbox} carries it"
+                    ),
+                )
+            update = UpdateEvent(found[0].id, write.event, write.tag, None, write.calendar_name)
+            item = await self._prepare(mailbox, update)
+            assert isinstance(item, BatchItem)
+            result = self._outcome(mailbox, update, await self._single(mailbox, item))
+        except SfacalError as exc:
+            return WriteOutcome(write, error=exc)
         return WriteOutcome(write, event_id=result.event_id, change_key=result.change_key, error=result.error)
 
     async def _single(self, mailbox: str, item: BatchItem) -> GraphResponse:
@@ -317,11 +311,7 @@ class GraphCalendarWrites(GraphCalendarReads):
                 )
                 item = await self._prepare(mailbox, create)
                 assert isinstance(item, BatchItem)
-                answer = await self._single(mailbox, item)
-                if _is_transaction_replay(answer):  # re-created before a crash, with older content
-                    created = await self._complete_replayed_create(mailbox, create)
-                else:
-                    created = self._outcome(mailbox, create, answer)
+                created = await self._created(mailbox, create, await self._single(mailbox, item))
                 return WriteOutcome(
                     write,
                     event_id=created.event_id,

@@ -100,14 +100,10 @@ class BatchApi:
             in_batch=True,
             batch_id=batch_id,
         )
-        if body is None:
-            pass
-        elif isinstance(body, str) and "json" not in headers.get("content-type", "json"):
+        if isinstance(body, str) and "json" not in headers.get("content-type", "json"):
             req.body = body.encode()
-        else:
-            # Decoded with the batch already: the item carries its JSON value, not bytes to re-parse.
-            req.body = b"{}"
-            req.parsed = body
+        elif body is not None:
+            req.parsed = body  # decoded with the batch already: no bytes to encode and parse again
         return req
 
     async def batch(self, ctx: Ctx) -> GraphResponse:
