@@ -175,7 +175,7 @@ def test_l2_input_error_fields_survive_the_round_trip(company):
     assert describe(entry, "en").message == "Invalid input (starts_at): is not a date"
 
 
-def test_log_params_are_json_safe_and_without_secrets():
+def test_l2_log_params_are_json_safe_and_without_secrets():
     error = NetworkDnsError(
         "lookup failed for s3cret-value", host="s3cret-value.example.com", secrets=["s3cret-value"]
     )

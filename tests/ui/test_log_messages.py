@@ -69,7 +69,7 @@ def _message_cells(body: str) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_create_and_excluded_skip_lines_read_as_sentences(client_for, admin_user, company, employee, lang):
+def test_l1_p3_create_and_excluded_skip_lines_read_as_sentences(client_for, admin_user, company, employee, lang):
     _engine_lines(company, employee)
     response = client_for(admin_user, lang).get(reverse("logs"))
     assert response.status_code == 200
@@ -85,7 +85,7 @@ def test_create_and_excluded_skip_lines_read_as_sentences(client_for, admin_user
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_employee_sees_own_lines_translated(client_for, company, employee, lang):
+def test_l1_u1_employee_sees_own_lines_translated(client_for, company, employee, lang):
     _engine_lines(company, employee)
     body = client_for(employee.account, lang).get(reverse("logs")).content.decode()
     assert escape(CREATED[lang]) in body and escape(EXCLUDED[lang]) in body
@@ -101,14 +101,14 @@ def test_employee_sees_own_lines_translated(client_for, company, employee, lang)
         ("business_name", "会議", "en", "Not synced: excluded by the exclusion rules (business name 会議)"),
     ],
 )
-def test_excluded_line_names_the_excluded_value_when_stored(company, employee, key, value, lang, text):
+def test_l1_p3_excluded_line_names_the_excluded_value_when_stored(company, employee, key, value, lang, text):
     _engine_lines(company, employee, **{key: value})
     skip = SyncLogEntry.objects.get(operation="skip")
     assert describe(skip, lang).message == text
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_csv_export_has_the_sentences(client_for, admin_user, company, employee, lang):
+def test_l1_csv_export_has_the_sentences(client_for, admin_user, company, employee, lang):
     _engine_lines(company, employee)
     response = client_for(admin_user, lang).get(reverse("log_export"))
     text = b"".join(response.streaming_content).decode("utf-8-sig")
@@ -116,7 +116,7 @@ def test_csv_export_has_the_sentences(client_for, admin_user, company, employee,
     assert ",sync," not in text and ",excluded," not in text
 
 
-def test_every_reason_and_operation_has_a_label():
+def test_l1_every_reason_and_operation_has_a_label():
     assert set(presenters.REASONS) == set(Reason)
     for operation in ("create", "update", "delete", "recreate", "skip", "resolve", "plan"):
         assert operation in presenters.OPERATIONS
@@ -132,7 +132,7 @@ def _line(operation: str, message: str, result: str = LogResult.SUCCESS) -> Sync
 @pytest.mark.parametrize("reason", list(Reason))
 @pytest.mark.parametrize("operation", ["create", "update", "delete", "recreate", "skip"])
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_no_reason_code_is_shown_raw(reason, operation, lang):
+def test_l1_no_reason_code_is_shown_raw(reason, operation, lang):
     result = LogResult.SKIPPED if operation == "skip" else LogResult.SUCCESS
     shown = describe(_line(operation, reason.value, result), lang)
     assert shown.message and shown.message != reason.value
@@ -193,7 +193,7 @@ def test_no_reason_code_is_shown_raw(reason, operation, lang):
         ("create", "something the presenter does not know", None, None),
     ],
 )
-def test_known_texts_are_translated_and_unknown_ones_kept(operation, message, ja, en):
+def test_l1_known_texts_are_translated_and_unknown_ones_kept(operation, message, ja, en):
     line = _line(operation, message)
     assert describe(line, "ja").message == (ja or message)
     assert describe(line, "en").message == (en or describe(line, "en").message)
@@ -201,7 +201,7 @@ def test_known_texts_are_translated_and_unknown_ones_kept(operation, message, ja
         assert describe(line, "en").message == message
 
 
-def test_error_lines_keep_their_rehydrated_message():
+def test_l2_error_lines_keep_their_rehydrated_message():
     line = _line("create", "ErrorNonExistentMailbox", LogResult.FAILURE)
     line.error_code = "mailbox_not_found"
     line.mailbox = MAILBOX

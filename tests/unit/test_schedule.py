@@ -305,7 +305,7 @@ def _schedules(draw: st.DrawFn) -> Schedule:
 
 
 @given(_schedules())
-def test_stored_form_decodes_to_the_same_schedule_as_full_validation(s: Schedule) -> None:
+def test_s11_stored_form_decodes_to_the_same_schedule_as_full_validation(s: Schedule) -> None:
     from sfacal.core.schedule import _stored_schedule, change_from_stored
 
     data = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
@@ -326,7 +326,7 @@ def test_stored_form_decodes_to_the_same_schedule_as_full_validation(s: Schedule
         {"extra": {"a": 1}},
     ],
 )
-def test_stored_form_not_exactly_canonical_goes_through_validation(changes: dict[str, Any]) -> None:
+def test_s11_stored_form_not_exactly_canonical_goes_through_validation(changes: dict[str, Any]) -> None:
     from sfacal.core.schedule import change_from_stored
 
     data = {**meeting().to_dict(), **changes}
