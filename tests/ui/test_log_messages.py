@@ -69,7 +69,9 @@ def _message_cells(body: str) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_l1_p3_create_and_excluded_skip_lines_read_as_sentences(client_for, admin_user, company, employee, lang):
+def test_l1_p3_create_and_excluded_skip_lines_read_as_sentences(
+    client_for, admin_user, company, employee, lang
+):
     _engine_lines(company, employee)
     response = client_for(admin_user, lang).get(reverse("logs"))
     assert response.status_code == 200
