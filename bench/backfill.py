@@ -298,9 +298,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             profiler.start()
         started_at = datetime.now(UTC)
         cpu0, emu_cpu0 = time.process_time(), _cpu_of(emulator.pid)
+        thread_cpu0 = time.thread_time()
         t = time.perf_counter()
         count = _run_passes(company.pk, args.timeout)
         pass_seconds = time.perf_counter() - t
+        pass_thread_cpu = time.thread_time() - thread_cpu0
         engine_cpu, emu_cpu = time.process_time() - cpu0, _cpu_of(emulator.pid) - emu_cpu0
         if profiler is not None:
             profiler.stop()
@@ -334,6 +336,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "passes": count,
             "load_avg_1m": round(load_1m, 2),
             "engine_cpu_seconds": round(engine_cpu, 2),
+            "engine_pass_thread_cpu_seconds": round(pass_thread_cpu, 2),
             "emulator_cpu_seconds": round(emu_cpu, 2),
         }
     finally:

@@ -135,6 +135,15 @@ def test_s6_tag_value_round_trips(company: str, record: str, login: str) -> None
     assert EventTag.parse(tag.value) == tag
 
 
+@given(
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones())),
+)
+def test_s5_wall_clock_text_is_the_seconds_of_the_wall_time(dt: datetime) -> None:
+    from sfacal.calendars.msgraph.payload import _wall
+
+    assert _wall(dt) == dt.replace(tzinfo=None, microsecond=0).isoformat(timespec="seconds")
+
+
 # -- settings and credentials --------------------------------------------------------------------
 
 

@@ -100,11 +100,16 @@ def _one_pass(company_id: int, leases: LeaseSet, limit: int) -> tuple[PassSummar
     ctx = load_context(company_id)
     now = timezone.now()
     enabled = ctx.policy.sync_enabled and ctx.policy.write_enabled
-    rows = list(
+    due = (
         InboxEntry.objects.filter(due_entries(company_id, now, include_deferred=enabled))
         .order_by("id")
         .values_list("id", "source", "record_id", "trigger", "state")[:limit]
     )
+    # Plain columns (no value needs converting), read without building a row object per entry.
+    sql, params = due.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     entries: dict[RecordKey, list[int]] = {}
     triggers: dict[RecordKey, str] = {}
     for entry_id, source, record_id, trigger, state in rows:

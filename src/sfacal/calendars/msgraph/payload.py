@@ -157,7 +157,9 @@ def tag_expand() -> str:
 
 
 def _wall(dt: datetime) -> str:
-    return dt.replace(tzinfo=None, microsecond=0).isoformat(timespec="seconds")
+    """The wall-clock time to the second, no offset (``isoformat`` always writes a four-digit year,
+    so the first 19 characters are ``YYYY-MM-DDTHH:MM:SS`` whatever follows)."""
+    return dt.isoformat()[:19]
 
 
 def event_body(event: RenderedEvent, tag: EventTag, transaction_id: str | None = None) -> dict[str, Any]:

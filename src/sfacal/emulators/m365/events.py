@@ -247,10 +247,13 @@ def _dtz(ev: Event, which: str, tz_pref: str | None) -> dict[str, str]:
     return {"dateTime": format_graph(instant.astimezone(UTC)), "timeZone": "UTC"}
 
 
+_URLSAFE_ID = re.compile(r"[A-Za-z0-9_\-=]*")
+
+
 def _web_link(ev: Event) -> str:
-    ev.web_link = (
-        f"https://outlook.office365.com/owa/?itemid={quote(ev.id, safe='')}&exvsurl=1&path=/calendar/item"
-    )
+    # Item ids are base64url plus "=" padding: only "=" needs escaping (what quote() would do).
+    item = ev.id.replace("=", "%3D") if _URLSAFE_ID.fullmatch(ev.id) else quote(ev.id, safe="")
+    ev.web_link = f"https://outlook.office365.com/owa/?itemid={item}&exvsurl=1&path=/calendar/item"
     return ev.web_link
 
 
@@ -266,11 +269,12 @@ def render_event(
     p = ev.props
     body, preview = render_body(p.get("body"), want_text)
     location = _location(p.get("location"))
+    created = format_offset(ev.created)
     full: dict[str, Any] = {
         "@odata.etag": f'W/"{ev.change_key}"',
         "id": ev.id,
-        "createdDateTime": format_offset(ev.created),
-        "lastModifiedDateTime": format_offset(ev.modified),
+        "createdDateTime": created,
+        "lastModifiedDateTime": created if ev.modified == ev.created else format_offset(ev.modified),
         "changeKey": ev.change_key,
         "categories": list(p.get("categories") or []),
         "originalStartTimeZone": p.get("_start_tz", "UTC"),

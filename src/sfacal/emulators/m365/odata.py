@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .csdl import shipped_schema
@@ -31,6 +32,7 @@ _TOKEN = re.compile(
 _FILTERABLE = {"subject", "transactionId", "iCalUId", "id", "showAs", "sensitivity", "importance"}
 
 
+@lru_cache(maxsize=1024)  # a client sends the same few ids again and again
 def normalise_ext_id(raw: str) -> str | None:
     """Canonical form of an extended property id (type case-folded, GUID lower-case), or None."""
     m = EXT_ID.match(raw.strip())
@@ -44,6 +46,7 @@ def normalise_ext_id(raw: str) -> str | None:
     )
 
 
+@lru_cache(maxsize=1024)
 def display_ext_id(raw: str) -> str:
     """The id as Graph writes it back (type as given, GUID lower-case)."""
     m = EXT_ID.match(raw.strip())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..net import bind_listener
 from ..tls import TlsFiles, ensure_tls_files
@@ -20,14 +20,18 @@ from .client import ControlClient
 from .state import EmulatorState, Knobs
 
 
-class ResettableH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, exposing the connection's transport to the app.
+class _Resettable:
+    """Exposes the connection's transport to the app (see :data:`TRANSPORT_KEY`).
 
     The emulator uses it to emulate a connection reset: abort the transport and send nothing.
     """
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    app: Any
+    cycle: Any
+    transport: asyncio.Transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         inner = self.app
 
         async def app_with_transport(scope: Any, receive: Any, send: Any) -> None:
@@ -42,7 +46,11 @@ class ResettableH11Protocol(H11Protocol):
         if self.cycle is None or self.cycle.response_complete:
             self.transport.abort()
         else:
-            super().shutdown()
+            super().shutdown()  # type: ignore[misc]
+
+
+class ResettableHttpToolsProtocol(_Resettable, HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol on the ``httptools`` parser, with the transport exposed."""
 
 
 def _config(app: Any, tls: TlsFiles, host: str, port: int, log_level: str) -> uvicorn.Config:
@@ -52,8 +60,9 @@ def _config(app: Any, tls: TlsFiles, host: str, port: int, log_level: str) -> uv
         port=port,
         ssl_certfile=str(tls.cert_pem),
         ssl_keyfile=str(tls.key_pem),
-        http=ResettableH11Protocol,
+        http=ResettableHttpToolsProtocol,
         lifespan="on",
+        proxy_headers=False,
         log_level=log_level,
         access_log=False,
         timeout_keep_alive=30,

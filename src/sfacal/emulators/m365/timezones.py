@@ -272,4 +272,4 @@ def format_graph(dt: datetime) -> str:
 
 def format_offset(dt: datetime) -> str:
     """An ISO 8601 UTC timestamp as Graph writes DateTimeOffset values (seven digits + Z)."""
-    return format_graph(dt.astimezone(UTC)) + "Z"
+    return format_graph(dt if dt.tzinfo is UTC else dt.astimezone(UTC)) + "Z"
