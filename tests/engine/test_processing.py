@@ -129,3 +129,13 @@ def test_l1_p3_skip_line_names_the_subject_and_the_excluded_purpose(company, fak
     assert skip.message == "excluded"
     assert skip.subject == "赤木電機/情報提供"  # what the event would be called, not only the customer
     assert skip.error_params == {"purpose": "情報提供"}
+    assert skip.mailbox == TARO  # where the event would have gone
+
+
+def test_l1_p3_skip_line_names_the_chosen_calendar(company, fake):
+    employee(company, "taro", excluded_purposes=["情報提供"], calendar_name="営業")
+    fake.add_mailbox(TARO)
+    accept(company, meeting(purpose="情報提供", participants=("taro",)), trigger="webhook")
+    run(company)
+    (skip,) = SyncLogEntry.objects.filter(operation="skip", login_id="taro")
+    assert (skip.mailbox, skip.calendar_name) == (TARO, "営業")

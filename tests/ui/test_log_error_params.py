@@ -23,7 +23,7 @@ from sfacal.core.errors import (
 )
 from sfacal.core.schedule import SourceRef
 from sfacal.engine.context import load_context
-from sfacal.engine.mirrors import insert_log_lines, log_line
+from sfacal.engine.loglines import insert_log_lines, log_line
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.push.writeback import WriteBackPayload, deliver_write_back
 from sfacal.web.connections.models import SourceConnection, SourceKind

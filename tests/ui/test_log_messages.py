@@ -14,7 +14,7 @@ from django.utils.html import escape
 from sfacal.core.policy import Reason
 from sfacal.core.schedule import SourceRef
 from sfacal.engine.context import load_context
-from sfacal.engine.mirrors import insert_log_lines, log_line
+from sfacal.engine.loglines import insert_log_lines, log_line
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.web.logs import presenters
 from sfacal.web.logs.presenters import describe

@@ -1,4 +1,5 @@
-"""The mirror table and the log, seen from one pass: load rows, write ahead, record outcomes.
+"""The mirror table, seen from one pass: load rows, write ahead, record outcomes (with their log
+lines, written through :mod:`sfacal.engine.loglines`).
 
 Stored state -> the planner's :class:`~sfacal.core.planner.MirrorRow` status:
 
@@ -21,7 +22,7 @@ statements, not hundreds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -35,6 +36,7 @@ from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
 from sfacal.core.schedule import SourceRef
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
 from sfacal.engine.context import CompanyContext, RecordKey, chunked, rows_of_records
+from sfacal.engine.loglines import error_params_value, insert_log_lines, insert_log_rows
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry
 
 __all__ = [
@@ -43,11 +45,8 @@ __all__ = [
     "OpStatus",
     "Place",
     "Recorder",
-    "insert_log_lines",
-    "insert_log_rows",
     "load_mirror_values",
     "load_mirrors",
-    "log_line",
     "mirror_row",
     "place_of",
 ]
@@ -141,45 +140,6 @@ class OpResult:
     error: SfacalError | None = None
 
 
-def log_line(
-    ctx: CompanyContext,
-    *,
-    trigger: str,
-    operation: str,
-    result: str,
-    employee_id: int | None = None,
-    login_id: str = "",
-    mailbox: str = "",
-    calendar_name: str | None = None,
-    ref: SourceRef | None = None,
-    subject: str = "",
-    error: SfacalError | None = None,
-    params: Mapping[str, object] | None = None,
-    message: str = "",
-) -> SyncLogEntry:
-    """An unsaved L1 log line (the error's code re-hydrates its hint, L2). ``params`` are stored
-    instead of the error's (e.g. what an exclusion matched, for a line without an error)."""
-    text = message
-    if error is not None:
-        text = error.detail or error.user_message("en")
-    return SyncLogEntry(
-        company_id=ctx.company_id,
-        employee_id=employee_id,
-        login_id=login_id[:150],
-        mailbox=mailbox[:254],
-        calendar_name=(calendar_name or "")[:255],
-        trigger=trigger,
-        operation=operation[:32],
-        result=result,
-        source=(ref.source if ref else "")[:64],
-        record_id=(ref.record_id if ref else "")[:200],
-        subject=subject[:255],
-        error_code=(error.code if error is not None else "")[:64],
-        error_params=log_params(error if params is None else params),
-        message=text[:2000],
-    )
-
-
 _MIRROR_COLUMNS = (
     "company_id",
     "source",
@@ -200,23 +160,6 @@ _MIRROR_COLUMNS = (
     "updated_at",
 )
 _PLACE_COLUMNS = ("company_id", "source", "record_id", "login_id", "mailbox", "calendar_name")
-_LOG_COLUMNS = (
-    "company_id",
-    "at",
-    "employee_id",
-    "login_id",
-    "mailbox",
-    "calendar_name",
-    "trigger",
-    "operation",
-    "result",
-    "source",
-    "record_id",
-    "subject",
-    "error_code",
-    "error_params",
-    "message",
-)
 
 
 def _q(name: str) -> str:
@@ -238,69 +181,6 @@ def _update_sql(update: Sequence[str]) -> str:
     sets = ", ".join(f"{_q(c)} = %s" for c in update)
     where = " AND ".join(f"{_q(c)} = %s" for c in _PLACE_COLUMNS)
     return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
-
-
-_ERROR_PARAMS_FIELD = SyncLogEntry._meta.get_field("error_params")
-
-
-def _json_value(value: dict[str, str]) -> Any:
-    """``value`` as the database driver takes it for the ``error_params`` JSON column (raw SQL
-    bypasses the field, so it adapts the value itself: JSON text on SQLite, ``Jsonb`` on PostgreSQL)."""
-    if not value:  # most lines: no error; adapt the empty object once per database vendor
-        empty = _EMPTY_PARAMS.get(connection.vendor)
-        if empty is None:
-            empty = _EMPTY_PARAMS[connection.vendor] = _ERROR_PARAMS_FIELD.get_db_prep_save({}, connection)
-        return empty
-    return _ERROR_PARAMS_FIELD.get_db_prep_save(value, connection)
-
-
-_EMPTY_PARAMS: dict[str, Any] = {}
-
-
-def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
-    """Insert log lines with one ``executemany`` (no per-row ORM work)."""
-    if not lines:
-        return
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    insert_log_rows(
-        [
-            (
-                x.company_id,
-                now,
-                x.employee_id,
-                x.login_id,
-                x.mailbox,
-                x.calendar_name,
-                x.trigger,
-                x.operation,
-                x.result,
-                x.source,
-                x.record_id,
-                x.subject,
-                x.error_code,
-                _json_value(log_params(x.error_params)),
-                x.message,
-            )
-            for x in lines
-        ]
-    )
-
-
-def insert_log_rows(rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert log lines given as tuples in :data:`_LOG_COLUMNS` order (one ``executemany``)."""
-    if not rows:
-        return
-    sql = _INSERT_LOG_SQL.get(connection.vendor)
-    if sql is None:
-        table = _q(SyncLogEntry._meta.db_table)
-        cols = ", ".join(_q(c) for c in _LOG_COLUMNS)
-        marks = ", ".join(["%s"] * len(_LOG_COLUMNS))
-        sql = _INSERT_LOG_SQL[connection.vendor] = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-_INSERT_LOG_SQL: dict[str, str] = {}
 
 
 _PENDING_SET = ("state", "transaction_id", "generation", "event_id", "change_key", "updated_at")
@@ -338,7 +218,7 @@ class Recorder:
         self._pending_sql = _upsert_sql(_PENDING_SET)
         self._done_sql = _upsert_sql(_DONE_SET)
         self._failed_sql = _update_sql(_FAILED_SET)
-        self._no_params = _json_value({})
+        self._no_params = error_params_value({})
 
     def _employee_id(self, login_id: str) -> int | None:
         try:
@@ -518,7 +398,8 @@ class Recorder:
         message: str = "",
         with_ref: bool = True,
     ) -> tuple[Any, ...]:
-        """A log line (:data:`_LOG_COLUMNS` order), as :func:`log_line` builds it."""
+        """A log line (:data:`~sfacal.engine.loglines.LOG_COLUMNS` order), as
+        :func:`~sfacal.engine.loglines.log_line` builds it."""
         text = message
         if error is not None and not message:
             text = error.detail or error.user_message("en")
@@ -537,7 +418,7 @@ class Recorder:
             op.ref.record_id[:200] if with_ref else "",
             subject[:255] if with_ref else "",
             (error.code if error is not None else "")[:64],
-            self._no_params if error is None else _json_value(log_params(error)),
+            self._no_params if error is None else error_params_value(log_params(error)),
             text[:2000],
         )
 

@@ -124,10 +124,10 @@ class MirrorEvent(models.Model):
                 name="mirror_unique_place",
             ),
         ]
-        # (company, source, record_id) is served by the unique place's leading columns.
+        # (company, source, record_id) is served by the unique place's leading columns, and an
+        # employee's rows by the ``employee`` foreign key's own index (an employee has one company).
         indexes = [
             models.Index(fields=["company", "mailbox"]),
-            models.Index(fields=["company", "employee"]),
         ]
 
 
@@ -146,7 +146,9 @@ class SyncLogEntry(models.Model):
     # update per line each).
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="log_entries", db_index=False)
     at = models.DateTimeField(auto_now_add=True)
-    employee = models.ForeignKey(Employee, on_delete=models.SET_NULL, null=True, blank=True)
+    # Indexed by (employee, at) below: an employee belongs to one company, so that index serves
+    # an employee's own log as well as (company, employee, at) would, and Django's SET_NULL.
+    employee = models.ForeignKey(Employee, on_delete=models.SET_NULL, null=True, blank=True, db_index=False)
     login_id = models.CharField(max_length=150, blank=True)
     mailbox = models.CharField(max_length=254, blank=True)
     calendar_name = models.CharField(max_length=255, blank=True)
@@ -168,7 +170,7 @@ class SyncLogEntry(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["company", "at"]),
-            models.Index(fields=["company", "employee", "at"]),
+            models.Index(fields=["employee", "at"]),
             models.Index(fields=["company", "result", "at"]),
         ]
 

@@ -41,13 +41,13 @@ from sfacal.core.settings import UNSELECTED, EmployeeSettings
 from sfacal.engine import executor
 from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
 from sfacal.engine.leases import LeaseSet, mailbox_key
+from sfacal.engine.loglines import log_line
 from sfacal.engine.mirrors import (
     MirrorValues,
     OpResult,
     OpStatus,
     Recorder,
     load_mirror_values,
-    log_line,
     mirror_row,
 )
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
@@ -377,7 +377,7 @@ def _plan_and_execute(
                     summary.states[key] = ItemState.DEFERRED
                     continue
                 summary.states[key] = ItemState.DONE
-                logs.extend(_outcome_lines(ctx, item, change, result, employee_failures))
+                logs.extend(_outcome_lines(ctx, item, change, result, employee_failures, employees))
                 for op in result.operations:
                     jobs.setdefault(op.mailbox, []).append(op)
                     owner[id(op)] = key
@@ -408,8 +408,10 @@ def _outcome_lines(
     change: Change,
     result: Plan,
     employee_failures: dict[int, str],
+    employees: Mapping[str, EmployeeSettings],
 ) -> list[SyncLogEntry]:
-    """Log lines for employees the plan leaves alone for a reason worth telling (L1)."""
+    """Log lines for employees the plan leaves alone for a reason worth telling (L1). A skipped
+    employee's line names the mailbox and calendar the event would have gone to."""
     lines: list[SyncLogEntry] = []
     for outcome in result.outcomes:
         if outcome.kinds:
@@ -452,6 +454,9 @@ def _outcome_lines(
                 )
             )
         elif outcome.reason in _SKIP_REASONS:
+            settings = employees.get(outcome.login_id)
+            mailbox = outcome.mailbox or (settings.mailbox(ctx.policy.domain) if settings else None)
+            calendar_name = outcome.calendar_name or (settings.calendar_name if settings else None)
             lines.append(
                 log_line(
                     ctx,
@@ -460,8 +465,8 @@ def _outcome_lines(
                     result=LogResult.SKIPPED,
                     employee_id=employee_id,
                     login_id=outcome.login_id,
-                    mailbox=outcome.mailbox or "",
-                    calendar_name=outcome.calendar_name,
+                    mailbox=mailbox or "",
+                    calendar_name=calendar_name,
                     ref=change.ref,
                     subject=_subject(change),
                     params=_excluded_value(change) if outcome.reason is Reason.EXCLUDED else None,

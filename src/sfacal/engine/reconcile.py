@@ -31,7 +31,7 @@ from sfacal.core.errors import SfacalError
 from sfacal.engine import loop as engine_loop
 from sfacal.engine.context import RecordKey, load_context, load_employees
 from sfacal.engine.leases import LeaseSet, mailbox_key
-from sfacal.engine.mirrors import log_line
+from sfacal.engine.loglines import log_line
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry, Trigger
 from sfacal.engine.processor import WorkItem, run_items
 

@@ -27,7 +27,8 @@ from sfacal.engine.context import (
     RecordKey,
     mapping_for,
 )
-from sfacal.engine.mirrors import insert_log_lines, log_line, mirror_row
+from sfacal.engine.loglines import insert_log_lines, log_line
+from sfacal.engine.mirrors import mirror_row
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry, Trigger
 from sfacal.engine.twoway.reads import Place
 from sfacal.engine.twoway.sources import call_write_back, source_for

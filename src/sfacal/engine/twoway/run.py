@@ -22,7 +22,7 @@ from sfacal.engine.context import (
     load_employees,
 )
 from sfacal.engine.leases import LeaseSet, mailbox_key
-from sfacal.engine.mirrors import insert_log_lines
+from sfacal.engine.loglines import insert_log_lines
 from sfacal.engine.models import DeltaState, LogResult, MirrorEvent, MirrorState, Trigger
 from sfacal.engine.processor import WorkItem, run_items
 from sfacal.engine.twoway.actions import Restores, TwoWayReport, apply_change, line_for
