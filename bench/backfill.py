@@ -75,6 +75,19 @@ def _cpu_of(pid: int) -> float:
         return float("nan")
 
 
+def _reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload (dicts, strings, JSON), best of five:
+    this machine's speed at the moment of the run, to compare runs made minutes apart."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.thread_time()
+        for i in range(5_000):
+            row = {"id": i, "subject": f"赤木電機/定期訪問 {i}", "tags": [str(i)] * 5}
+            json.loads(json.dumps(row, ensure_ascii=False))
+        best = min(best, time.thread_time() - start)
+    return round(best * 1000, 1)
+
+
 def _pin(pid: int, cpu: int) -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(pid, {cpu})
@@ -290,6 +303,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         before = control.counters()
         load_1m = os.getloadavg()[0]
+        reference_ms = _reference_ms()
         profiler = None
         if args.profile:
             from pyinstrument import Profiler
@@ -335,6 +349,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "pass_seconds": round(pass_seconds, 3),
             "passes": count,
             "load_avg_1m": round(load_1m, 2),
+            "reference_loop_ms": reference_ms,
             "engine_cpu_seconds": round(engine_cpu, 2),
             "engine_pass_thread_cpu_seconds": round(pass_thread_cpu, 2),
             "emulator_cpu_seconds": round(emu_cpu, 2),
