@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 
 from sfacal.core.schedule import AllDaySpan, Schedule, SourceRef, TimedSpan
 from sfacal.core.twoway import ScheduleEdit, apply_edit
+from sfacal.emulators.tls import TlsFiles, ensure_tls_files
 from sfacal.engine.models import LogResult, SyncLogEntry
 from sfacal.sources.push.writeback import (
     DELIVERY_HEADER,
@@ -42,8 +44,9 @@ class Receiver:
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def serving(tls: TlsFiles | None = None) -> Iterator[Receiver]:
+    """A local write-back receiver over HTTP, or over HTTPS with a certificate from ``tls``'s CA."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -63,14 +66,23 @@ def receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.server_context().wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/sfa/writeback"
+    scheme = "https" if tls is not None else "http"
+    state.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/sfa/writeback"
     try:
         yield state
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving() as state:
+        yield state
 
 
 @pytest.fixture
@@ -235,3 +247,23 @@ def test_t1_push_source_writes_back_and_checks_the_callback(connection, receiver
     receiver.statuses = [500]
     failed = source.check_connection()
     assert not failed.ok and failed.code == "callback_unavailable" and failed.hint("en")
+
+
+def test_t1_callback_over_tls_trusts_the_service_ca_bundle(connection, tmp_path, monkeypatch):
+    """A receiver on the company network with its own CA: refused until the service's CA bundle
+    (``SFACAL_CA_BUNDLE``) holds that CA, then delivered -- for write-backs and the connection check."""
+    from sfacal.sources.push.source import PushSource
+
+    tls = ensure_tls_files(tmp_path / "receiver-ca")
+    with serving(tls) as https:
+        connection.callback_url = https.url
+        monkeypatch.delenv("SFACAL_CA_BUNDLE", raising=False)
+        refused = deliver_write_back(connection, a_payload(), sleep=lambda s: None, max_attempts=1)
+        assert not refused.delivered and refused.error_code == "callback_unreachable"
+        assert "(tls)" in refused.attempts[0].message and https.requests == []
+
+        monkeypatch.setenv("SFACAL_CA_BUNDLE", str(tls.ca_pem))
+        delivered = deliver_write_back(connection, a_payload(), sleep=lambda s: None, max_attempts=1)
+        assert delivered.delivered and len(https.requests) == 1
+        assert PushSource(connection).check_connection().ok
+        assert https.requests[-1][0]["X-Sfacal-Event"] == "ping"

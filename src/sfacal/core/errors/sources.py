@@ -161,12 +161,15 @@ class CallbackUnreachableError(CallbackError, NetworkError):
     hint_ja = (
         "自動的に再試行します。続く場合は、書き戻し先 URL のホスト名とポート、受信側のサーバーが"
         "起動しているか、sfacal のサーバーからその URL に接続できるか（ファイアウォール、プロキシ、"
-        "TLS 証明書）を確認してください。"
+        "TLS 証明書）を確認してください。受信側が社内 CA の証明書を使っている場合は、その CA の"
+        "証明書を含む PEM ファイルを環境変数 SFACAL_CA_BUNDLE に設定し、サービスを再起動してください。"
     )
     hint_en = (
         "It is retried automatically. If it continues, check the callback URL's host name and port, "
         "that the receiving server is running, and that the sfacal server can reach it (firewall, "
-        "proxy, TLS certificate)."
+        "proxy, TLS certificate). If the receiver's certificate comes from an internal CA, put that "
+        "CA's certificate in a PEM file, set the CA bundle (environment variable SFACAL_CA_BUNDLE) "
+        "to that file and restart the service."
     )
 
 

@@ -19,7 +19,6 @@ Failures are typed:
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from sfacal.core.errors import (
     SourceRateLimitedError,
     SourceTenantNotFoundError,
 )
+from sfacal.sources.trust import default_verify
 
 from .ratelimit import Budget, BudgetStore, RateLimiter, default_store
 from .settings import JustSfaSettings, both_labels
@@ -88,13 +88,6 @@ def limiter_for(
     return RateLimiter(settings.limiter_key, budget, store or default_store(), **kwargs)
 
 
-def _default_verify() -> ssl.SSLContext | bool:
-    bundle = os.environ.get("SFACAL_CA_BUNDLE", "").strip()
-    if bundle:
-        return ssl.create_default_context(cafile=bundle)
-    return True
-
-
 def _retry_after(response: httpx.Response) -> float | None:
     raw = response.headers.get("Retry-After")
     if raw is None:
@@ -123,7 +116,7 @@ class RecordsClient:
         self.limiter = limiter if limiter is not None else limiter_for(settings)
         self.max_wait = max_wait
         self._http = httpx.Client(
-            verify=_default_verify() if verify is None else verify,
+            verify=default_verify() if verify is None else verify,
             timeout=timeout,
             trust_env=trust_env,
             transport=transport,

@@ -19,6 +19,7 @@ from sfacal.core.schedule import Schedule
 from sfacal.core.twoway import ScheduleEdit, apply_edit
 from sfacal.sources.base import CheckResult
 from sfacal.sources.push.writeback import (
+    callback_client,
     callback_error,
     deliver_write_back,
     payload_from_edit,
@@ -65,7 +66,7 @@ class PushSource:
             {"type": PING_EVENT, "occurred_at": datetime.now(UTC).isoformat()}, separators=(",", ":")
         ).encode()
         own = self.client is None
-        client = self.client or httpx.Client(timeout=10.0, follow_redirects=False)
+        client = self.client or callback_client()
         try:
             attempt = post_signed(client, self.connection, body, uuid.uuid4().hex, PING_EVENT)
         finally:

@@ -48,6 +48,7 @@ from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.push.convert import SOURCE, schedule_to_out
+from sfacal.sources.trust import default_verify
 from sfacal.web.connections.models import SourceConnection
 
 logger = logging.getLogger("sfacal.push.writeback")
@@ -240,6 +241,12 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def callback_client(timeout: float = 10.0) -> httpx.Client:
+    """The HTTP client for callback URLs: no redirects followed (a signed body goes only where the
+    administrator said), the service's CA bundle trusted (:mod:`sfacal.sources.trust`)."""
+    return httpx.Client(timeout=timeout, follow_redirects=False, verify=default_verify())
+
+
 def attempt_once(
     client: httpx.Client,
     connection: SourceConnection,
@@ -340,7 +347,7 @@ def deliver_write_back(
         _log(connection, payload, attempt, True, 1)
         return DeliveryResult(False, payload.delivery_id, (attempt,))
     own_client = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    http = client or callback_client(timeout)
     attempts: list[Attempt] = []
     try:
         for number in range(1, max_attempts + 1):
