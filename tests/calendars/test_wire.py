@@ -216,3 +216,45 @@ def test_failures_are_httpx_errors_that_name_their_kind() -> None:
             await _pool(port).request("GET", "/", {"X-Evil": "a\r\nInjected: 1"}, None)
 
     asyncio.run(main())
+
+
+def test_large_answers_over_tls_with_the_smaller_read_buffer(tmp_path) -> None:
+    """Each TLS connection reads through a 64 KiB buffer (not asyncio's 256 KiB); answers several
+    times that size still arrive whole, in both directions."""
+    from asyncio import sslproto
+
+    from sfacal.calendars.msgraph.wire import TLS_READ_BUFFER
+    from sfacal.emulators.tls import ensure_tls_files
+
+    tls = ensure_tls_files(tmp_path)
+    big = bytes(range(256)) * 1200  # ~300 KB: several buffers full each way
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, _, body = await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(body) * 2).encode() + b"\r\n\r\n")
+        writer.write(body + body)
+        await writer.drain()
+        writer.close()
+
+    async def main() -> bytes:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls.server_context())
+        port = server.sockets[0].getsockname()[1]
+        pool = WirePool(
+            "https",
+            "127.0.0.1",
+            port,
+            ssl_context=tls.client_context(),
+            connect_timeout=5.0,
+            read_timeout=5.0,
+            max_connections=1,
+        )
+        try:
+            assert sslproto.SSLProtocol.max_size == TLS_READ_BUFFER
+            response = await pool.request("POST", "/echo", {}, big)
+            return response.content
+        finally:
+            await pool.aclose()
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(main()) == big + big

@@ -185,11 +185,17 @@ def step_personal(page: Any, base: str, texts: dict[str, str]) -> None:
 
 
 def assert_fits_phone(page: Any, messages: list[str]) -> None:
-    """L1 on a phone: the log rows are cards that fit the width (no sideways scrolling), and each
-    message is shown on screen, whole."""
+    """L1 on a phone: the log rows are cards that fit the width (no sideways scrolling), each
+    message is shown on screen, whole, and so is every tab of the navigation."""
     width = page.evaluate("() => window.innerWidth")
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll <= width, f"the page scrolls sideways: {scroll}px wide in a {width}px window"
+    for link in page.locator(".mainnav a").all():  # every tab (the current one too) fully in sight
+        box = link.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+            link.inner_text(),
+            box,
+        )
     assert not page.is_visible(".logtable thead")  # the column heads give way to labels
     for text in messages:
         shown = page.locator("#log-rows .log-message", has_text=text).first
