@@ -25,7 +25,8 @@ from sfacal.core.schedule import Schedule
 from sfacal.engine.context import RecordKey, employee_settings, load_changes, load_context, load_employees
 from sfacal.engine.mirrors import OpResult, load_mirrors, mirror_row
 from sfacal.engine.models import MirrorEvent, StoredSchedule, Trigger
-from sfacal.engine.processor import ItemState, PassSummary, WorkItem, run_items
+from sfacal.engine.processor import run_items
+from sfacal.engine.work import ItemState, PassSummary, WorkItem
 from sfacal.web.employees.models import Employee
 
 __all__ = ["request_backfill", "run_backfill", "run_catch_up"]

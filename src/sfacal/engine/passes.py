@@ -27,7 +27,8 @@ from django.utils import timezone
 from sfacal.engine.context import RecordKey, load_context
 from sfacal.engine.leases import LeaseSet, company_key, mark_dirty
 from sfacal.engine.models import InboxEntry, InboxState, MirrorEvent, MirrorState, StoredSchedule, Trigger
-from sfacal.engine.processor import ItemState, PassSummary, WorkItem, run_items
+from sfacal.engine.processor import run_items
+from sfacal.engine.work import ItemState, PassSummary, WorkItem
 from sfacal.web.employees.models import Employee, LastResult, SyncState
 
 __all__ = [

@@ -15,7 +15,8 @@ back-fill, settings changes):
    record outcomes + log lines (on this thread, between slices and after planning);
 5. update each employee's visible state (``last_result``, ``last_error_code``, ``last_synced_at``)
    and report, per record, whether it is done, must be retried (throttling, outage, busy mailbox)
-   or waits for the company to switch sync on (C1, C4).
+   or waits for the company to switch sync on (C1, C4) -- :mod:`sfacal.engine.outcomes`, which
+   also writes the log lines of employees a plan leaves alone.
 """
 
 from __future__ import annotations
@@ -26,18 +27,14 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from django.utils import timezone
 
-from sfacal.core.errors import MailboxUnresolvedError, SfacalError, ThrottledError, UnknownParticipantError
-from sfacal.core.planner import MirrorRow, Operation, Plan, plan
-from sfacal.core.policy import Reason
-from sfacal.core.render import event_subject
-from sfacal.core.schedule import Change, Kind, Schedule
-from sfacal.core.settings import UNSELECTED, EmployeeSettings
+from sfacal.core.errors import SfacalError
+from sfacal.core.planner import MirrorRow, Operation, plan
+from sfacal.core.schedule import Change, Schedule
+from sfacal.core.settings import EmployeeSettings
 from sfacal.engine import executor
 from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
 from sfacal.engine.leases import LeaseSet, mailbox_key
@@ -50,82 +47,17 @@ from sfacal.engine.mirrors import (
     load_mirror_values,
     mirror_row,
 )
-from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
-from sfacal.web.employees.models import Employee, LastResult
+from sfacal.engine.models import LogResult, SyncLogEntry
+from sfacal.engine.outcomes import plan_log_lines, settle_results
+from sfacal.engine.work import ItemState, PassSummary, WorkItem
 
-__all__ = ["ItemState", "PassSummary", "WorkItem", "run_items"]
+__all__ = ["run_items"]
 
 log = logging.getLogger(__name__)
 
 BUSY_RETRY_S = 2.0
 SLICE = 1000  # records planned (and written ahead) between hand-overs to the execution
 FIRST_SLICE = 100  # the first slice; each next one doubles, up to SLICE
-# Outcomes without an operation that are worth a "skipped" log line when a change arrives.
-_SKIP_REASONS = frozenset(
-    {
-        Reason.FROZEN_ACTUAL,
-        Reason.ACTUAL_NOT_SYNCED,
-        Reason.EXCLUDED,
-        Reason.BEFORE_SYNC_START,
-        Reason.LOST_UNCHANGED,
-    }
-)
-# Triggers that mean "this record just changed" (log unknown participants and skips once).
-_CHANGE_TRIGGERS = frozenset(
-    {Trigger.WEBHOOK, Trigger.PUSH, Trigger.CSV, Trigger.POLL, Trigger.MANUAL, Trigger.WRITEBACK}
-)
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """One record to plan. ``only`` limits the plan to some login IDs; ``backfill`` lifts S8."""
-
-    key: RecordKey
-    trigger: str
-    backfill: bool = False
-    only: frozenset[str] | None = None
-
-
-class ItemState(StrEnum):
-    DONE = "done"
-    RETRY = "retry"
-    DEFERRED = "deferred"  # C1 / C4 off: kept until switched on
-    BROKEN = "broken"  # the stored record cannot be read
-
-
-@dataclass
-class PassSummary:
-    records: int = 0
-    operations: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    postponed: int = 0
-    busy: int = 0
-    states: dict[RecordKey, ItemState] = field(default_factory=dict)
-    retry_at: dict[RecordKey, datetime] = field(default_factory=dict)
-    errors: dict[RecordKey, str] = field(default_factory=dict)
-
-    def merge(self, other: PassSummary) -> None:
-        self.records += other.records
-        self.operations += other.operations
-        self.succeeded += other.succeeded
-        self.failed += other.failed
-        self.postponed += other.postponed
-        self.busy += other.busy
-        self.states.update(other.states)
-        self.retry_at.update(other.retry_at)
-        self.errors.update(other.errors)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "records": self.records,
-            "operations": self.operations,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "postponed": self.postponed,
-            "busy": self.busy,
-            "deferred": sum(1 for s in self.states.values() if s is ItemState.DEFERRED),
-        }
 
 
 def _logins(change: Change, rows: Iterable[MirrorValues]) -> set[str]:
@@ -133,23 +65,6 @@ def _logins(change: Change, rows: Iterable[MirrorValues]) -> set[str]:
     if isinstance(change, Schedule):
         logins.update(change.participants)
     return logins
-
-
-def _subject(change: Change) -> str:
-    """The subject the schedule's event has (or would have), for its log lines."""
-    if isinstance(change, Schedule):
-        return event_subject(change, mapping_for(change.ref.source))
-    return ""
-
-
-def _excluded_value(change: Change) -> dict[str, str]:
-    """What an exclusion (P3) matched, for the skip line: the purpose of a 商談, the business
-    name of a 業務 (未選択 when empty)."""
-    if not isinstance(change, Schedule):
-        return {}
-    if change.kind is Kind.MEETING:
-        return {"purpose": change.purpose or UNSELECTED}
-    return {"business_name": change.business_name or UNSELECTED}
 
 
 _gc_lock = threading.Lock()
@@ -377,7 +292,7 @@ def _plan_and_execute(
                     summary.states[key] = ItemState.DEFERRED
                     continue
                 summary.states[key] = ItemState.DONE
-                logs.extend(_outcome_lines(ctx, item, change, result, employee_failures, employees))
+                logs.extend(plan_log_lines(ctx, item, change, result, employee_failures, employees))
                 for op in result.operations:
                     jobs.setdefault(op.mailbox, []).append(op)
                     owner[id(op)] = key
@@ -399,131 +314,4 @@ def _plan_and_execute(
             execution.close()
             executed: list[OpResult] = bridge.finish(running)
             results.extend(executed)
-    _settle(ctx, results, owner, summary, employee_failures, now)
-
-
-def _outcome_lines(
-    ctx: CompanyContext,
-    item: WorkItem,
-    change: Change,
-    result: Plan,
-    employee_failures: dict[int, str],
-    employees: Mapping[str, EmployeeSettings],
-) -> list[SyncLogEntry]:
-    """Log lines for employees the plan leaves alone for a reason worth telling (L1). A skipped
-    employee's line names the mailbox and calendar the event would have gone to."""
-    lines: list[SyncLogEntry] = []
-    for outcome in result.outcomes:
-        if outcome.kinds:
-            continue
-        employee = ctx.employees.get(outcome.login_id)
-        employee_id = int(employee.pk) if employee is not None else None
-        if outcome.reason is Reason.MAILBOX_UNRESOLVED:
-            error: SfacalError = MailboxUnresolvedError(login_id=outcome.login_id)
-            if employee_id is not None:
-                employee_failures[employee_id] = error.code
-            lines.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
-                    operation="resolve",
-                    result=LogResult.FAILURE,
-                    employee_id=employee_id,
-                    login_id=outcome.login_id,
-                    ref=change.ref,
-                    subject=_subject(change),
-                    error=error,
-                )
-            )
-        elif item.trigger not in _CHANGE_TRIGGERS:
-            continue
-        elif outcome.reason is Reason.UNKNOWN_EMPLOYEE:
-            lines.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
-                    operation="resolve",
-                    result=LogResult.WARNING,
-                    login_id=outcome.login_id,
-                    ref=change.ref,
-                    subject=_subject(change),
-                    error=UnknownParticipantError(
-                        f"participant {outcome.login_id!r} of {change.ref} is not a registered employee",
-                        login_id=outcome.login_id,
-                    ),
-                )
-            )
-        elif outcome.reason in _SKIP_REASONS:
-            settings = employees.get(outcome.login_id)
-            mailbox = outcome.mailbox or (settings.mailbox(ctx.policy.domain) if settings else None)
-            calendar_name = outcome.calendar_name or (settings.calendar_name if settings else None)
-            lines.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
-                    operation="skip",
-                    result=LogResult.SKIPPED,
-                    employee_id=employee_id,
-                    login_id=outcome.login_id,
-                    mailbox=mailbox or "",
-                    calendar_name=calendar_name,
-                    ref=change.ref,
-                    subject=_subject(change),
-                    params=_excluded_value(change) if outcome.reason is Reason.EXCLUDED else None,
-                    message=outcome.reason.value,
-                )
-            )
-    return lines
-
-
-def _retry_delay(errors: list[SfacalError]) -> float:
-    wait = 5.0
-    for err in errors:
-        if isinstance(err, ThrottledError) and err.retry_after is not None:
-            wait = max(wait, err.retry_after)
-    return min(wait, 300.0)
-
-
-def _settle(
-    ctx: CompanyContext,
-    results: list[OpResult],
-    owner: dict[int, RecordKey],
-    summary: PassSummary,
-    employee_failures: dict[int, str],
-    now: datetime,
-) -> None:
-    retry_errors: dict[RecordKey, list[SfacalError]] = {}
-    ok_employees: set[int] = set()
-    for res in results:
-        key = owner.get(id(res.op))
-        employee = ctx.employees.get(res.op.login_id)
-        employee_id = int(employee.pk) if employee is not None else None
-        if res.status is OpStatus.OK:
-            summary.succeeded += 1
-            if employee_id is not None:
-                ok_employees.add(employee_id)
-        elif res.status is OpStatus.FAILED:
-            summary.failed += 1
-            if employee_id is not None and res.error is not None:
-                employee_failures[employee_id] = res.error.code
-        else:
-            summary.postponed += 1
-            if key is not None and res.error is not None:
-                retry_errors.setdefault(key, []).append(res.error)
-    for key, errs in retry_errors.items():
-        summary.states[key] = ItemState.RETRY
-        summary.retry_at[key] = now + timedelta(seconds=_retry_delay(errs))
-        summary.errors[key] = errs[0].code
-    stamp = timezone.now()
-    by_code: dict[str, list[int]] = {}
-    for employee_id, code in employee_failures.items():
-        by_code.setdefault(code, []).append(employee_id)
-    for code, ids in by_code.items():
-        Employee.objects.filter(pk__in=ids).update(
-            last_result=LastResult.FAILED, last_error_code=code[:64], last_synced_at=stamp
-        )
-    ok_only = sorted(ok_employees - set(employee_failures))
-    if ok_only:
-        Employee.objects.filter(pk__in=ok_only).update(
-            last_result=LastResult.OK, last_error_code="", last_synced_at=stamp
-        )
+    settle_results(ctx, results, owner, summary, employee_failures, now)

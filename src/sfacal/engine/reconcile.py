@@ -33,7 +33,8 @@ from sfacal.engine.context import RecordKey, load_context, load_employees
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.loglines import log_line
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry, Trigger
-from sfacal.engine.processor import WorkItem, run_items
+from sfacal.engine.processor import run_items
+from sfacal.engine.work import WorkItem
 
 __all__ = ["ReconcileReport", "reconcile_company"]
 

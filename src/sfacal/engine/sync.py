@@ -33,7 +33,8 @@ from django.utils import timezone
 from sfacal.engine import backfill
 from sfacal.engine.context import RecordKey, load_context
 from sfacal.engine.models import InboxEntry, InboxState, MirrorEvent, MirrorState, StoredSchedule, Trigger
-from sfacal.engine.processor import PassSummary, WorkItem, run_items
+from sfacal.engine.processor import run_items
+from sfacal.engine.work import PassSummary, WorkItem
 from sfacal.web.companies.models import Company
 from sfacal.web.employees.models import Employee, SyncState
 

@@ -24,9 +24,10 @@ from sfacal.engine.context import (
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.loglines import insert_log_lines
 from sfacal.engine.models import DeltaState, LogResult, MirrorEvent, MirrorState, Trigger
-from sfacal.engine.processor import WorkItem, run_items
+from sfacal.engine.processor import run_items
 from sfacal.engine.twoway.actions import Restores, TwoWayReport, apply_change, line_for
 from sfacal.engine.twoway.reads import DeltaCursor, Place, Read, fresh_window, read_all
+from sfacal.engine.work import WorkItem
 from sfacal.web.employees.models import SyncState
 
 _ROW_STATES = (MirrorState.SYNCED, MirrorState.FAILED)
