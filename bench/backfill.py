@@ -30,8 +30,11 @@ It prints ONE JSON line::
   events are fetched for counting;
 * extra keys: ``accept_seconds`` (accepting the M x N changes), ``pass_seconds`` (until the pass
   returned, inbox entries settled), ``passes``, ``load_avg_1m`` (the machine's load when the pass
-  started: other work on the machine slows the run), ``engine_cpu_seconds`` and
-  ``emulator_cpu_seconds`` (CPU time of each process during the pass).
+  started: other work on the machine slows the run), ``reference_loop_ms`` (the CPU time of a fixed
+  pure-Python workload just before the pass: the machine's speed at that moment),
+  ``engine_cpu_seconds`` and ``emulator_cpu_seconds`` (CPU time of each process during the pass) and
+  ``engine_pass_thread_cpu_seconds`` (the part of the engine's spent in the pass's own thread:
+  planning and SQLite; the rest is the HTTP thread).
 
 Measurement aids (not dependencies of the product): ``--profile FILE`` writes a pyinstrument profile of
 the pass (the pass's own thread only), ``--emulator-profile FILE`` runs the emulator under py-spy
@@ -153,10 +156,13 @@ def _wait_healthy(control: Any, proc: subprocess.Popen[bytes], data_dir: Path) -
     raise RuntimeError("the emulator did not start")
 
 
-def _django(data_dir: Path, ca_pem: Path) -> None:
+def _django(data_dir: Path, ca_pem: Path | None) -> None:
     os.environ["SFACAL_DATA_DIR"] = str(data_dir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "sfacal.web.settings"
-    os.environ["SFACAL_CA_BUNDLE"] = str(ca_pem)
+    if ca_pem is not None:
+        os.environ["SFACAL_CA_BUNDLE"] = str(ca_pem)
+    else:
+        os.environ.pop("SFACAL_CA_BUNDLE", None)
     os.environ.setdefault("SFACAL_LOG_LEVEL", "ERROR")
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("SFACAL_QUEUE_URL", None)

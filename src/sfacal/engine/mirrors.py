@@ -342,7 +342,7 @@ class Recorder:
                     with_ref=count == 1,
                 )
             )
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the bridge already isolates each call
             with connection.cursor() as cursor:
                 if done_rows:
                     cursor.executemany(self._done_sql, done_rows)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sfacal.engine.context import RecordKey
 
 __all__ = ["ItemState", "PassSummary", "WorkItem"]
 
 
-@dataclass(frozen=True)
-class WorkItem:
-    """One record to plan. ``only`` limits the plan to some login IDs; ``backfill`` lifts S8."""
+class WorkItem(NamedTuple):
+    """One record to plan. ``only`` limits the plan to some login IDs; ``backfill`` lifts S8.
+    (A named tuple: a pass makes one per record, tens of thousands in a back-fill.)"""
 
     key: RecordKey
     trigger: str
