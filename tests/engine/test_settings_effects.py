@@ -215,3 +215,36 @@ def test_e4_turning_on_again_moves_the_sync_start_to_the_given_moment(company, f
     emp.refresh_from_db()
     assert emp.sync_start == moment
     assert sync.on_employee_settings_changed(emp, {"state": "on"}) == []  # still on: unchanged
+
+
+def test_s11_p4_backfill_whose_worker_died_is_started_again_by_the_sweep(company, fake, monkeypatch):
+    from sfacal.engine import tasks
+    from sfacal.engine.backfill import request_backfill
+
+    emp = employee(company, "taro")
+    fake.add_mailbox(TARO, "営業")
+    for i in range(3):
+        inbox.accept(company, meeting(str(i), participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    emp.calendar_name = "営業"
+    emp.save()
+    sync.set_enqueue(lambda name, kwargs: None)  # the job is queued, then its worker dies
+    request_backfill(emp, "", "営業")
+    emp.refresh_from_db()
+    assert emp.backfill_wanted_at is not None and len(fake.of(TARO, "")) == 3
+
+    started: list[tuple[str, dict]] = []
+
+    def run_now(name, kwargs):
+        started.append((name, kwargs))
+        run_backfill(kwargs["employee_id"])
+
+    monkeypatch.setattr(tasks, "enqueue_job", run_now)
+    assert tasks.sweep()["backfill"] == 0  # not stale yet: it may still be running
+    later = timezone.now() + timedelta(seconds=tasks.BACKFILL_STALE_S + 1)
+    assert tasks.sweep(later)["backfill"] == 1
+    assert started == [("backfill", {"employee_id": emp.pk})]
+    assert fake.of(TARO, "") == [] and len(fake.of(TARO, "営業")) == 3
+    emp.refresh_from_db()
+    assert emp.backfill_wanted_at is None and (emp.backfill_total, emp.backfill_done) == (6, 6)
+    assert tasks.sweep(later + timedelta(hours=1))["backfill"] == 0  # finished: not started again

@@ -333,6 +333,23 @@ def test_p4_backfill_moves_every_planned_schedule_in_window_without_duplicates()
     assert at(T0).start == T0
 
 
+def test_s11_p4_backfill_create_cut_short_by_a_crash_is_finished_by_the_next_pass() -> None:
+    """A back-fill lifts S8; if the process dies between sending a create and recording it, the
+    next ordinary pass (which applies S8) still finishes that create with its transactionId, and
+    starts nothing new for schedules from before the sync start."""
+    now = datetime(2025, 7, 15, tzinfo=TOKYO)
+    old = meeting("d", updated_at=T0 - timedelta(days=400))  # before the sync start
+    emp = employee(calendar_name="営業", sync_start=T0)
+    (started,) = backfill(emp, [old], [], POLICY, M, now=now)
+    create = started.operations[0]
+    resumed = plan(old, emps(emp), [pending_row(create)], POLICY, M)
+    assert [(op.kind, op.transaction_id) for op in resumed.operations] == [
+        (OpKind.CREATE, create.transaction_id)
+    ]
+    untouched = plan(old, emps(emp), [], POLICY, M)
+    assert untouched.operations == () and untouched.outcomes[0].reason is Reason.BEFORE_SYNC_START
+
+
 def test_p4_backfill_is_blocked_when_sync_is_off() -> None:
     plans = backfill(employee(), [meeting()], [], CompanyPolicy(sync_enabled=False), M, now=T0)
     assert len(plans) == 1 and plans[0].blocked is Reason.SYNC_DISABLED

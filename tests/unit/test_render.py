@@ -194,11 +194,21 @@ def _clean_text_by_category(value: str) -> str:
     return "".join(kept).rstrip()
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40))
-def test_s5_clean_text_matches_its_definition_for_any_text(value: str) -> None:
-    from sfacal.core.render import clean_text
+_ANY_TEXT = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40)
+# Mostly already-clean text (letters, kana, single and double spaces, an occasional tab or newline):
+# the fast paths of clean_text and clean_line.
+_PIECES = ["a", "b", " ", "  ", "赤木電機", "/", "-", "\t", "\n", "\u3000"]
+_MOSTLY_CLEAN = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+
+
+@given(st.one_of(_ANY_TEXT, _MOSTLY_CLEAN))
+def test_s5_clean_text_and_clean_line_match_their_definitions(value: str) -> None:
+    import re
+
+    from sfacal.core.render import clean_line, clean_text
 
     assert clean_text(value) == _clean_text_by_category(value)
+    assert clean_line(value) == re.sub(r"\s+", " ", _clean_text_by_category(value)).strip()
 
 
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=30))

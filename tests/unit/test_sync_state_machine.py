@@ -185,7 +185,14 @@ class SyncMachine(RuleBasedStateMachine):
                     "S1: only plans are written"
                 )
                 assert emp.state is SyncState.ON, "E1: only employees with sync on are written to"
-                if not backfilling:
+                # S8, except for finishing a create that was started (by a back-fill) before a crash
+                row = self.mirror.get((op.ref, op.login_id, op.mailbox, op.calendar_name))
+                resumed = (
+                    row is not None
+                    and row.status is MirrorStatus.PENDING
+                    and row.transaction_id == op.transaction_id
+                )
+                if not backfilling and not resumed:
                     assert emp.sync_start is not None and schedule.updated_at >= emp.sync_start, "S8"
             crash = None
             if self.crash_plan is not None:

@@ -270,6 +270,12 @@ def plan(
         live = [row for row in mine if row.is_live]
         unwanted = [row for row in mine if row.needs_cleanup]
         decision = decide(change, login, employee, masters, backfill=backfill, mirrored=bool(live))
+        if decision.reason is Reason.BEFORE_SYNC_START and any(
+            row.status is MirrorStatus.PENDING for row in mine
+        ):
+            # A create that was started (say by a P4 back-fill, which lifts S8) and then cut short
+            # by a crash is finished, not left half-done: S8 was settled when it was planned (S11).
+            decision = decide(change, login, employee, masters, backfill=True, mirrored=bool(live))
         if decision.action is Action.LEAVE:
             outcomes.append(Outcome(login, decision.reason))
             continue

@@ -165,14 +165,25 @@ _ZWJ = "\u200d"
 _DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+# Any character clean_text would change (not counting trailing whitespace): most text has none,
+# and one search is cheaper than the substitutions.
+_NOT_CLEAN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# What clean_line would change besides that: whitespace other than a single space.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|[^\\S ]|  ")
+
+
 def clean_text(value: str) -> str:
     """Normalise newlines to ``\\n``; drop control characters (except ``\\n``/``\\t``), lone
     surrogates and non-characters; strip trailing whitespace at the end."""
+    if _NOT_CLEAN.search(value) is None:
+        return value.rstrip()
     return _DROP.sub("", _NEWLINES.sub("\n", value)).rstrip()
 
 
 def clean_line(value: str) -> str:
     """:func:`clean_text`, then every run of whitespace (newlines, tabs) becomes one space."""
+    if _NOT_ONE_LINE.search(value) is None:
+        return value.strip()
     return _LINE_WS.sub(" ", clean_text(value)).strip()
 
 

@@ -40,7 +40,9 @@ def request_backfill(employee: Employee, old_calendar: str | None, new_calendar:
     """P4: start the back-fill (in the background when a queue is wired)."""
     from sfacal.engine import sync
 
-    Employee.objects.filter(pk=employee.pk).update(backfill_total=0, backfill_done=0)
+    Employee.objects.filter(pk=employee.pk).update(
+        backfill_total=0, backfill_done=0, backfill_wanted_at=timezone.now()
+    )
     sync._run(
         "backfill",
         employee_id=employee.pk,
@@ -101,7 +103,9 @@ def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSum
     ctx = load_context(employee.company)
     now = now or timezone.now()
     settings = employee_settings(employee)
-    if settings is None or not settings.is_on:
+    if settings is None or not settings.is_on:  # nothing to move (turning sync on plans anew)
+        if trigger == Trigger.BACKFILL:
+            Employee.objects.filter(pk=employee_id).update(backfill_wanted_at=None)
         return PassSummary()
     window = ctx.window_start(now)
     keys = _keys_for(employee, window)
@@ -113,26 +117,33 @@ def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSum
     plans = core_backfill(settings, schedules, rows, ctx.policy, ctx.masters, now=now)
     wanted = [(p.ref.source, p.ref.record_id) for p in plans if p.operations]
     total = sum(len(p.operations) for p in plans)
-    Employee.objects.filter(pk=employee_id).update(backfill_total=total, backfill_done=0)
+    # A back-fill renews its "wanted" mark as it goes (see request_backfill and the sweep).
+    alive: dict[str, Any] = {"backfill_wanted_at": timezone.now()} if trigger == Trigger.BACKFILL else {}
+    Employee.objects.filter(pk=employee_id).update(backfill_total=total, backfill_done=0, **alive)
     only = frozenset({employee.login_id})
 
     def progress(results: list[OpResult]) -> None:
         mine = sum(1 for r in results if r.op.login_id == employee.login_id and r.status != "retry")
         if mine:
-            Employee.objects.filter(pk=employee_id).update(backfill_done=F("backfill_done") + mine)
+            renew = {"backfill_wanted_at": timezone.now()} if alive else {}
+            Employee.objects.filter(pk=employee_id).update(backfill_done=F("backfill_done") + mine, **renew)
 
     summary = PassSummary()
     pending = wanted
+    deferred = False  # sync is off for the company (C1/C4): the back-fill waits for it
     deadline = time.monotonic() + BUSY_WAIT_S
     while pending:
         part = run_items(
             ctx, [WorkItem(k, trigger, backfill=True, only=only) for k in pending], on_chunk=progress
         )
         summary.merge(part)
+        deferred = deferred or any(s is ItemState.DEFERRED for s in part.states.values())
         pending = [k for k, s in part.states.items() if s is ItemState.RETRY]
         if not pending or time.monotonic() >= deadline:
             break
         time.sleep(1.0)
+    if alive and not pending and not deferred:  # done (a retry or a deferral keeps the mark)
+        Employee.objects.filter(pk=employee_id).update(backfill_wanted_at=None)
     return summary
 
 

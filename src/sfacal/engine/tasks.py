@@ -8,8 +8,9 @@
 * :func:`tick` -- every minute: re-queues inbox entries left pending (older than
   :data:`STALE_PENDING_S`, or due after a backoff), applies changes kept while sync was off, runs
   each company's batch when its C8 interval has passed, reads calendar edits of two-way companies
-  every :data:`TWOWAY_POLL_MINUTES` (:mod:`sfacal.engine.twoway`), and reconciles every
-  :data:`RECONCILE_MINUTES`.
+  every :data:`TWOWAY_POLL_MINUTES` (:mod:`sfacal.engine.twoway`), reconciles every
+  :data:`RECONCILE_MINUTES`, and starts again P4 back-fills whose worker died (not renewed for
+  :data:`BACKFILL_STALE_S`).
 * :func:`purge_old_logs` -- daily: the L1 retention.
 """
 
@@ -29,10 +30,12 @@ from sfacal.engine import backfill, passes, reconcile, retention, sync, twoway
 from sfacal.engine.leases import LeaseSet, lease_seconds
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
 from sfacal.web.companies.models import CompanySettings, Direction
+from sfacal.web.employees.models import Employee
 
 logger = logging.getLogger(__name__)
 
 STALE_PENDING_S = 30
+BACKFILL_STALE_S = 300  # a running back-fill renews its mark at every recorded chunk
 RECONCILE_MINUTES = 60
 TWOWAY_POLL_MINUTES = 1
 QUEUED_MARKER_S = 30.0
@@ -136,7 +139,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     """One run of the minute job (see the module docstring); returns what it queued."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=STALE_PENDING_S)
-    queued = {"process": 0, "batch": 0, "reconcile": 0, "twoway": 0}
+    queued = {"process": 0, "batch": 0, "reconcile": 0, "twoway": 0, "backfill": 0}
     for cs in CompanySettings.objects.select_related("company"):
         cid = cs.company_id
         enabled = cs.sync_enabled and cs.write_to_calendar
@@ -160,7 +163,24 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         if _due(f"reconcile:{cid}", RECONCILE_MINUTES):
             run_reconcile(cid)
             queued["reconcile"] += 1
+        queued["backfill"] += _restart_backfills(cid, now)
     return queued
+
+
+def _restart_backfills(company_id: int, now: datetime) -> int:
+    """P4 back-fills wanted but not renewed for :data:`BACKFILL_STALE_S` (their worker died, or
+    they were postponed): started again. The mark is renewed first, so one is queued once."""
+    stale = Employee.objects.filter(
+        company_id=company_id, backfill_wanted_at__lte=now - timedelta(seconds=BACKFILL_STALE_S)
+    )
+    restarted = 0
+    for employee_id in stale.values_list("pk", flat=True):
+        if Employee.objects.filter(pk=employee_id, backfill_wanted_at__lte=now).update(
+            backfill_wanted_at=now
+        ):
+            enqueue_job("backfill", {"employee_id": employee_id})
+            restarted += 1
+    return restarted
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -58,6 +58,9 @@ class Employee(models.Model):
     # Progress of a P4 back-fill (calendar change)
     backfill_total = models.PositiveIntegerField(default=0)
     backfill_done = models.PositiveIntegerField(default=0)
+    # Set while a back-fill is wanted and not finished (renewed as it runs, cleared at its end): a
+    # back-fill whose worker died is started again by the periodic sweep (S11).
+    backfill_wanted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
