@@ -175,28 +175,28 @@ def _django(data_dir: Path, ca_pem: Path | None) -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def _setup(control: Any, base_url: str, mailboxes: int) -> tuple[Any, list[tuple[str, str]]]:
-    """Tenant, app and mailboxes in the emulator; the company and its employees in the database."""
+DOMAIN = "bench.onmicrosoft.com"
+
+
+def _people(mailboxes: int) -> list[tuple[str, str]]:
+    """(login id, mailbox) of the benchmark's employees."""
+    return [(f"u{i:05d}", f"u{i:05d}@{DOMAIN}") for i in range(mailboxes)]
+
+
+def _company(people: list[tuple[str, str]], **settings: Any) -> Any:
+    """The benchmark company (sync and calendar writes on, ``settings`` on top) and its employees,
+    each with sync on since 2020 and their own mailbox."""
     from sfacal.web.companies.models import CompanySettings
     from sfacal.web.companies.provisioning import ensure_company
     from sfacal.web.employees.models import Employee
 
-    domain = "bench.onmicrosoft.com"
-    tenant = control.create_tenant(domain)
-    app = control.create_app(tenant.id)
-    people = [(f"u{i:05d}", f"u{i:05d}@{domain}") for i in range(mailboxes)]
-    for _, upn in people:
-        control.create_user(tenant.id, upn)
     company = ensure_company("bench", "Bench")
     cs = CompanySettings.objects.get(company=company)
     cs.sync_enabled = True
     cs.write_to_calendar = True
-    cs.client_id = app.client_id
-    cs.auth_method = "secret"
-    cs.client_secret = app.secret
-    cs.token_endpoint = f"{base_url}/{domain}/oauth2/v2.0/token"
-    cs.graph_base_url = f"{base_url}/v1.0"
-    cs.domain = domain
+    cs.domain = DOMAIN
+    for name, value in settings.items():
+        setattr(cs, name, value)
     cs.save()
     since = datetime(2020, 1, 1, tzinfo=UTC)
     Employee.objects.bulk_create(
@@ -210,6 +210,24 @@ def _setup(control: Any, base_url: str, mailboxes: int) -> tuple[Any, list[tuple
             sync_start=since,
         )
         for login, upn in people
+    )
+    return company
+
+
+def _setup(control: Any, base_url: str, mailboxes: int) -> tuple[Any, list[tuple[str, str]]]:
+    """Tenant, app and mailboxes in the emulator; the company and its employees in the database."""
+    tenant = control.create_tenant(DOMAIN)
+    app = control.create_app(tenant.id)
+    people = _people(mailboxes)
+    for _, upn in people:
+        control.create_user(tenant.id, upn)
+    company = _company(
+        people,
+        client_id=app.client_id,
+        auth_method="secret",
+        client_secret=app.secret,
+        token_endpoint=f"{base_url}/{DOMAIN}/oauth2/v2.0/token",
+        graph_base_url=f"{base_url}/v1.0",
     )
     return company, people
 

@@ -39,39 +39,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 BUDGET_US_PER_EVENT = 90.0
 
 
-def _setup(mailboxes: int) -> tuple[Any, list[tuple[str, str]]]:
-    from datetime import UTC, datetime
-
-    from sfacal.web.companies.models import CompanySettings
-    from sfacal.web.companies.provisioning import ensure_company
-    from sfacal.web.employees.models import Employee
-
-    domain = "bench.onmicrosoft.com"
-    people = [(f"u{i:05d}", f"u{i:05d}@{domain}") for i in range(mailboxes)]
-    company = ensure_company("bench", "Bench")
-    cs = CompanySettings.objects.get(company=company)
-    cs.sync_enabled = True
-    cs.write_to_calendar = True
-    cs.domain = domain
-    cs.save()
-    since = datetime(2020, 1, 1, tzinfo=UTC)
-    Employee.objects.bulk_create(
-        Employee(
-            company=company,
-            login_id=login,
-            name=login,
-            state="on",
-            user_id_mode="explicit",
-            user_id=upn,
-            sync_start=since,
-        )
-        for login, upn in people
-    )
-    return company, people
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import backfill  # the back-fill benchmark's Django setup and intake, shared
+    import backfill  # the back-fill benchmark's Django setup, company and intake, shared
 
     data_dir = Path(tempfile.mkdtemp(prefix="sfacal-engine-pass-"))
     backfill._django(data_dir, None)
@@ -82,7 +51,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     fake = FakeCalendar()
     calendar.set_service_factory(lambda settings: fake.service())
     loop.forget_services()
-    company, people = _setup(args.mailboxes)
+    people = backfill._people(args.mailboxes)
+    company = backfill._company(people)
     for _, upn in people:
         fake.add_mailbox(upn)
     backfill._accept(company, people, args.events_per_mailbox)

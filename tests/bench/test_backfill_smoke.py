@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.runner import run_bench
+
 KEYS = {
     "mailboxes",
     "events_per_mailbox",
@@ -25,31 +22,11 @@ KEYS = {
 
 
 def test_backfill_benchmark_prints_one_json_line_without_duplicates_or_missing(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    env.pop("DATABASE_URL", None)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "backfill.py"),
-            "--mailboxes",
-            "3",
-            "--events-per-mailbox",
-            "10",
-            "--latency-ms",
-            "5",
-            "--data-dir",
-            str(tmp_path / "run"),
-            "--no-pin",
-        ],
-        env=env,
-        capture_output=True,
-        timeout=180,
-        check=False,
+    result = run_bench(
+        "backfill.py",
+        *("--mailboxes", "3", "--events-per-mailbox", "10", "--latency-ms", "5"),
+        *("--data-dir", str(tmp_path / "run"), "--no-pin"),
     )
-    assert done.returncode == 0, done.stderr.decode()[-3000:]
-    lines = [x for x in done.stdout.decode().splitlines() if x.strip()]
-    assert len(lines) == 1, lines
-    result = json.loads(lines[0])
     assert KEYS <= set(result)
     assert (result["mailboxes"], result["events_per_mailbox"], result["latency_ms"]) == (3, 10, 5.0)
     assert result["duplicates"] == 0 and result["missing"] == 0

@@ -306,7 +306,7 @@ def _schedules(draw: st.DrawFn) -> Schedule:
 
 @given(_schedules())
 def test_s11_stored_form_decodes_to_the_same_schedule_as_full_validation(s: Schedule) -> None:
-    from sfacal.core.schedule import _stored_schedule, change_from_stored
+    from sfacal.core.stored import _stored_schedule, change_from_stored
 
     data = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
     assert _stored_schedule(data) is not None  # the canonical form takes the fast path
@@ -327,7 +327,7 @@ def test_s11_stored_form_decodes_to_the_same_schedule_as_full_validation(s: Sche
     ],
 )
 def test_s11_stored_form_not_exactly_canonical_goes_through_validation(changes: dict[str, Any]) -> None:
-    from sfacal.core.schedule import change_from_stored
+    from sfacal.core.stored import change_from_stored
 
     data = {**meeting().to_dict(), **changes}
     try:

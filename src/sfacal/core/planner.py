@@ -269,13 +269,10 @@ def plan(
         mine = [row for row in rows if row.login_id == login]
         live = [row for row in mine if row.is_live]
         unwanted = [row for row in mine if row.needs_cleanup]
-        decision = decide(change, login, employee, masters, backfill=backfill, mirrored=bool(live))
-        if decision.reason is Reason.BEFORE_SYNC_START and any(
-            row.status is MirrorStatus.PENDING for row in mine
-        ):
-            # A create that was started (say by a P4 back-fill, which lifts S8) and then cut short
-            # by a crash is finished, not left half-done: S8 was settled when it was planned (S11).
-            decision = decide(change, login, employee, masters, backfill=True, mirrored=bool(live))
+        # A create that was started (say by a P4 back-fill, which lifts S8) and then cut short by a
+        # crash is finished, not left half-done: S8 was settled when it was planned (S11).
+        started = any(row.status is MirrorStatus.PENDING for row in mine)
+        decision = decide(change, login, employee, masters, backfill=backfill or started, mirrored=bool(live))
         if decision.action is Action.LEAVE:
             outcomes.append(Outcome(login, decision.reason))
             continue

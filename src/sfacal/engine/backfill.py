@@ -23,7 +23,7 @@ from django.utils import timezone
 from sfacal.core.planner import backfill as core_backfill
 from sfacal.core.schedule import Schedule
 from sfacal.engine.context import RecordKey, employee_settings, load_changes, load_context, load_employees
-from sfacal.engine.mirrors import OpResult, load_mirrors, mirror_row
+from sfacal.engine.mirrors import OpResult, load_mirror_values, mirror_row
 from sfacal.engine.models import MirrorEvent, StoredSchedule, Trigger
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
@@ -111,22 +111,26 @@ def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSum
     keys = _keys_for(employee, window)
     changes, _ = load_changes(ctx, keys)
     load_employees(ctx, [employee.login_id])
-    rows = [r for r in (mirror_row(m, ctx.slug) for m in load_mirrors(ctx, keys)) if r is not None]
+    rows = [r for r in (mirror_row(m, ctx.slug) for m in load_mirror_values(ctx, keys)) if r is not None]
     schedules = [c for c in changes.values() if isinstance(c, Schedule)]
     # Which records the back-fill touches (the core decides: window, policy, old vs new place).
     plans = core_backfill(settings, schedules, rows, ctx.policy, ctx.masters, now=now)
     wanted = [(p.ref.source, p.ref.record_id) for p in plans if p.operations]
     total = sum(len(p.operations) for p in plans)
-    # A back-fill renews its "wanted" mark as it goes (see request_backfill and the sweep).
-    alive: dict[str, Any] = {"backfill_wanted_at": timezone.now()} if trigger == Trigger.BACKFILL else {}
-    Employee.objects.filter(pk=employee_id).update(backfill_total=total, backfill_done=0, **alive)
+    tracked = trigger == Trigger.BACKFILL  # renews its "wanted" mark as it goes (see the sweep)
+
+    def renewed() -> dict[str, Any]:
+        return {"backfill_wanted_at": timezone.now()} if tracked else {}
+
+    Employee.objects.filter(pk=employee_id).update(backfill_total=total, backfill_done=0, **renewed())
     only = frozenset({employee.login_id})
 
     def progress(results: list[OpResult]) -> None:
         mine = sum(1 for r in results if r.op.login_id == employee.login_id and r.status != "retry")
         if mine:
-            renew = {"backfill_wanted_at": timezone.now()} if alive else {}
-            Employee.objects.filter(pk=employee_id).update(backfill_done=F("backfill_done") + mine, **renew)
+            Employee.objects.filter(pk=employee_id).update(
+                backfill_done=F("backfill_done") + mine, **renewed()
+            )
 
     summary = PassSummary()
     pending = wanted
@@ -142,7 +146,7 @@ def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSum
         if not pending or time.monotonic() >= deadline:
             break
         time.sleep(1.0)
-    if alive and not pending and not deferred:  # done (a retry or a deferral keeps the mark)
+    if tracked and not pending and not deferred:  # done (a retry or a deferral keeps the mark)
         Employee.objects.filter(pk=employee_id).update(backfill_wanted_at=None)
     return summary
 

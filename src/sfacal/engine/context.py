@@ -19,8 +19,9 @@ from django.db.models import Field, Model
 from sfacal.core.errors import InputError
 from sfacal.core.planner import backfill_window_start
 from sfacal.core.render import FieldMapping
-from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict, change_from_stored
+from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict
 from sfacal.core.settings import CompanyPolicy, EmployeeSettings, Masters
+from sfacal.core.stored import change_from_stored
 from sfacal.engine.models import StoredSchedule
 from sfacal.web.companies.models import BusinessName, Company, CompanySettings, Direction, Purpose
 from sfacal.web.employees.models import Employee
@@ -165,29 +166,35 @@ def _column(model: type[Model], name: str) -> str:
     return str(connection.ops.quote_name(found.column))
 
 
+def record_chunks(keys: Iterable[RecordKey]) -> Iterator[tuple[str, list[str]]]:
+    """``(source, record ids)`` for the distinct ``keys``, at most 500 ids each (one ``IN`` query)."""
+    by_source: dict[str, list[str]] = {}
+    for source, record in set(keys):
+        by_source.setdefault(source, []).append(record)
+    for source, records in by_source.items():
+        for chunk in chunked(sorted(records)):
+            yield source, chunk
+
+
 def rows_of_records(
     ctx: CompanyContext, model: type[Model], fields: Sequence[str], keys: Iterable[RecordKey]
 ) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """``(source, row)`` for the rows of ``model`` (company, source, record_id columns) that belong
     to the given records: one plain ``SELECT … IN`` per chunk of 500 records, values as the driver
     returns them (the pass reads thousands of records; the ORM's per-value work adds up)."""
-    by_source: dict[str, list[str]] = {}
-    for source, record in set(keys):
-        by_source.setdefault(source, []).append(record)
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(_column(model, f) for f in fields)
     company_col, source_col, record_col = (_column(model, f) for f in ("company", "source", "record_id"))
     with connection.cursor() as cursor:
-        for source, records in by_source.items():
-            for chunk in chunked(sorted(records)):
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
-                    f"AND {record_col} IN ({marks})",
-                    [ctx.company_id, source, *chunk],
-                )
-                for row in cursor.fetchall():
-                    yield source, tuple(row)
+        for source, chunk in record_chunks(keys):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {cols} FROM {table} WHERE {company_col} = %s AND {source_col} = %s "  # noqa: S608
+                f"AND {record_col} IN ({marks})",
+                [ctx.company_id, source, *chunk],
+            )
+            for row in cursor.fetchall():
+                yield source, tuple(row)
 
 
 def _decode(payload: Any) -> Any:
@@ -217,18 +224,14 @@ def load_changes(
             changes[key] = change_from_stored(_decode(payload) or {})
         except (InputError, orjson.JSONDecodeError) as exc:
             broken[key] = exc.detail if isinstance(exc, InputError) else f"unreadable JSON: {exc}"
-    if deleted:  # rare: the ORM path knows the fall-backs of a deletion
-        by_source: dict[str, list[str]] = {}
-        for source, record in deleted:
-            by_source.setdefault(source, []).append(record)
-        for source, records in by_source.items():
-            for chunk in chunked(sorted(records)):
-                for row in StoredSchedule.objects.filter(
-                    company_id=ctx.company_id, source=source, record_id__in=chunk
-                ):
-                    key = (row.source, row.record_id)
-                    try:
-                        changes[key] = change_of(row, ctx.slug)
-                    except InputError as exc:
-                        broken[key] = exc.detail
+    # Rare: deletions take the ORM path, which knows their fall-backs.
+    for source, chunk in record_chunks(deleted):
+        for row in StoredSchedule.objects.filter(
+            company_id=ctx.company_id, source=source, record_id__in=chunk
+        ):
+            key = (row.source, row.record_id)
+            try:
+                changes[key] = change_of(row, ctx.slug)
+            except InputError as exc:
+                broken[key] = exc.detail
     return changes, broken

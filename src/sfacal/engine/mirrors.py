@@ -35,7 +35,7 @@ from sfacal.core.errors import InputError, NotFoundError, SfacalError, log_param
 from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
 from sfacal.core.schedule import SourceRef
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
-from sfacal.engine.context import CompanyContext, RecordKey, chunked, rows_of_records
+from sfacal.engine.context import CompanyContext, RecordKey, rows_of_records
 from sfacal.engine.loglines import error_params_value, insert_log_lines, insert_log_rows
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry
 
@@ -46,7 +46,6 @@ __all__ = [
     "Place",
     "Recorder",
     "load_mirror_values",
-    "load_mirrors",
     "mirror_row",
     "place_of",
 ]
@@ -111,20 +110,6 @@ def mirror_row(row: MirrorEvent | MirrorValues, company_slug: str) -> MirrorRow 
         )
     except InputError:
         return None
-
-
-def load_mirrors(ctx: CompanyContext, keys: Iterable[RecordKey]) -> list[MirrorEvent]:
-    """Every mirror row of the given records (chunked ``IN`` queries)."""
-    by_source: dict[str, list[str]] = {}
-    for source, record in set(keys):
-        by_source.setdefault(source, []).append(record)
-    rows: list[MirrorEvent] = []
-    for source, records in by_source.items():
-        for chunk in chunked(sorted(records)):
-            rows.extend(
-                MirrorEvent.objects.filter(company_id=ctx.company_id, source=source, record_id__in=chunk)
-            )
-    return rows
 
 
 class OpStatus(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -67,6 +68,16 @@ def plan_log_lines(
     """Log lines for employees the plan leaves alone for a reason worth telling (L1). A skipped
     employee's line names the mailbox and calendar the event would have gone to."""
     lines: list[SyncLogEntry] = []
+    subject: str | None = None  # the schedule's subject, worked out once, for the first line
+
+    def line(login_id: str, **fields: Any) -> SyncLogEntry:
+        nonlocal subject
+        if subject is None:
+            subject = subject_of(change)
+        return log_line(
+            ctx, trigger=item.trigger, login_id=login_id, ref=change.ref, subject=subject, **fields
+        )
+
     for outcome in result.outcomes:
         if outcome.kinds:
             continue
@@ -77,15 +88,11 @@ def plan_log_lines(
             if employee_id is not None:
                 employee_failures[employee_id] = error.code
             lines.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
+                line(
+                    outcome.login_id,
                     operation="resolve",
                     result=LogResult.FAILURE,
                     employee_id=employee_id,
-                    login_id=outcome.login_id,
-                    ref=change.ref,
-                    subject=subject_of(change),
                     error=error,
                 )
             )
@@ -93,14 +100,10 @@ def plan_log_lines(
             continue
         elif outcome.reason is Reason.UNKNOWN_EMPLOYEE:
             lines.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
+                line(
+                    outcome.login_id,
                     operation="resolve",
                     result=LogResult.WARNING,
-                    login_id=outcome.login_id,
-                    ref=change.ref,
-                    subject=subject_of(change),
                     error=UnknownParticipantError(
                         f"participant {outcome.login_id!r} of {change.ref} is not a registered employee",
                         login_id=outcome.login_id,
@@ -112,17 +115,13 @@ def plan_log_lines(
             mailbox = outcome.mailbox or (settings.mailbox(ctx.policy.domain) if settings else None)
             calendar_name = outcome.calendar_name or (settings.calendar_name if settings else None)
             lines.append(
-                log_line(
-                    ctx,
-                    trigger=item.trigger,
+                line(
+                    outcome.login_id,
                     operation="skip",
                     result=LogResult.SKIPPED,
                     employee_id=employee_id,
-                    login_id=outcome.login_id,
                     mailbox=mailbox or "",
                     calendar_name=calendar_name,
-                    ref=change.ref,
-                    subject=subject_of(change),
                     params=_excluded_value(change) if outcome.reason is Reason.EXCLUDED else None,
                     message=outcome.reason.value,
                 )
@@ -130,7 +129,7 @@ def plan_log_lines(
     return lines
 
 
-def retry_delay(errors: list[SfacalError]) -> float:
+def _retry_delay(errors: list[SfacalError]) -> float:
     wait = 5.0
     for err in errors:
         if isinstance(err, ThrottledError) and err.retry_after is not None:
@@ -166,7 +165,7 @@ def settle_results(
                 retry_errors.setdefault(key, []).append(res.error)
     for key, errs in retry_errors.items():
         summary.states[key] = ItemState.RETRY
-        summary.retry_at[key] = now + timedelta(seconds=retry_delay(errs))
+        summary.retry_at[key] = now + timedelta(seconds=_retry_delay(errs))
         summary.errors[key] = errs[0].code
     stamp = timezone.now()
     by_code: dict[str, list[int]] = {}

@@ -170,12 +170,12 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 def _restart_backfills(company_id: int, now: datetime) -> int:
     """P4 back-fills wanted but not renewed for :data:`BACKFILL_STALE_S` (their worker died, or
     they were postponed): started again. The mark is renewed first, so one is queued once."""
-    stale = Employee.objects.filter(
-        company_id=company_id, backfill_wanted_at__lte=now - timedelta(seconds=BACKFILL_STALE_S)
-    )
+    cutoff = now - timedelta(seconds=BACKFILL_STALE_S)
+    stale = Employee.objects.filter(company_id=company_id, backfill_wanted_at__lte=cutoff)
     restarted = 0
     for employee_id in stale.values_list("pk", flat=True):
-        if Employee.objects.filter(pk=employee_id, backfill_wanted_at__lte=now).update(
+        # only if still stale: a concurrent sweep that restarted it has renewed the mark
+        if Employee.objects.filter(pk=employee_id, backfill_wanted_at__lte=cutoff).update(
             backfill_wanted_at=now
         ):
             enqueue_job("backfill", {"employee_id": employee_id})

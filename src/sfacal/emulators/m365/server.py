@@ -20,18 +20,15 @@ from .client import ControlClient
 from .state import EmulatorState, Knobs
 
 
-class _Resettable:
-    """Exposes the connection's transport to the app (see :data:`TRANSPORT_KEY`).
+class ResettableHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (``httptools`` parser), exposing the connection's transport to
+    the app (see :data:`TRANSPORT_KEY`).
 
     The emulator uses it to emulate a connection reset: abort the transport and send nothing.
     """
 
-    app: Any
-    cycle: Any
-    transport: asyncio.Transport
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
         inner = self.app
 
         async def app_with_transport(scope: Any, receive: Any, send: Any) -> None:
@@ -46,11 +43,7 @@ class _Resettable:
         if self.cycle is None or self.cycle.response_complete:
             self.transport.abort()
         else:
-            super().shutdown()  # type: ignore[misc]
-
-
-class ResettableHttpToolsProtocol(_Resettable, HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol on the ``httptools`` parser, with the transport exposed."""
+            super().shutdown()
 
 
 def _config(app: Any, tls: TlsFiles, host: str, port: int, log_level: str) -> uvicorn.Config:

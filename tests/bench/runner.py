@@ -1,0 +1,30 @@
+"""Running a benchmark script the way a developer does, for the smoke tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(script: str, *args: str) -> dict[str, Any]:
+    """Run ``bench/<script>`` with ``args`` on SQLite; its one JSON line, decoded."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        env=env,
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    lines = [x for x in done.stdout.decode().splitlines() if x.strip()]
+    assert len(lines) == 1, lines
+    result: dict[str, Any] = json.loads(lines[0])
+    return result
