@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote
 
 from sfacal.core.errors import InputError, SfacalError, normalize_lang
 from sfacal.core.expiry import ExpiringCredentialWarning
+from sfacal.core.frozen import quick_init
 from sfacal.core.planner import Operation, OpKind
 from sfacal.core.render import RenderedEvent
 from sfacal.core.schedule import SourceRef
@@ -158,6 +159,7 @@ class ChangePage:
 # Writes
 
 
+@quick_init
 @dataclass(frozen=True)
 class CreateEvent:
     """Create ``event`` tagged ``tag`` in ``calendar_name`` (``None``: default calendar)."""
@@ -168,6 +170,7 @@ class CreateEvent:
     calendar_name: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class UpdateEvent:
     """Overwrite event ``event_id`` with ``event`` (every field, S7).
@@ -186,6 +189,7 @@ class UpdateEvent:
     recreate_transaction_id: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class DeleteEvent:
     """Delete event ``event_id``; when it is ``None`` (an unconfirmed create), every event tagged
@@ -205,6 +209,7 @@ class DeleteEvent:
 EventWrite = CreateEvent | UpdateEvent | DeleteEvent
 
 
+@quick_init
 @dataclass(frozen=True)
 class WriteOutcome:
     """What happened to one write. ``error`` is ``None`` on success.

@@ -36,6 +36,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sfacal.core.errors import InputError
+from sfacal.core.frozen import quick_init
 from sfacal.core.policy import Action, Reason, decide
 from sfacal.core.render import FieldMapping, RenderedEvent, content_hash, render
 from sfacal.core.schedule import AllDaySpan, Change, Schedule, SourceRef, zone
@@ -95,6 +96,7 @@ class MirrorStatus(StrEnum):
     LOST = "lost"  # it was deleted in the calendar; re-created at the next SFA change (S9)
 
 
+@quick_init
 @dataclass(frozen=True)
 class MirrorRow:
     """One row of the mirror table; unique on (ref, login_id, mailbox, calendar_name)."""
@@ -146,6 +148,7 @@ class OpKind(StrEnum):
     DELETE = "delete"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Operation:
     """One calendar write.
@@ -188,6 +191,7 @@ class Operation:
         )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Outcome:
     """What the plan means for one employee (for the log, L1)."""
@@ -199,6 +203,7 @@ class Outcome:
     calendar_name: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Plan:
     ref: SourceRef

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sfacal.core.frozen import quick_init
 from sfacal.core.schedule import Change, Kind, Schedule, ScheduleDeletion
 from sfacal.core.settings import OUTSIDE_MASTER, UNSELECTED, EmployeeSettings, Masters, SyncState
 
@@ -58,6 +59,7 @@ class Reason(StrEnum):
     WRITE_DISABLED = "write_disabled"  # C4
 
 
+@quick_init
 @dataclass(frozen=True)
 class Decision:
     action: Action

@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from sfacal.core.errors import InputError
+from sfacal.core.frozen import quick_init
 from sfacal.core.schedule import DEFAULT_TIMEZONE, AllDaySpan, Kind, Schedule, zone
 
 __all__ = [
@@ -91,6 +92,7 @@ class FieldMapping:
     body: str | None = EXTRA_BODY
 
 
+@quick_init
 @dataclass(frozen=True)
 class RenderedEvent:
     """The calendar event for one schedule: everything the connector needs to build its payload.

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sfacal.core.errors import InputError
-from sfacal.core.frozen import FrozenMap
+from sfacal.core.frozen import FrozenMap, quick_init
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -166,6 +166,7 @@ def _ref_part(value: object, field_name: str) -> str:
     return text
 
 
+@quick_init
 @dataclass(frozen=True, order=True)
 class SourceRef:
     """Identifies one SFA record: ``company`` (slug), ``source`` (e.g. ``justsfa``), ``record_id``."""
@@ -209,6 +210,7 @@ class SourceRef:
         raise InputError("ref", "expected an object or a string", reason_ja="形式が正しくありません")
 
 
+@quick_init
 @dataclass(frozen=True)
 class TimedSpan:
     """From ``start`` to ``end`` (aware datetimes, ``end >= start``)."""
@@ -227,6 +229,7 @@ class TimedSpan:
         return False
 
 
+@quick_init
 @dataclass(frozen=True)
 class AllDaySpan:
     """Whole days from ``start`` up to, not including, ``end`` (``end > start``)."""
@@ -291,6 +294,7 @@ def _extra(value: object) -> FrozenMap[str]:
     return FrozenMap(out)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Schedule:
     """One SFA schedule, normalised. See the module docstring."""

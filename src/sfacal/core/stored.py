@@ -98,27 +98,27 @@ def _stored_schedule(data: dict[str, Any]) -> Schedule | None:
         zone(data["timezone"])
     except (InputError, TypeError, ValueError):
         return None
+    # Frozen instances filled through their __dict__ (what object.__setattr__ does, in one step).
     source_ref = object.__new__(SourceRef)
-    for name in ("company", "source", "record_id"):
-        object.__setattr__(source_ref, name, ref[name])
+    source_ref.__dict__.update(company=ref["company"], source=ref["source"], record_id=ref["record_id"])
     schedule = object.__new__(Schedule)
-    values = {
-        "ref": source_ref,
-        "kind": kind,
-        "status": status,
-        "span": span,
-        "updated_at": updated_at,
-        "title": data["title"],
-        "content": data["content"],
-        "purpose": data["purpose"],
-        "business_name": data["business_name"],
-        "customer_name": data["customer_name"],
-        "customer_address": data["customer_address"],
-        "participants": tuple(participants),
-        "timezone": data["timezone"],
-        "version": data["version"],
-        "extra": FrozenMap(extra),
-    }
-    for name, value in values.items():
-        object.__setattr__(schedule, name, value)
+    schedule.__dict__.update(
+        {
+            "ref": source_ref,
+            "kind": kind,
+            "status": status,
+            "span": span,
+            "updated_at": updated_at,
+            "title": data["title"],
+            "content": data["content"],
+            "purpose": data["purpose"],
+            "business_name": data["business_name"],
+            "customer_name": data["customer_name"],
+            "customer_address": data["customer_address"],
+            "participants": tuple(participants),
+            "timezone": data["timezone"],
+            "version": data["version"],
+            "extra": FrozenMap(extra),
+        }
+    )
     return schedule

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from sfacal.calendars.base import WriteOutcome
 from sfacal.core.errors import InputError, NotFoundError, SfacalError, log_params
+from sfacal.core.frozen import quick_init
 from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
 from sfacal.core.schedule import SourceRef
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
@@ -118,6 +119,7 @@ class OpStatus(StrEnum):
     RETRY = "retry"  # throttling, outage: the change stays in the inbox and is retried
 
 
+@quick_init
 @dataclass(frozen=True)
 class OpResult:
     op: Operation

@@ -35,6 +35,7 @@ import httpx
 import orjson
 
 from sfacal.core.errors import SfacalError, redact
+from sfacal.core.frozen import quick_init
 
 from .auth import AccessToken, GraphAuth, network_error_from
 from .errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
@@ -60,6 +61,7 @@ def item_path(event_id: str) -> str:
     return quote(event_id, safe="=-_")
 
 
+@quick_init
 @dataclass(frozen=True)
 class GraphResponse:
     status: int
@@ -71,6 +73,7 @@ class GraphResponse:
         return 200 <= self.status < 300
 
 
+@quick_init
 @dataclass(frozen=True)
 class BatchItem:
     """One request of a JSON batch; ``url`` is relative to the Graph version root."""

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from sfacal.core.frozen import quick_init
+
 __all__ = ["WirePool", "WireResponse"]
 
 _LINE_LIMIT = 1 << 20  # longest head (status line + headers) accepted
@@ -44,6 +46,7 @@ def limit_tls_read_buffer() -> None:
         sslproto.SSLProtocol.max_size = TLS_READ_BUFFER
 
 
+@quick_init
 @dataclass(frozen=True)
 class WireResponse:
     status: int
