@@ -84,6 +84,39 @@ def test_s6_written_ahead_and_recorded_rows_are_what_the_core_describes(company,
     )
 
 
+def test_s6_a_recorded_row_belongs_to_the_employee_holding_its_login_id(company, fake):
+    """The outcome upsert leaves ``employee_id`` out of its SET (cheaper for SQLite); a row whose
+    login ID has passed to another employee is still pointed at that employee when recorded."""
+    taro = employee(company, "taro")
+    fake.add_mailbox(f"taro@{DOMAIN}")
+    ctx = load_context(company.pk)
+    from sfacal.engine.context import load_employees
+
+    load_employees(ctx, ["taro"])
+    ops = []
+    for record in ("1", "2"):
+        (op,) = plan(
+            meeting(record, participants=("taro",)),
+            ctx.employee_settings(ctx.employees),
+            [],
+            ctx.policy,
+            ctx.masters,
+            mapping=mapping_for("push"),
+        ).operations
+        ops.append(op)
+    recorder = Recorder(ctx, {("push", "1"): "push", ("push", "2"): "push"})
+    recorder.write_ahead(ops)
+    # Row "1" was left pointing at an employee who gave up the login ID "taro".
+    jiro = employee(company, "jiro")
+    MirrorEvent.objects.filter(record_id="1").update(employee=jiro)
+    outcomes = [
+        WriteOutcome(write_for_operation(op), event_id=f"ev-{n}", change_key="ck") for n, op in enumerate(ops)
+    ]
+    assert [r.status for r in recorder.record(ops, outcomes)] == ["ok", "ok"]
+    assert dict(MirrorEvent.objects.values_list("record_id", "employee_id")) == {"1": taro.pk, "2": taro.pk}
+    assert set(MirrorEvent.objects.values_list("state", flat=True)) == {"synced"}
+
+
 def test_interleaved_order_gives_every_mailbox_its_first_batch_early():
     from sfacal.core.settings import EmployeeSettings
 

@@ -163,6 +163,14 @@ def _upsert_sql(update: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) DO UPDATE SET {sets}"  # noqa: S608
 
 
+def _owner_sql() -> str:
+    """Point a row at its employee when it points elsewhere (see :meth:`Recorder.record`)."""
+    table = _q(MirrorEvent._meta.db_table)
+    where = " AND ".join(f"{_q(c)} = %s" for c in _PLACE_COLUMNS)
+    employee = _q("employee_id")
+    return f"UPDATE {table} SET {employee} = %s WHERE {where} AND {employee} <> %s"  # noqa: S608
+
+
 def _update_sql(update: Sequence[str]) -> str:
     table = _q(MirrorEvent._meta.db_table)
     sets = ", ".join(f"{_q(c)} = %s" for c in update)
@@ -181,7 +189,6 @@ _DONE_SET = (
     "synced_version",
     "last_error_code",
     "updated_at",
-    "employee_id",
 )
 _FAILED_SET = ("state", "event_id", "last_error_code", "updated_at")
 _PENDING = MirrorState.PENDING_CREATE.value
@@ -204,6 +211,7 @@ class Recorder:
         self._employee_ids: dict[str, int | None] = {}
         self._pending_sql = _upsert_sql(_PENDING_SET)
         self._done_sql = _upsert_sql(_DONE_SET)
+        self._owner_sql = _owner_sql()
         self._failed_sql = _update_sql(_FAILED_SET)
         self._no_params = error_params_value({})
 
@@ -332,7 +340,16 @@ class Recorder:
         with transaction.atomic(savepoint=False):  # the bridge already isolates each call
             with connection.cursor() as cursor:
                 if done_rows:
+                    # The upsert leaves ``employee_id`` alone: naming an indexed column in its SET
+                    # makes SQLite rewrite that index entry and the row even when the value is the
+                    # same -- six times the pages written per recorded outcome. A row keeps its
+                    # employee (its place holds the login ID) except in the rare case of a login ID
+                    # passed from one employee to another; the second statement catches exactly
+                    # those (an index look-up per row, nothing written when the owner is right).
                     cursor.executemany(self._done_sql, done_rows)
+                    cursor.executemany(
+                        self._owner_sql, [(r[3], r[0], r[1], r[2], r[4], r[5], r[6], r[3]) for r in done_rows]
+                    )
                 if failed_rows:
                     cursor.executemany(self._failed_sql, failed_rows)
             insert_log_rows(logs)
