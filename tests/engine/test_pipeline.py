@@ -117,6 +117,27 @@ def test_s6_a_recorded_row_belongs_to_the_employee_holding_its_login_id(company,
     assert set(MirrorEvent.objects.values_list("state", flat=True)) == {"synced"}
 
 
+def test_s11_a_stored_record_that_cannot_be_rebuilt_fails_alone(company, fake):
+    """Schedules are rebuilt from their stored form only when planned: one that cannot be is
+    reported (its inbox entry fails, nothing is written for it); the others are synced."""
+    from sfacal.engine.models import StoredSchedule
+
+    employee(company, "taro")
+    fake.add_mailbox(f"taro@{DOMAIN}")
+    for record in ("good", "bad"):
+        inbox.accept(company, meeting(record, participants=("taro",)), trigger="push")
+    row = StoredSchedule.objects.get(record_id="bad")
+    row.payload = {**row.payload, "timezone": "Nowhere/City"}  # stored form, unreadable zone
+    row.save(update_fields=["payload"])
+    summary = passes.process_inbox(company.pk)
+    assert summary is not None and summary.operations == 1
+    assert len(fake.of(f"taro@{DOMAIN}")) == 1
+    assert MirrorEvent.objects.get().record_id == "good"
+    states = dict(InboxEntry.objects.values_list("record_id", "state"))
+    assert states == {"good": "done", "bad": "failed"}
+    assert "timezone" in InboxEntry.objects.get(record_id="bad").error
+
+
 def test_interleaved_order_gives_every_mailbox_its_first_batch_early():
     from sfacal.core.settings import EmployeeSettings
 

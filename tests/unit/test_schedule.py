@@ -338,3 +338,28 @@ def test_s11_stored_form_not_exactly_canonical_goes_through_validation(changes: 
         assert got.value.detail == exc.detail
     else:
         assert change_from_stored(data) == expected
+
+
+@given(
+    _schedules(),
+    st.lists(st.sampled_from(["taro", " taro", "", "hanako ", "jiro", 7, None]), max_size=4),
+    st.sampled_from([{}, {"timezone": "Nowhere/City"}, {"start": "x"}, {"kind": "?"}]),
+)
+def test_s11_stored_participants_are_those_decoding_gives(
+    s: Schedule, participants: list[Any], broken: dict[str, Any]
+) -> None:
+    """A pass takes leases from ``stored_participants`` and decodes later: whenever it names the
+    participants, decoding (fast path or full validation) gives exactly those, or fails."""
+    from sfacal.core.stored import change_from_stored, stored_participants
+
+    canonical = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
+    assert stored_participants(canonical) == s.participants
+    data = {**canonical, "participants": participants, **broken}
+    named = stored_participants(data)
+    try:
+        decoded = change_from_stored(data)
+    except InputError:
+        return
+    if named is not None:
+        assert isinstance(decoded, Schedule) and decoded.participants == named
+    assert stored_participants({**canonical, "deleted": True}) is None  # not the stored form

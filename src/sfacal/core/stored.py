@@ -30,7 +30,7 @@ from sfacal.core.schedule import (
     zone,
 )
 
-__all__ = ["change_from_stored"]
+__all__ = ["change_from_stored", "stored_participants"]
 
 
 def change_from_stored(data: Mapping[str, Any]) -> Change:
@@ -53,6 +53,23 @@ _STORED_KEYS = frozenset(
 )  # fmt: skip
 _KINDS: Mapping[object, Kind] = Kind._value2member_map_  # type: ignore[assignment]
 _STATUSES: Mapping[object, Status] = Status._value2member_map_  # type: ignore[assignment]
+
+
+def stored_participants(data: object) -> tuple[str, ...] | None:
+    """The participants :func:`change_from_stored` gives ``data``, read without rebuilding the
+    rest; ``None`` unless ``data`` has the stored form with participants as stored (rebuild it then).
+
+    For such a payload the fast path takes the list as it is, and full validation (strip, drop
+    empty, keep the first of duplicates) leaves plain, unique login IDs unchanged: the same tuple
+    either way (a property test checks it)."""
+    if type(data) is not dict or data.keys() != _STORED_KEYS:
+        return None
+    participants = data["participants"]
+    if type(participants) is not list or not all(_plain(login) for login in participants):
+        return None
+    if len(set(participants)) != len(participants):
+        return None
+    return tuple(participants)
 
 
 def _plain(value: object) -> bool:

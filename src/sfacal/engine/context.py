@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import connection
@@ -21,7 +21,7 @@ from sfacal.core.planner import backfill_window_start
 from sfacal.core.render import FieldMapping
 from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict
 from sfacal.core.settings import CompanyPolicy, EmployeeSettings, Masters
-from sfacal.core.stored import change_from_stored
+from sfacal.core.stored import change_from_stored, stored_participants
 from sfacal.engine.models import StoredSchedule
 from sfacal.web.companies.models import BusinessName, Company, CompanySettings, Direction, Purpose
 from sfacal.web.employees.models import Employee
@@ -29,11 +29,15 @@ from sfacal.web.employees.models import Employee
 __all__ = [
     "CompanyContext",
     "RecordKey",
+    "Stored",
+    "Undecoded",
     "chunked",
+    "decode",
     "employee_settings",
     "load_changes",
     "load_context",
     "load_employees",
+    "load_stored",
     "mapping_for",
 ]
 
@@ -203,6 +207,24 @@ def _decode(payload: Any) -> Any:
     return payload  # a driver that decodes JSON itself
 
 
+class Undecoded(NamedTuple):
+    """A stored schedule read but not rebuilt yet: :func:`decode` rebuilds it when it is planned,
+    so a pass sends its first batches without first rebuilding every record. ``participants`` are
+    the ones it will have (:func:`~sfacal.core.stored.stored_participants`): enough to take the
+    leases of the mailboxes it may touch."""
+
+    data: dict[str, Any]
+    participants: tuple[str, ...]
+
+
+Stored = Change | Undecoded
+
+
+def decode(stored: Stored) -> Change:
+    """The change ``stored`` holds (raises :class:`InputError` when it cannot be read)."""
+    return change_from_stored(stored.data) if isinstance(stored, Undecoded) else stored
+
+
 def load_changes(
     ctx: CompanyContext, keys: Iterable[RecordKey]
 ) -> tuple[dict[RecordKey, Change], dict[RecordKey, str]]:
@@ -210,7 +232,16 @@ def load_changes(
 
     One plain ``SELECT`` per chunk of 500 records, the stored JSON decoded directly (no model
     instances: this runs for every record of a pass); deletions go through :func:`change_of`."""
-    changes: dict[RecordKey, Change] = {}
+    stored, broken = load_stored(ctx, keys, defer=False)
+    return {key: decode(value) for key, value in stored.items()}, broken
+
+
+def load_stored(
+    ctx: CompanyContext, keys: Iterable[RecordKey], *, defer: bool = True
+) -> tuple[dict[RecordKey, Stored], dict[RecordKey, str]]:
+    """:func:`load_changes`, leaving schedules in the stored form as :class:`Undecoded` (with
+    ``defer``); a record in any other form is rebuilt here, and reported broken if it cannot be."""
+    changes: dict[RecordKey, Stored] = {}
     broken: dict[RecordKey, str] = {}
     deleted: list[RecordKey] = []
     for source, (record_id, payload, is_deleted) in rows_of_records(
@@ -221,7 +252,12 @@ def load_changes(
             deleted.append(key)
             continue
         try:
-            changes[key] = change_from_stored(_decode(payload) or {})
+            data = _decode(payload) or {}
+            participants = stored_participants(data) if defer else None
+            if participants is not None:
+                changes[key] = Undecoded(data, participants)
+            else:
+                changes[key] = change_from_stored(data)
         except (InputError, orjson.JSONDecodeError) as exc:
             broken[key] = exc.detail if isinstance(exc, InputError) else f"unreadable JSON: {exc}"
     # Rare: deletions take the ORM path, which knows their fall-backs.

@@ -66,19 +66,23 @@ def settle_entries(entries: dict[RecordKey, list[int]], summary: PassSummary, no
                 error=summary.errors.get(key, "")[:2000],
             )
             continue
+        if state is ItemState.BROKEN:  # rare; keeps the reason next to the entry
+            InboxEntry.objects.filter(pk__in=ids).update(
+                state=InboxState.FAILED,
+                attempts=F("attempts") + 1,
+                processed_at=now,
+                error=summary.errors.get(key, "")[:2000],
+            )
+            continue
         groups.setdefault(state, []).extend(ids)
     for state, ids in groups.items():
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             if state is ItemState.DONE:
                 _mark_done(chunk, now)
-            elif state is ItemState.DEFERRED:
+            else:  # DEFERRED
                 InboxEntry.objects.filter(pk__in=chunk).update(
                     state=InboxState.DEFERRED, next_attempt_at=None
-                )
-            else:
-                InboxEntry.objects.filter(pk__in=chunk).update(
-                    state=InboxState.FAILED, attempts=F("attempts") + 1, processed_at=now
                 )
 
 

@@ -31,12 +31,21 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from sfacal.core.errors import SfacalError
+from sfacal.core.errors import InputError, SfacalError
 from sfacal.core.planner import MirrorRow, Operation, plan
-from sfacal.core.schedule import Change, Schedule
+from sfacal.core.schedule import Schedule
 from sfacal.core.settings import EmployeeSettings
 from sfacal.engine import executor
-from sfacal.engine.context import CompanyContext, RecordKey, load_changes, load_employees, mapping_for
+from sfacal.engine.context import (
+    CompanyContext,
+    RecordKey,
+    Stored,
+    Undecoded,
+    decode,
+    load_employees,
+    load_stored,
+    mapping_for,
+)
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.loglines import log_line
 from sfacal.engine.mirrors import (
@@ -60,10 +69,13 @@ SLICE = 1000  # records planned (and written ahead) between hand-overs to the ex
 FIRST_SLICE = 100  # the first slice; each next one doubles, up to SLICE
 
 
-def _logins(change: Change, rows: Iterable[MirrorValues]) -> set[str]:
+def _participants(change: Stored) -> tuple[str, ...]:
+    return change.participants if isinstance(change, Schedule | Undecoded) else ()
+
+
+def _logins(change: Stored, rows: Iterable[MirrorValues]) -> set[str]:
     logins = {row.login_id for row in rows}
-    if isinstance(change, Schedule):
-        logins.update(change.participants)
+    logins.update(_participants(change))
     return logins
 
 
@@ -129,7 +141,8 @@ def _run_items(
         summary.states = dict.fromkeys(by_key, ItemState.DEFERRED)
         return summary
 
-    changes, broken = load_changes(ctx, by_key)
+    # Schedules stay in their stored form until planned (the first batches go out sooner).
+    changes, broken = load_stored(ctx, by_key)
     for key, reason in broken.items():
         summary.states[key] = ItemState.BROKEN
         summary.errors[key] = reason
@@ -190,7 +203,7 @@ def _slices(total: int) -> Iterator[tuple[int, int]]:
 
 def _interleaved(
     keys: list[RecordKey],
-    changes: Mapping[RecordKey, Change],
+    changes: Mapping[RecordKey, Stored],
     rows: Mapping[RecordKey, list[MirrorRow]],
     employees: Mapping[str, EmployeeSettings],
     domain: str | None,
@@ -199,14 +212,12 @@ def _interleaved(
     records grouped by their first mailbox, taken round-robin, a batch's worth at a time."""
     groups: dict[str, list[RecordKey]] = {}
     for key in keys:
-        change = changes[key]
         box = ""
-        if isinstance(change, Schedule):
-            for login in change.participants:
-                found = employees.get(login)
-                box = (found.mailbox(domain) if found is not None else None) or ""
-                if box:
-                    break
+        for login in _participants(changes[key]):
+            found = employees.get(login)
+            box = (found.mailbox(domain) if found is not None else None) or ""
+            if box:
+                break
         if not box and rows.get(key):
             box = rows[key][0].mailbox
         groups.setdefault(box, []).append(key)
@@ -224,7 +235,7 @@ def _interleaved(
 def _plan_and_execute(
     ctx: CompanyContext,
     by_key: dict[RecordKey, WorkItem],
-    changes: dict[RecordKey, Change],
+    changes: dict[RecordKey, Stored],
     ready: list[RecordKey],
     leases: LeaseSet,
     summary: PassSummary,
@@ -262,7 +273,20 @@ def _plan_and_execute(
             planned: list[Operation] = []
             for key in order[start:end]:
                 item = by_key[key]
-                change = changes.pop(key)  # planned once; the operations keep what they need
+                stored = changes.pop(key)  # planned once; the operations keep what they need
+                try:
+                    change = decode(stored)
+                except InputError as exc:
+                    summary.states[key] = ItemState.BROKEN
+                    summary.errors[key] = exc.detail
+                    continue
+                if isinstance(stored, Undecoded) and _participants(change) != stored.participants:
+                    # Not expected (stored_participants says what decoding gives); the leases
+                    # were taken for the stored participants, so plan it in a later pass.
+                    log.error("participants of %s changed when decoded; retried", change.ref)
+                    summary.states[key] = ItemState.RETRY
+                    summary.retry_at[key] = now + timedelta(seconds=BUSY_RETRY_S)
+                    continue
                 try:
                     result = plan(
                         change,

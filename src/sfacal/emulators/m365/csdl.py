@@ -101,6 +101,7 @@ class Schema:
         self.enums = enums
         self._all_props: dict[str, dict[str, PropertyDef]] = {}
         self._all_nav: dict[str, dict[str, PropertyDef]] = {}
+        self._shortcuts: dict[str, dict[str, tuple[object, Any, PropertyDef]]] = {}
 
     # -- loading -----------------------------------------------------------------
     @classmethod
@@ -286,36 +287,59 @@ class Schema:
         if not isinstance(value, dict):
             issues.append(Issue("expected_object", path, type_name, "a JSON object is required", value))
             return
-        props = self.properties(type_name)
-        nav = self.navigation(type_name) if allow_nav else {}
+        shortcuts = self._shortcuts.get(type_name)
+        if shortcuts is None:
+            shortcuts = self._shortcuts[type_name] = self._shortcuts_of(type_name)
+        nav: dict[str, PropertyDef] | None = None
         for key, item in value.items():
-            pdef = props.get(key)
-            if pdef is None:
-                if "@" in key:
+            shortcut = shortcuts.get(key)
+            if shortcut is not None:
+                # Fast paths for the common cases: strings, booleans, enum names, nested objects.
+                kind, arg, pdef = shortcut
+                item_type = type(item)
+                if kind is _STRING:
+                    if item_type is str:
+                        continue
+                elif kind is _BOOLEAN:
+                    if item_type is bool:
+                        continue
+                elif kind is _ENUM:
+                    if item_type is str and item in arg:
+                        continue
+                elif kind is _OBJECT and item_type is dict:
+                    self._check_structured(item, arg, allow_nav, _join(path, key), issues)
                     continue
-                if key in nav and key in allow_nav:
-                    pdef = nav[key]
-                else:
-                    issues.append(
-                        Issue("unknown_property", _join(path, key), type_name, f"no property {key!r}", key)
-                    )
-                    continue
-            # Fast paths for the common cases: strings, booleans, enum names, nested objects.
+                self._check_property(item, pdef, allow_nav, _join(path, key), issues)
+                continue
+            if "@" in key:
+                continue
+            if nav is None:
+                nav = self.navigation(type_name) if allow_nav else {}
+            if key in nav and key in allow_nav:
+                self._check_property(item, nav[key], allow_nav, _join(path, key), issues)
+                continue
+            issues.append(Issue("unknown_property", _join(path, key), type_name, f"no property {key!r}", key))
+
+    def _shortcuts_of(self, type_name: str) -> dict[str, tuple[object, Any, PropertyDef]]:
+        """Per structural property: how a value of the usual kind is accepted without the general
+        path (``_check_property``), which every other value takes."""
+        out: dict[str, tuple[object, Any, PropertyDef]] = {}
+        for key, pdef in self.properties(type_name).items():
             ptype = pdef.type
-            if not pdef.collection:
-                if isinstance(item, str):
-                    if ptype == "Edm.String":
-                        continue
-                    enum = self.enums.get(ptype)
-                    if enum is not None and not enum.flags and item in enum.members:
-                        continue
-                elif isinstance(item, bool):
-                    if ptype == "Edm.Boolean":
-                        continue
-                elif isinstance(item, dict) and ptype in self.types:
-                    self._check_structured(item, ptype, allow_nav, _join(path, key), issues)
-                    continue
-            self._check_property(item, pdef, allow_nav, _join(path, key), issues)
+            enum = self.enums.get(ptype)
+            if pdef.collection:
+                out[key] = (_GENERAL, None, pdef)
+            elif ptype == "Edm.String":
+                out[key] = (_STRING, None, pdef)
+            elif ptype == "Edm.Boolean":
+                out[key] = (_BOOLEAN, None, pdef)
+            elif enum is not None and not enum.flags:
+                out[key] = (_ENUM, frozenset(enum.members), pdef)
+            elif ptype in self.types:
+                out[key] = (_OBJECT, ptype, pdef)
+            else:
+                out[key] = (_GENERAL, None, pdef)
+        return out
 
     def _check_property(
         self, value: Any, pdef: PropertyDef, allow_nav: set[str], path: str, issues: list[Issue]
@@ -361,6 +385,10 @@ class Schema:
             issues.append(Issue("type_mismatch", path, type_name, "type not in schema", value))
             return
         self._check_structured(value, type_name, allow_nav, path, issues)
+
+
+# How ``_check_structured`` accepts a property's usual value (see ``Schema._shortcuts_of``).
+_STRING, _BOOLEAN, _ENUM, _OBJECT, _GENERAL = object(), object(), object(), object(), object()
 
 
 def _join(path: str, key: str) -> str:

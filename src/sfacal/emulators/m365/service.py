@@ -51,6 +51,7 @@ USER_ROLES = {
 
 
 _ids = random.Random()
+_MATCH_CACHE = 4096  # request paths whose route match is remembered
 
 
 def new_request_id() -> str:
@@ -156,10 +157,12 @@ class Pipeline:
         self.state = state
         self.identity = identity
         self.routes: list[Route] = []
+        self._matched: dict[str, tuple[Route, dict[str, str]]] = {}
         self.rng = random.Random()
 
     def add(self, regex: str, handlers: dict[str, Handler], *, mailbox: bool = True) -> None:
         self.routes.append(Route(re.compile(regex, re.IGNORECASE), handlers, mailbox))
+        self._matched.clear()
 
     # -- helpers used by handlers ------------------------------------------------------------------
     def require_user(self, ctx: Ctx, *, mailbox: bool = True) -> User:
@@ -256,10 +259,17 @@ class Pipeline:
             self._release(admitted.key)
 
     def _match(self, req: GraphRequest) -> tuple[Route, dict[str, str]]:
+        found = self._matched.get(req.path)
+        if found is not None:
+            return found[0], dict(found[1])
         for route in self.routes:
             m = route.pattern.match(req.path)
             if m:
-                return route, {k: v for k, v in m.groupdict().items() if v is not None}
+                groups = {k: v for k, v in m.groupdict().items() if v is not None}
+                if len(self._matched) >= _MATCH_CACHE:
+                    self._matched.clear()
+                self._matched[req.path] = (route, groups)  # a busy mailbox repeats its paths
+                return route, dict(groups)
         first = req.path.split("/", 1)[0] or req.path
         raise bad_request(f"Resource not found for the segment '{first}'.")
 

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import itertools
 import os
+import random
 import secrets
 import time
 import uuid
@@ -30,14 +31,19 @@ def new_guid() -> str:
 _id_counter = itertools.count(1)
 
 
+# Item ids and change keys must be unique and look like Graph's, not be unguessable: drawn from a
+# generator seeded once from the OS (a pass creates tens of thousands; one system call each added up).
+_random = random.Random(os.urandom(32))
+
+
 def new_item_id() -> str:
     """An Exchange-looking item id (base64url, as Graph returns them)."""
-    raw = b"\x00\x00\x00\x00" + os.urandom(18) + next(_id_counter).to_bytes(8, "big")
+    raw = b"\x00\x00\x00\x00" + _random.randbytes(18) + next(_id_counter).to_bytes(8, "big")
     return "AAMkAD" + base64.urlsafe_b64encode(raw).decode().rstrip("=") + "AAA="
 
 
 def new_change_key() -> str:
-    return base64.b64encode(os.urandom(12)).decode()
+    return base64.b64encode(_random.randbytes(12)).decode()
 
 
 # -- knobs ----------------------------------------------------------------------------------------

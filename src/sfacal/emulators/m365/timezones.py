@@ -176,6 +176,8 @@ _DATETIME = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?$"
 )
 
+_WALL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\Z", re.ASCII)
+
 
 class TimeZoneError(ValueError):
     """A time zone name Graph would not accept."""
@@ -229,6 +231,8 @@ def parse_local(value: str) -> tuple[datetime, bool]:
     """
     if not isinstance(value, str):
         raise ValueError("dateTime must be a string")
+    if len(value) == 19 and _WALL.match(value):  # YYYY-MM-DDTHH:MM:SS, what most clients send
+        return datetime.fromisoformat(value), False
     m = _DATETIME.match(value.strip())
     if not m:
         raise ValueError(f"not an ISO 8601 date-time: {value!r}")
