@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn._compat import asyncio_run
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..net import bind_listener
 from ..tls import TlsFiles, ensure_tls_files
 from .app import TRANSPORT_KEY, create_app
 from .client import ControlClient
+from .collector import IdleCollector
 from .state import EmulatorState, Knobs
 
 
@@ -82,11 +84,24 @@ def serve(
     knobs: dict[str, Any] | None = None,
     log_level: str = "warning",
 ) -> None:
-    """Run the emulator in the foreground until interrupted."""
+    """Run the emulator in the foreground until interrupted (its process to itself: the garbage
+    collector runs when it is quiet, :mod:`.collector`)."""
     tls = ensure_tls_files(data_dir)
     state = EmulatorState(_knobs(latency_ms, knobs))
     app = create_app(state, ca_pem=str(tls.ca_pem))
-    uvicorn.Server(_config(app, tls, host, port, log_level)).run()
+    server = uvicorn.Server(_config(app, tls, host, port, log_level))
+    collector = IdleCollector(lambda: state.counters.requests)
+
+    async def main() -> None:
+        task = asyncio.create_task(collector.run())
+        try:
+            await server.serve()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio_run(main(), loop_factory=server.config.get_loop_factory())
 
 
 @dataclass
