@@ -267,16 +267,17 @@ def plan(
     revision = change.revision
     ops: list[Operation] = []
     outcomes: list[Outcome] = []
+    mine_ops: list[Operation]
     for login in logins:
         if only is not None and login not in only:
             continue
         employee = employees.get(login)
-        mine = [row for row in rows if row.login_id == login]
+        mine = [row for row in rows if row.login_id == login] if rows else []
         live = [row for row in mine if row.is_live]
         unwanted = [row for row in mine if row.needs_cleanup]
         # A create that was started (say by a P4 back-fill, which lifts S8) and then cut short by a
         # crash is finished, not left half-done: S8 was settled when it was planned (S11).
-        started = any(row.status is MirrorStatus.PENDING for row in mine)
+        started = any(row.status is MirrorStatus.PENDING for row in mine) if mine else False
         decision = decide(change, login, employee, masters, backfill=backfill or started, mirrored=bool(live))
         if decision.action is Action.LEAVE:
             outcomes.append(Outcome(login, decision.reason))
@@ -292,10 +293,13 @@ def plan(
             outcomes.append(Outcome(login, Reason.MAILBOX_UNRESOLVED))
             continue
         target = (mailbox, employee.calendar_name)
-        mine_ops = [_delete(row, Reason.CALENDAR_CHANGED) for row in unwanted if row.location != target]
-        here = sorted((row for row in mine if row.location == target), key=lambda r: r.generation)
-        current = here[-1] if here else None
-        mine_ops.extend(_delete(row, Reason.DUPLICATE) for row in here[:-1] if row.is_live)
+        mine_ops = []
+        current: MirrorRow | None = None
+        if mine:  # (an employee's first write skips this)
+            mine_ops = [_delete(row, Reason.CALENDAR_CHANGED) for row in unwanted if row.location != target]
+            here = sorted((row for row in mine if row.location == target), key=lambda r: r.generation)
+            current = here[-1] if here else None
+            mine_ops.extend(_delete(row, Reason.DUPLICATE) for row in here[:-1] if row.is_live)
         write = _write(
             ref, login, target, current, rendered, digest, revision, backfill, moved=bool(mine_ops)
         )
@@ -308,9 +312,10 @@ def plan(
             reason = mine_ops[0].reason if mine_ops else Reason.UP_TO_DATE
         ops.extend(mine_ops)
         outcomes.append(
-            Outcome(login, reason, tuple(op.kind for op in mine_ops), mailbox, employee.calendar_name)
+            Outcome(login, reason, tuple([op.kind for op in mine_ops]), mailbox, employee.calendar_name)
         )
-    ops.sort(key=lambda op: _ORDER[op.kind])
+    if len(ops) > 1:
+        ops.sort(key=lambda op: _ORDER[op.kind])
     return Plan(ref, tuple(ops), tuple(outcomes))
 
 

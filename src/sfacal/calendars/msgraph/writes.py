@@ -166,23 +166,17 @@ class GraphCalendarWrites(GraphCalendarReads):
 
     async def _prepare(self, mailbox: str, write: EventWrite) -> BatchItem | WriteOutcome:
         user = user_path(mailbox)
+        # Writes carry no ``Prefer: outlook.timezone``: it only shapes the times in the answer,
+        # of which nothing but the event id and change key is read (``written_ids``).
         if isinstance(write, CreateEvent):
             path = await self._events_path(mailbox, write.calendar_name)
-            return BatchItem(
-                "POST",
-                path,
-                event_body(write.event, write.tag, write.transaction_id),
-                self._read_headers(write.event.timezone),
-            )
+            return BatchItem("POST", path, event_body(write.event, write.tag, write.transaction_id))
         if isinstance(write, UpdateEvent):
-            headers = self._read_headers(write.event.timezone)
-            if write.change_key:
-                headers["If-Match"] = f'W/"{write.change_key}"'
             return BatchItem(
                 "PATCH",
                 f"{user}/events/{item_path(write.event_id)}",
                 event_body(write.event, write.tag),
-                headers,
+                {"If-Match": f'W/"{write.change_key}"'} if write.change_key else {},
             )
         if write.event_id is not None:
             return BatchItem("DELETE", f"{user}/events/{item_path(write.event_id)}")
