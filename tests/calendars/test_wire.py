@@ -258,3 +258,44 @@ def test_large_answers_over_tls_with_the_smaller_read_buffer(tmp_path) -> None:
             await server.wait_closed()
 
     assert asyncio.run(main()) == big + big
+
+
+def test_new_tls_connections_resume_the_kept_session_and_fall_back_to_a_full_handshake(tmp_path) -> None:
+    """A pool keeps the session of its first TLS connection; the next connections resume it (no
+    certificate exchange). A server that does not know the ticket (restarted with new keys) gets a
+    full handshake instead, and its own session is kept from then on."""
+    import ssl
+
+    from sfacal.emulators.tls import ensure_tls_files
+
+    tls = ensure_tls_files(tmp_path)
+    reused: list[bool] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reused.append(writer.get_extra_info("ssl_object").session_reused)
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def run(client_context: ssl.SSLContext, server_context: ssl.SSLContext) -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
+        port = server.sockets[0].getsockname()[1]
+        pool = WirePool(
+            "https", "127.0.0.1", port, ssl_context=client_context,
+            connect_timeout=5.0, read_timeout=5.0, max_connections=1,
+        )  # fmt: skip
+        try:
+            for _ in range(3):  # "Connection: close": a new connection each time
+                assert (await pool.request("GET", "/", {}, None)).content == b"ok"
+        finally:
+            await pool.aclose()
+            server.close()
+            await server.wait_closed()
+
+    client = tls.client_context()
+    asyncio.run(run(client, tls.server_context()))
+    assert reused == [False, True, True]
+    reused.clear()
+    asyncio.run(run(client, tls.server_context()))  # the same client, a server with new ticket keys
+    assert reused == [False, True, True]
