@@ -89,11 +89,11 @@ def quick_init(cls: type[T]) -> type[T]:
     params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     source = f"def __init__({params}):\n" + "\n".join(f"    {line}" for line in body)
     exec(source, namespace)  # noqa: S102 -- built from the class's own field names only
-    init = namespace["__init__"]
+    init: Any = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
-    init.quick_init = True  # type: ignore[attr-defined]  # marks the replacement (tests look)
-    cls.__init__ = init  # type: ignore[misc,method-assign]
+    init.quick_init = True  # marks the replacement (tests look)
+    type.__setattr__(cls, "__init__", init)
     return cls
 
 
