@@ -4,7 +4,8 @@
 back-fill, settings changes):
 
 1. read the latest stored state of each record, its mirror rows and the employees involved, in
-   bulk (:mod:`sfacal.engine.context`);
+   bulk (:mod:`sfacal.engine.context`); a schedule stays in its stored form until it is planned
+   (:class:`~sfacal.engine.context.Undecoded`: its stored participants are enough for step 2);
 2. take the leases of every mailbox the records may touch (the participants' mailboxes and those of
    existing mirror rows); a record with a mailbox held by another worker waits for a later pass;
 3. read the mirror rows again -- now nobody else writes them -- and plan each record with
