@@ -46,6 +46,7 @@ __all__ = [
 _TAG_SEP = ":"
 
 
+@quick_init
 @dataclass(frozen=True, order=True)
 class EventTag:
     """The product's mark on a mirrored event: which schedule, for which employee (S6).

@@ -52,8 +52,10 @@ _CONNECTIONS_PER_SHARD = 32
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def user_path(mailbox: str) -> str:
-    """``/users/{mailbox}`` with the address safely encoded."""
+    """``/users/{mailbox}`` with the address safely encoded (remembered: every write of a
+    mailbox's batch asks for it)."""
     return "/users/" + quote(mailbox.strip(), safe="@")
 
 

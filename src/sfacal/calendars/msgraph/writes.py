@@ -165,12 +165,12 @@ class GraphCalendarWrites(GraphCalendarReads):
             await asyncio.gather(*(self._run_chunk(mailbox, chunk, writes, outcomes) for chunk in chunks))
 
     async def _prepare(self, mailbox: str, write: EventWrite) -> BatchItem | WriteOutcome:
-        user = user_path(mailbox)
         # Writes carry no ``Prefer: outlook.timezone``: it only shapes the times in the answer,
         # of which nothing but the event id and change key is read (``written_ids``).
         if isinstance(write, CreateEvent):
             path = await self._events_path(mailbox, write.calendar_name)
             return BatchItem("POST", path, event_body(write.event, write.tag, write.transaction_id))
+        user = user_path(mailbox)
         if isinstance(write, UpdateEvent):
             return BatchItem(
                 "PATCH",
@@ -210,7 +210,7 @@ class GraphCalendarWrites(GraphCalendarReads):
             write = writes[i]
             if isinstance(write, UpdateEvent) and response.status in (404, 412):
                 follow_ups.append((i, write, response.status))
-            elif isinstance(write, CreateEvent):
+            elif isinstance(write, CreateEvent) and _is_transaction_replay(response):
                 outcomes[i] = await self._created(mailbox, write, response)
             else:
                 outcomes[i] = self._outcome(mailbox, write, response)

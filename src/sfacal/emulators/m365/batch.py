@@ -10,6 +10,7 @@ at the same time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -81,19 +82,13 @@ class BatchApi:
         return requests
 
     def _item_request(self, ctx: Ctx, item: dict[str, Any], batch_id: str) -> GraphRequest:
-        url = item["url"]
-        parts = urlsplit(url)
-        if parts.scheme or parts.netloc:
-            raise bad_request("Batch request URLs must be relative.")
-        path = unquote(parts.path.lstrip("/"))
-        if path.lower().startswith("v1.0/"):
-            path = path[5:]
+        path, query = _split_item_url(item["url"])
         headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
         body = item.get("body")
         req = GraphRequest(
             method=item["method"].upper(),
             path=path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)) if parts.query else {},
+            query=dict(query),
             headers=headers,
             body=b"",
             base_url=ctx.req.base_url,
@@ -202,3 +197,16 @@ class BatchApi:
 
         await asyncio.gather(*(run(rid) for rid in by_id))
         return order
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_item_url(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A batch item's relative URL as (path after ``v1.0/``, query pairs); remembered, since the
+    items of a mailbox's batches repeat their URLs."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        raise bad_request("Batch request URLs must be relative.")
+    path = unquote(parts.path.lstrip("/"))
+    if path.lower().startswith("v1.0/"):
+        path = path[5:]
+    return path, tuple(parse_qsl(parts.query, keep_blank_values=True)) if parts.query else ()
