@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import F, Q
@@ -58,20 +59,17 @@ def settle_entries(entries: dict[RecordKey, list[int]], summary: PassSummary, no
     groups: dict[ItemState, list[int]] = {}
     for key, ids in entries.items():
         state = summary.states.get(key, ItemState.RETRY)
-        if state is ItemState.RETRY:
-            InboxEntry.objects.filter(pk__in=ids).update(
-                state=InboxState.PENDING,
-                attempts=F("attempts") + 1,
-                next_attempt_at=summary.retry_at.get(key, now + timedelta(seconds=5)),
-                error=summary.errors.get(key, "")[:2000],
+        if state is ItemState.RETRY or state is ItemState.BROKEN:  # per record: keeps its reason
+            outcome: dict[str, Any] = (
+                {
+                    "state": InboxState.PENDING,
+                    "next_attempt_at": summary.retry_at.get(key, now + timedelta(seconds=5)),
+                }
+                if state is ItemState.RETRY
+                else {"state": InboxState.FAILED, "processed_at": now}
             )
-            continue
-        if state is ItemState.BROKEN:  # rare; keeps the reason next to the entry
             InboxEntry.objects.filter(pk__in=ids).update(
-                state=InboxState.FAILED,
-                attempts=F("attempts") + 1,
-                processed_at=now,
-                error=summary.errors.get(key, "")[:2000],
+                attempts=F("attempts") + 1, error=summary.errors.get(key, "")[:2000], **outcome
             )
             continue
         groups.setdefault(state, []).extend(ids)

@@ -52,10 +52,8 @@ _CONNECTIONS_PER_SHARD = 32
 
 
 @functools.lru_cache(maxsize=4096)
-@functools.lru_cache(maxsize=4096)
 def user_path(mailbox: str) -> str:
-    """``/users/{mailbox}`` with the address safely encoded (remembered: every write of a
-    mailbox's batch asks for it)."""
+    """``/users/{mailbox}`` with the address safely encoded."""
     return "/users/" + quote(mailbox.strip(), safe="@")
 
 
