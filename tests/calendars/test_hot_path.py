@@ -40,3 +40,20 @@ def test_written_ids_equal_what_parse_event_reads(event_id, change_key, etag) ->
     assert written_ids(data) == (snap.id, snap.change_key)
     etagged = {"id": "e1", "@odata.etag": f'W/"{etag or "k"}"'}
     assert written_ids(etagged) == (parse_event(etagged).id, parse_event(etagged).change_key)
+
+
+def test_request_target_is_what_the_url_sends() -> None:
+    import httpx
+
+    from sfacal.calendars.msgraph.client import _request_target
+
+    for url in (
+        "https://graph.example/v1.0/$batch",
+        "https://graph.example/v1.0/users/taro%40acme.example/calendars/AAMk%3D/events",
+        "https://graph.example/v1.0/users/x/events?$filter=ep/id eq 'a b'&$top=5",
+        "https://graph.example/v1.0/users/山田/events/AAMkA-_=",
+    ):
+        assert _request_target(url) == httpx.URL(url).raw_path.decode("ascii")
+        hits = _request_target.cache_info().hits
+        assert _request_target(url) == httpx.URL(url).raw_path.decode("ascii")
+        assert _request_target.cache_info().hits == hits + 1  # parsed once per distinct URL

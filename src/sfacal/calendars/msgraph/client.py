@@ -96,6 +96,18 @@ def _parse_body(content: bytes) -> Any:
         return content.decode("utf-8", "replace")[:2000]
 
 
+@functools.lru_cache(maxsize=1024)
+def _request_target(url: str) -> str:
+    """The encoded path and query of ``url`` as sent on the wire (remembered: a pass sends every
+    batch to the same URL, and parsing one costs more than the rest of a request's set-up)."""
+    return httpx.URL(url).raw_path.decode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
 def _proxied(url: str) -> bool:
     """Whether the environment routes ``url`` through a proxy (``HTTPS_PROXY``, ``ALL_PROXY``…)."""
     parts = urlsplit(url)
@@ -191,10 +203,10 @@ class GraphClient:
         mailbox: str | None,
     ) -> WireResponse:
         if self._wire is not None:
-            parsed = httpx.URL(url)
             if params:
-                parsed = parsed.copy_merge_params(params)
-            target = parsed.raw_path.decode("ascii")
+                target = httpx.URL(url).copy_merge_params(params).raw_path.decode("ascii")
+            else:
+                target = _request_target(url)
             return await self._wire.request(method, target, headers, content)
         response = await self._pool(mailbox).request(
             method, url, params=params, content=content, headers=headers
@@ -269,7 +281,7 @@ class GraphClient:
         """Send one request (see the module docstring). Answers below 400 and statuses in
         ``accept`` are returned; anything else raises the mapped core error."""
         url = self.url(path)
-        what = f"{method} {urlsplit(url).path}"
+        what = f"{method} {_path_of(url)}"
         max_attempts = attempts or self.settings.max_attempts
         attempt = 0
         refreshed = False

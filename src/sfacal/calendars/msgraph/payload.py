@@ -106,10 +106,10 @@ def _part(text: str) -> str:
 
 
 def tag_value(tag: EventTag) -> str:
-    """``tag.value`` (company:source:record_id:login_id, each part percent-encoded), computed
-    without encoding the parts that need none (the usual case; the result is the same)."""
-    ref = tag.ref
-    return f"{_part(ref.company)}:{_part(ref.source)}:{_part(ref.record_id)}:{_part(tag.login_id)}"
+    """``tag.value`` (company:source:record_id:login_id, each part percent-encoded): the
+    reference's text is the one :class:`SourceRef` keeps (already made for the transaction id),
+    and a login ID that needs no encoding is not encoded (the usual case; the result is the same)."""
+    return f"{tag.ref}:{_part(tag.login_id)}"
 
 
 def written_ids(data: Mapping[str, Any]) -> tuple[str, str | None]:
