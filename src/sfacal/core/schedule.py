@@ -39,6 +39,7 @@ __all__ = [
     "TimedSpan",
     "change_from_dict",
     "localize",
+    "quote_part",
     "require_aware",
     "zone",
 ]
@@ -146,7 +147,7 @@ def _optional_text(value: object, field_name: str) -> str | None:
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")
 
 
-def _quote_part(text: str) -> str:
+def quote_part(text: str) -> str:
     """``quote(text, safe="")``, without the work when nothing needs encoding (the usual case)."""
     return text if _UNRESERVED.match(text) else quote(text, safe="")
 
@@ -186,7 +187,7 @@ class SourceRef:
 
     @functools.cached_property
     def _text(self) -> str:
-        return ":".join(_quote_part(p) for p in (self.company, self.source, self.record_id))
+        return ":".join(quote_part(p) for p in (self.company, self.source, self.record_id))
 
     @classmethod
     def parse(cls, text: str) -> SourceRef:

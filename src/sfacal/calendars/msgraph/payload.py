@@ -21,10 +21,10 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sfacal.core.render import RenderedEvent, windows_timezone
+from sfacal.core.schedule import quote_part
 
 from ..base import EventSnapshot, EventTag
 
@@ -98,18 +98,11 @@ def prefer_timezone(iana: str) -> str:
     return f'outlook.timezone="{graph_zone_name(iana)}"'
 
 
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*\Z")
-
-
-def _part(text: str) -> str:
-    return text if _UNRESERVED.match(text) else quote(text, safe="")
-
-
 def tag_value(tag: EventTag) -> str:
     """``tag.value`` (company:source:record_id:login_id, each part percent-encoded): the
     reference's text is the one :class:`SourceRef` keeps (already made for the transaction id),
     and a login ID that needs no encoding is not encoded (the usual case; the result is the same)."""
-    return f"{tag.ref}:{_part(tag.login_id)}"
+    return f"{tag.ref}:{quote_part(tag.login_id)}"
 
 
 def written_ids(data: Mapping[str, Any]) -> tuple[str, str | None]:
