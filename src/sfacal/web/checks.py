@@ -98,10 +98,14 @@ def _call_service(settings: CompanySettings, method: str, *args: Any) -> Any:
     The service is the one the engine would use (``sfacal.engine.calendar.build_service``), so a
     test factory installed there is honoured; it runs in its own thread so that the caller may
     itself be inside an event loop.
+
+    The service is built here, on the caller's thread, before the private loop starts: building it
+    reads the company's settings (and their company) from the database, which Django refuses from
+    inside a running event loop. Only the network calls run on the loop.
     """
+    service = build_service(settings)
 
     async def run() -> Any:
-        service = build_service(settings)
         try:
             return await getattr(service, method)(*args)
         finally:
