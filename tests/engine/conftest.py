@@ -82,3 +82,18 @@ def meeting(
 
 def deletion(record: str = "1", updated: datetime | None = None, source: str = "push") -> ScheduleDeletion:
     return ScheduleDeletion(SourceRef("acme", source, record), updated or T0 + timedelta(hours=1))
+
+
+def switched_to_sales(company: Company, fake: FakeCalendar, n: int = 3) -> Employee:
+    """taro with ``n`` events in the default calendar, whose target calendar was just set to 営業
+    (saved; the back-fill not started yet)."""
+    from sfacal.engine import passes
+
+    emp = employee(company, "taro")
+    fake.add_mailbox(f"taro@{DOMAIN}", "営業")
+    for i in range(n):
+        inbox.accept(company, meeting(str(i), participants=("taro",)), trigger="push")
+    passes.process_inbox(company.pk)
+    emp.calendar_name = "営業"
+    emp.save()
+    return emp

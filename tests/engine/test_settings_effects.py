@@ -14,7 +14,7 @@ from sfacal.engine.leases import LeaseSet, mark_dirty
 from sfacal.engine.models import InboxEntry, MailboxLease, MirrorEvent, SyncLogEntry
 from sfacal.web.companies.models import CompanySettings
 from sfacal.web.employees.models import Employee
-from tests.engine.conftest import DOMAIN, T0, employee, meeting
+from tests.engine.conftest import DOMAIN, T0, employee, meeting, switched_to_sales
 
 pytestmark = pytest.mark.django_db
 
@@ -71,14 +71,8 @@ def test_s2_p3_new_exclusion_removes_already_mirrored_event(
 
 
 def test_p4_backfill_moves_events_to_the_new_calendar_with_progress(company, fake):
-    emp = employee(company, "taro")
-    fake.add_mailbox(TARO, "営業")
-    for i in range(3):
-        inbox.accept(company, meeting(str(i), participants=("taro",)), trigger="push")
-    passes.process_inbox(company.pk)
+    emp = switched_to_sales(company, fake)
     assert len(fake.of(TARO, "")) == 3
-    emp.calendar_name = "営業"
-    emp.save()
     summary = run_backfill(emp.pk, "", "営業")
     assert summary.failed == 0
     assert fake.of(TARO, "") == [] and len(fake.of(TARO, "営業")) == 3
@@ -221,13 +215,7 @@ def test_s11_p4_backfill_whose_worker_died_is_started_again_by_the_sweep(company
     from sfacal.engine import tasks
     from sfacal.engine.backfill import request_backfill
 
-    emp = employee(company, "taro")
-    fake.add_mailbox(TARO, "営業")
-    for i in range(3):
-        inbox.accept(company, meeting(str(i), participants=("taro",)), trigger="push")
-    passes.process_inbox(company.pk)
-    emp.calendar_name = "営業"
-    emp.save()
+    emp = switched_to_sales(company, fake)
     sync.set_enqueue(lambda name, kwargs: None)  # the job is queued, then its worker dies
     request_backfill(emp, "", "営業")
     emp.refresh_from_db()

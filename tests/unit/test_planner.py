@@ -231,9 +231,11 @@ def test_s9_lost_event_follows_a_calendar_move_and_is_forgotten_on_exclusion() -
     lost = lost_row(synced(s))
     moved = plan(s, emps(employee(calendar_name="営業")), [lost], POLICY, M)
     assert kinds(moved) == [(OpKind.DELETE, "taro", None), (OpKind.CREATE, "taro", "営業")]
+    # Back to the default calendar, where the row is LOST: create there first; the live event in
+    # 営業 waits until the default calendar holds ours (make-before-break).
     back = plan(s, emps(employee()), [lost, synced(s, calendar="営業", event_id="ev2")], POLICY, M)
-    assert kinds(back) == [(OpKind.DELETE, "taro", "営業"), (OpKind.CREATE, "taro", None)]
-    assert back.operations[1].generation == 1
+    assert kinds(back) == [(OpKind.CREATE, "taro", None)] and back.follow_up
+    assert back.operations[0].generation == 1
     excluded = plan(s, emps(employee(excluded_purposes=frozenset({"定期訪問"}))), [lost], POLICY, M)
     assert kinds(excluded) == [(OpKind.DELETE, "taro", None)]
 
@@ -265,21 +267,19 @@ def test_c4_calendar_writes_off_writes_nothing() -> None:
     assert p.operations == () and p.blocked is Reason.WRITE_DISABLED
 
 
-def test_e2_user_id_change_moves_event_to_new_mailbox() -> None:
+def test_e2_user_id_change_moves_event_to_new_mailbox_make_before_break() -> None:
     s = meeting()
     emp = employee(user_id_mode=UserIdMode.EXPLICIT, user_id="Taro.Yamada@example.com")
     p = plan(s, emps(emp), [synced(s)], POLICY, M)
-    assert [(op.kind, op.mailbox) for op in p.operations] == [
-        (OpKind.DELETE, TARO),
-        (OpKind.CREATE, "taro.yamada@example.com"),
-    ]
-    assert all(op.reason is Reason.CALENDAR_CHANGED for op in p.operations)
-    groups = p.by_mailbox()
-    assert set(groups) == {TARO, "taro.yamada@example.com"}
-    assert (
-        p.outcomes[0].kinds == (OpKind.DELETE, OpKind.CREATE)
-        and p.outcomes[0].mailbox == "taro.yamada@example.com"
-    )
+    assert [(op.kind, op.mailbox) for op in p.operations] == [(OpKind.CREATE, "taro.yamada@example.com")]
+    assert p.operations[0].reason is Reason.CALENDAR_CHANGED and p.follow_up
+    assert p.outcomes[0].kinds == (OpKind.CREATE,) and p.outcomes[0].mailbox == "taro.yamada@example.com"
+    # Once the new mailbox holds the event, the old one is deleted.
+    created = row_after(p.operations[0], event_id="new-ev")
+    p2 = plan(s, emps(emp), [synced(s), created], POLICY, M)
+    assert [(op.kind, op.mailbox) for op in p2.operations] == [(OpKind.DELETE, TARO)]
+    assert p2.operations[0].reason is Reason.CALENDAR_CHANGED and not p2.follow_up
+    assert p2.outcomes[0].kinds == (OpKind.DELETE,) and p2.outcomes[0].reason is Reason.CALENDAR_CHANGED
 
 
 def test_e2_unresolvable_mailbox_is_reported() -> None:
@@ -287,11 +287,46 @@ def test_e2_unresolvable_mailbox_is_reported() -> None:
     assert p.operations == () and p.outcomes[0].reason is Reason.MAILBOX_UNRESOLVED
 
 
-def test_p4_calendar_change_deletes_in_old_calendar_before_creating_in_new() -> None:
+def test_p4_calendar_change_creates_in_new_calendar_before_deleting_in_old() -> None:
     s = meeting()
-    p = plan(s, emps(employee(calendar_name="営業")), [synced(s)], POLICY, M)
+    emp = employee(calendar_name="営業")
+    first = plan(s, emps(emp), [synced(s)], POLICY, M)
+    assert kinds(first) == [(OpKind.CREATE, "taro", "営業")] and first.follow_up
+    # The create was sent but is not confirmed yet (PENDING): the old event still stays.
+    pending = plan(s, emps(emp), [synced(s), pending_row(first.operations[0])], POLICY, M)
+    assert kinds(pending) == [(OpKind.CREATE, "taro", "営業")] and pending.follow_up
+    # The new calendar holds the event: now the old one goes.
+    held = row_after(first.operations[0], event_id="ev-new")
+    second = plan(s, emps(emp), [synced(s), held], POLICY, M)
+    assert kinds(second) == [(OpKind.DELETE, "taro", None)] and not second.follow_up
+    assert second.by_mailbox() == {TARO: second.operations}
+
+
+def test_p4_a_failed_create_in_the_new_calendar_never_deletes_the_old_event() -> None:
+    """The new calendar vanished or cannot be written: its row ends as a tombstone (a create that
+    failed for good); every later plan tries the new calendar again and leaves the old event."""
+    s = meeting()
+    emp = employee(calendar_name="営業")
+    old = synced(s)
+    failed = MirrorRow(
+        ref=old.ref,
+        login_id="taro",
+        mailbox=TARO,
+        calendar_name="営業",
+        transaction_id="tx",
+        status=MirrorStatus.REMOVED,
+    )
+    again = plan(s.replace(version="2"), emps(emp), [old, failed], POLICY, M)
+    assert kinds(again) == [(OpKind.CREATE, "taro", "営業")] and again.follow_up
+    assert again.operations[0].generation == 1
+
+
+def test_p4_lost_events_in_the_old_place_are_cleaned_at_once() -> None:
+    """Nothing of ours is live in the old place (the user deleted it): no reason to wait."""
+    s = meeting()
+    p = plan(s, emps(employee(calendar_name="営業")), [lost_row(synced(s))], POLICY, M)
     assert kinds(p) == [(OpKind.DELETE, "taro", None), (OpKind.CREATE, "taro", "営業")]
-    assert p.by_mailbox() == {TARO: p.operations}
+    assert not p.follow_up
 
 
 def test_p4_backfill_window_is_first_day_of_previous_month() -> None:
@@ -324,7 +359,7 @@ def test_p4_backfill_moves_every_planned_schedule_in_window_without_duplicates()
     plans = backfill(emp, [never_synced, not_mine, old, all_day, in_window, actual], rows, POLICY, M, now=now)
     by_ref = {p.ref.record_id: kinds(p) for p in plans}
     assert by_ref == {
-        "a": [(OpKind.DELETE, "taro", None), (OpKind.CREATE, "taro", "営業")],
+        "a": [(OpKind.CREATE, "taro", "営業")],  # the old event goes once the new one exists
         "d": [(OpKind.CREATE, "taro", "営業")],
         "e": [(OpKind.CREATE, "taro", "営業")],
     }

@@ -3,6 +3,10 @@ always converges to exactly the desired events -- through schedule edits, deleti
 state changes, calendar and mailbox moves, events deleted by the user, and crashes between
 "operation sent" and "result recorded".
 
+P4 (make-before-break): a target calendar can become unwritable (deleted or renamed in the mailbox,
+no permission). Creates there fail for good; the oracle then accepts the event in its old place, and
+no switch ever leaves a (schedule, employee) pair that had an event without one.
+
 The executor below does what the engine does: persist a pending row before a create, send,
 record the result; an update answered 404 becomes a re-create (next generation); a delete
 answered 404 is done. The calendar de-duplicates creates by ``transactionId`` per calendar.
@@ -66,6 +70,10 @@ class NotFound(Exception):
     pass
 
 
+class Unwritable(Exception):
+    """The calendar does not exist (any more) or cannot be written: a create fails for good."""
+
+
 @dataclass
 class Event:
     id: str
@@ -85,11 +93,14 @@ class FakeCalendar:
         # Conservatively, a transactionId once used in a calendar keeps answering with its first
         # event id, even after that event was deleted (so re-using one would silently create nothing).
         self.used: dict[tuple[str, str | None, str], Event] = {}
+        self.unwritable: set[tuple[str, str | None]] = set()
 
     def _cal(self, mailbox: str, calendar: str | None) -> dict[str, Event]:
         return self.boxes.setdefault(mailbox, {}).setdefault(calendar, {})
 
     def create(self, op: Operation) -> Event:
+        if (op.mailbox, op.calendar_name) in self.unwritable:
+            raise Unwritable(op.calendar_name)
         cal = self._cal(op.mailbox, op.calendar_name)
         key = (op.mailbox, op.calendar_name, op.transaction_id)
         if key in self.used:
@@ -142,6 +153,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.crashes = 0
         self.suppressed: set[tuple[SourceRef, str]] = set()  # the user deleted it; no SFA change since
         self.frozen: dict[SourceRef, dict[str, tuple[str, str, str | None, RenderedEvent]]] = {}
+        self.had_event: set[tuple[SourceRef, str]] = set()  # pairs with an event after the last settle
 
     # ------------------------------------------------------------------ engine (executor)
 
@@ -172,7 +184,11 @@ class SyncMachine(RuleBasedStateMachine):
         self._record(pending_row(op))
         if crash == "before_send":
             raise Crash
-        ev = self.calendar.create(op)
+        try:
+            ev = self.calendar.create(op)
+        except Unwritable:  # as the engine records a create that failed for good: a tombstone
+            self._record(replace(pending_row(op), status=MirrorStatus.REMOVED))
+            return
         if crash == "after_send":
             raise Crash
         self._record(row_after(op, event_id=ev.id, change_key=ev.change_key))
@@ -205,12 +221,18 @@ class SyncMachine(RuleBasedStateMachine):
             self._execute(op, crash)
 
     def _pass(self) -> int:
+        """One pass; how many operations could change something (a create into an unwritable
+        calendar is planned again by every pass and fails again: not progress)."""
         ops: list[Operation] = []
         rows = list(self.mirror.values())
         for rid in sorted(self.store):
             ops.extend(plan(self.store[rid], self.employees, rows, POLICY, MASTERS).operations)
         self._run(ops)
-        return len(ops)
+        return sum(
+            1
+            for op in ops
+            if op.kind is not OpKind.CREATE or (op.mailbox, op.calendar_name) not in self.calendar.unwritable
+        )
 
     def settle(self, first: list[Operation] | None = None) -> None:
         try:
@@ -221,11 +243,22 @@ class SyncMachine(RuleBasedStateMachine):
                     break
         except Crash:
             self.crashes += 1  # restart: the pending work is planned again from the stored state
+        self.crash_plan = None  # a crash planned for this sync that did not come is forgotten
         for _ in range(4):
             if self._pass() == 0:
                 break
         assert self._pass() == 0, "the planner did not converge"
         self._clear_suppression_for_removed_pairs()
+        self._check_nothing_lost()
+
+    def _check_nothing_lost(self) -> None:
+        """P4: a pair that had an event and is still wanted has one (maybe in its old place)."""
+        for ref, login in self.had_event:
+            change = self.store[ref.record_id]
+            if self.expected(ref.record_id, login) == "present" and (ref, login) not in self.suppressed:
+                assert isinstance(change, Schedule)
+                assert self.events_of(ref, login), f"the switch lost the event of {(ref, login)}"
+        self.had_event = {(ev.ref, ev.login) for _, _, ev in self.calendar.all_events()}
 
     # ------------------------------------------------------------------ oracle
 
@@ -464,6 +497,16 @@ class SyncMachine(RuleBasedStateMachine):
                 self.mirror[key] = lost_row(row)
         self.settle()
 
+    @rule(login=st.sampled_from(LOGINS), writable=st.booleans())
+    def named_calendar_becomes(self, login: str, writable: bool) -> None:
+        """The employee's 営業 calendar disappears (or loses its permission), or comes back."""
+        place = (self._target(self.employees[login])[0], "営業")
+        if writable:
+            self.calendar.unwritable.discard(place)
+        else:
+            self.calendar.unwritable.add(place)
+        self.settle()
+
     @rule(after=st.integers(0, 4), point=st.sampled_from(["before_send", "after_send"]))
     def crash_during_next_sync(self, after: int, point: str) -> None:
         self.crash_plan = (after, point)
@@ -490,9 +533,14 @@ class SyncMachine(RuleBasedStateMachine):
                     assert found == [], (rid, login, found)
                 elif want == "present":
                     assert isinstance(change, Schedule)
+                    target = self._target(self.employees[login])
+                    if target in self.calendar.unwritable:
+                        # The switch cannot complete: the event stays where it was, if anywhere.
+                        assert len(found) <= 1, (rid, login, found)
+                        continue
                     assert len(found) == 1, (rid, login, found)
                     mailbox, cal_name, ev = found[0]
-                    assert (mailbox, cal_name) == self._target(self.employees[login])
+                    assert (mailbox, cal_name) == target
                     assert ev.content == render(change, POLICY.timezone)
 
     @invariant()

@@ -14,6 +14,7 @@ Failures are always :class:`~sfacal.core.errors.SfacalError` subclasses carrying
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,8 @@ __all__ = [
     "EventWrite",
     "UpdateEvent",
     "WriteOutcome",
+    "calendar_name_key",
+    "find_calendar",
     "write_for_operation",
 ]
 
@@ -384,3 +387,20 @@ class CalendarService(Protocol):
     async def check_mailbox(self, user_id: str, calendar_name: str | None = None) -> CheckResult: ...
 
     async def aclose(self) -> None: ...
+
+
+def calendar_name_key(name: str) -> str:
+    """Calendar names compared ignoring case and full/half width (``ＶＩＳＩＴＳ`` = ``visits``)."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def find_calendar(calendars: Sequence[CalendarInfo], name: str) -> CalendarInfo | None:
+    """The calendar called ``name``: exact match first, then ignoring case and width (E3)."""
+    for cal in calendars:
+        if cal.name == name:
+            return cal
+    key = calendar_name_key(name)
+    for cal in calendars:
+        if calendar_name_key(cal.name) == key:
+            return cal
+    return None

@@ -12,9 +12,13 @@ Guarantees (each has a test):
   (:func:`transaction_id`), so re-sending it after a crash between "sent" and "recorded" is
   de-duplicated by the calendar. A pending create (``MirrorStatus.PENDING``) is re-sent with the same
   id; an event we removed or that the user deleted is re-created with the next generation.
-* **Moves are delete-then-create.** When the employee's mailbox (E2) or calendar (E3, P4) changed,
-  the event in the old place is deleted and one is created in the new place; in the operation list,
-  deletes come before updates and creates.
+* **Moves are make-before-break** (P4, E2, E3). When the employee's mailbox or calendar changed, an
+  event is created in the new place first; our events in the old place are deleted only by a plan
+  that finds the new place holding the event (its row ACTIVE). Until then the plan leaves them and
+  counts them (:attr:`Plan.waiting`): the engine plans the record again once this plan's writes
+  succeeded. A switch whose new calendar cannot be written (missing, renamed, no permission) thus
+  never leaves the employee with fewer mirrored plans than before. Within a plan, deletes come
+  before updates and creates.
 * **Unchanged content is not re-sent.** An update is planned only when the rendered content's hash
   differs from the hash recorded when it was last written (or the row's hash was cleared, e.g. to
   restore the SFA version after a calendar edit, T2).
@@ -210,6 +214,14 @@ class Plan:
     operations: tuple[Operation, ...] = ()
     outcomes: tuple[Outcome, ...] = ()
     blocked: Reason | None = None  # SYNC_DISABLED (C1) / WRITE_DISABLED (C4): keep the change
+    # Our events (rows) in an old place left until the new place holds ours (make-before-break):
+    # plan the record again once these operations succeeded, and they will be deleted.
+    waiting: int = 0
+
+    @property
+    def follow_up(self) -> bool:
+        """Whether the record must be planned again once this plan's operations succeeded."""
+        return self.waiting > 0
 
     def by_mailbox(self) -> dict[str, tuple[Operation, ...]]:
         """Operations grouped per mailbox, each group in execution order."""
@@ -268,6 +280,7 @@ def plan(
     ops: list[Operation] = []
     outcomes: list[Outcome] = []
     mine_ops: list[Operation]
+    waiting = 0
     for login in logins:
         if only is not None and login not in only:
             continue
@@ -295,14 +308,29 @@ def plan(
         target = (mailbox, employee.calendar_name)
         mine_ops = []
         current: MirrorRow | None = None
+        elsewhere: list[MirrorRow] = []
         if mine:  # (an employee's first write skips this)
-            mine_ops = [_delete(row, Reason.CALENDAR_CHANGED) for row in unwanted if row.location != target]
+            elsewhere = [row for row in unwanted if row.location != target]
             here = sorted((row for row in mine if row.location == target), key=lambda r: r.generation)
             current = here[-1] if here else None
-            mine_ops.extend(_delete(row, Reason.DUPLICATE) for row in here[:-1] if row.is_live)
+            mine_ops = [_delete(row, Reason.DUPLICATE) for row in here[:-1] if row.is_live]
         write = _write(
-            ref, login, target, current, rendered, digest, revision, backfill, moved=bool(mine_ops)
+            ref,
+            login,
+            target,
+            current,
+            rendered,
+            digest,
+            revision,
+            backfill,
+            moved=bool(elsewhere or mine_ops),
         )
+        if elsewhere:
+            held = current is not None and current.status is MirrorStatus.ACTIVE
+            if held or not any(row.is_live for row in elsewhere):
+                mine_ops[:0] = [_delete(row, Reason.CALENDAR_CHANGED) for row in elsewhere]
+            else:  # make-before-break: the old events stay until the new place holds ours
+                waiting += len(elsewhere)
         if isinstance(write, Operation):
             mine_ops.append(write)
             reason = write.reason
@@ -316,7 +344,7 @@ def plan(
         )
     if len(ops) > 1:
         ops.sort(key=lambda op: _ORDER[op.kind])
-    return Plan(ref, tuple(ops), tuple(outcomes))
+    return Plan(ref, tuple(ops), tuple(outcomes), waiting=waiting if ops else 0)
 
 
 def _write(

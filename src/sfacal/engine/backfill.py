@@ -116,7 +116,7 @@ def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSum
     # Which records the back-fill touches (the core decides: window, policy, old vs new place).
     plans = core_backfill(settings, schedules, rows, ctx.policy, ctx.masters, now=now)
     wanted = [(p.ref.source, p.ref.record_id) for p in plans if p.operations]
-    total = sum(len(p.operations) for p in plans)
+    total = sum(len(p.operations) + p.waiting for p in plans)  # with the deletes that follow (P4)
     tracked = trigger == Trigger.BACKFILL  # renews its "wanted" mark as it goes (see the sweep)
 
     def renewed() -> dict[str, Any]:

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from sfacal.core.errors import InputError, SfacalError
-from sfacal.core.planner import MirrorRow, Operation, plan
+from sfacal.core.planner import MirrorRow, Operation, OpKind, plan
 from sfacal.core.schedule import Schedule
 from sfacal.core.settings import EmployeeSettings
 from sfacal.engine import executor
@@ -58,8 +58,9 @@ from sfacal.engine.mirrors import (
     mirror_row,
 )
 from sfacal.engine.models import LogResult, SyncLogEntry
+from sfacal.engine.moves import finish_moves
 from sfacal.engine.outcomes import plan_log_lines, settle_results
-from sfacal.engine.work import ItemState, PassSummary, WorkItem
+from sfacal.engine.work import FollowUp, ItemState, PassSummary, WorkItem
 
 __all__ = ["run_items"]
 
@@ -117,9 +118,17 @@ def run_items(
     on_chunk: Callable[[list[OpResult]], None] | None = None,
 ) -> PassSummary:
     """Plan and execute ``items`` (see the module docstring). The mailbox leases taken here are
-    released before returning; pass a :class:`LeaseSet` to share its owner id (and renewal)."""
+    released before returning; pass a :class:`LeaseSet` to share its owner id (and renewal).
+
+    A record whose plan left events in an old place until the new place holds ours (a calendar or
+    mailbox switch, :attr:`~sfacal.core.planner.Plan.follow_up`) is planned once more in the same
+    call when its writes succeeded, so the old events go as soon as the new ones exist
+    (:mod:`sfacal.engine.moves`)."""
     with collector_paused():
-        return _run_items(ctx, items, leases, now, on_chunk)
+        summary = _run_items(ctx, items, leases, now, on_chunk)
+        if summary.follow_up:
+            finish_moves(ctx, summary, lambda again: _run_items(ctx, again, leases, None, on_chunk))
+        return summary
 
 
 def _run_items(
@@ -317,6 +326,15 @@ def _plan_and_execute(
                     summary.states[key] = ItemState.DEFERRED
                     continue
                 summary.states[key] = ItemState.DONE
+                if result.follow_up:
+                    summary.follow_up[key] = FollowUp(
+                        item,
+                        frozenset(
+                            (op.login_id, op.mailbox, op.calendar_name)
+                            for op in result.operations
+                            if op.kind is OpKind.CREATE
+                        ),
+                    )
                 logs.extend(plan_log_lines(ctx, item, change, result, employee_failures, employees))
                 for op in result.operations:
                     jobs.setdefault(op.mailbox, []).append(op)
@@ -340,3 +358,7 @@ def _plan_and_execute(
             executed: list[OpResult] = bridge.finish(running)
             results.extend(executed)
     settle_results(ctx, results, owner, summary, employee_failures, now)
+    if summary.follow_up:  # only records whose writes all succeeded are planned again
+        for done in results:
+            if done.status is not OpStatus.OK:
+                summary.follow_up.pop(owner.get(id(done.op), ("", "")), None)

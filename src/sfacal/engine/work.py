@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from sfacal.engine.context import RecordKey
 
-__all__ = ["ItemState", "PassSummary", "WorkItem"]
+__all__ = ["FollowUp", "ItemState", "PassSummary", "WorkItem"]
 
 
 class WorkItem(NamedTuple):
@@ -20,6 +20,15 @@ class WorkItem(NamedTuple):
     trigger: str
     backfill: bool = False
     only: frozenset[str] | None = None
+
+
+class FollowUp(NamedTuple):
+    """A record whose plan left events in an old place until the new place holds ours (a calendar
+    or mailbox switch, make-before-break): the item to plan again and where its creates went --
+    ``(login ID, mailbox, calendar name or None)``."""
+
+    item: WorkItem
+    places: frozenset[tuple[str, str, str | None]]
 
 
 class ItemState(StrEnum):
@@ -40,6 +49,8 @@ class PassSummary:
     states: dict[RecordKey, ItemState] = field(default_factory=dict)
     retry_at: dict[RecordKey, datetime] = field(default_factory=dict)
     errors: dict[RecordKey, str] = field(default_factory=dict)
+    # Records to plan again once their writes succeeded (make-before-break moves, see run_items).
+    follow_up: dict[RecordKey, FollowUp] = field(default_factory=dict)
 
     def merge(self, other: PassSummary) -> None:
         self.records += other.records
@@ -51,6 +62,7 @@ class PassSummary:
         self.states.update(other.states)
         self.retry_at.update(other.retry_at)
         self.errors.update(other.errors)
+        self.follow_up.update(other.follow_up)
 
     def as_dict(self) -> dict[str, int]:
         return {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -26,6 +25,8 @@ from ..base import (
     ChangePage,
     EventSnapshot,
     EventTag,
+    calendar_name_key,
+    find_calendar,
 )
 from .auth import GraphAuth
 from .client import GraphClient, item_path, user_path
@@ -35,11 +36,6 @@ from .settings import GraphSettings
 __all__ = ["GraphCalendarReads", "calendar_name_key"]
 
 _CALENDAR_TTL_S = 600.0
-
-
-def calendar_name_key(name: str) -> str:
-    """Calendar names compared ignoring case and full/half width (``ＶＩＳＩＴＳ`` = ``visits``)."""
-    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def _calendar_info(data: Mapping[str, Any]) -> CalendarInfo:
@@ -143,14 +139,7 @@ class GraphCalendarReads:
     @staticmethod
     def match_calendar(calendars: Sequence[CalendarInfo], name: str) -> CalendarInfo | None:
         """The calendar called ``name``: exact match first, then ignoring case and width."""
-        for cal in calendars:
-            if cal.name == name:
-                return cal
-        key = calendar_name_key(name)
-        for cal in calendars:
-            if calendar_name_key(cal.name) == key:
-                return cal
-        return None
+        return find_calendar(calendars, name)
 
     async def resolve_calendar(self, mailbox: str, calendar_name: str | None) -> CalendarInfo:
         name = normalize_calendar(calendar_name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -190,6 +191,10 @@ class ControlClient:
         }
         return _user(self._call("POST", "/users", body))
 
+    def user(self, user: str) -> dict[str, Any]:
+        """The user as the control API describes it (calendars included)."""
+        return dict(self._call("GET", f"/users/{user}"))
+
     def update_user(self, user: str, **fields: Any) -> UserInfo:
         return _user(self._call("PATCH", f"/users/{user}", fields))
 
@@ -197,6 +202,10 @@ class ControlClient:
         """A calendar in the user's mailbox; ``can_edit=False`` models one shared read-only."""
         body = {"name": name, "canEdit": can_edit}
         return str(self._call("POST", f"/users/{user}/calendars", body)["id"])
+
+    def delete_calendar(self, user: str, calendar: str) -> None:
+        """The user deletes a calendar (by id or name), with its events."""
+        self._call("DELETE", f"/users/{user}/calendars/{quote(calendar, safe='')}")
 
     # -- mailbox contents --------------------------------------------------------------------------
     def events(self, user: str | None = None) -> list[dict[str, Any]]:

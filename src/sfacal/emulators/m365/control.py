@@ -52,8 +52,13 @@ class ControlApi:
             Route(f"{r}/apps/{{client_id}}/secrets", self._wrap(self.add_secret), methods=["POST"]),
             Route(f"{r}/apps/{{client_id}}/certificates", self._wrap(self.add_certificate), methods=["POST"]),
             Route(f"{r}/users", self._wrap(self.create_user), methods=["POST"]),
-            Route(f"{r}/users/{{user}}", self._wrap(self.update_user), methods=["PATCH"]),
+            Route(f"{r}/users/{{user}}", self._wrap(self.update_user), methods=["GET", "PATCH"]),
             Route(f"{r}/users/{{user}}/calendars", self._wrap(self.create_calendar), methods=["POST"]),
+            Route(
+                f"{r}/users/{{user}}/calendars/{{calendar}}",
+                self._wrap(self.delete_calendar),
+                methods=["DELETE"],
+            ),
             Route(f"{r}/users/{{user}}/events", self._wrap(self.user_events), methods=["GET", "POST"]),
             Route(
                 f"{r}/users/{{user}}/events/{{event_id}}",
@@ -224,6 +229,8 @@ class ControlApi:
 
     async def update_user(self, request: Request, body: Any) -> Any:
         user = self._user(request)
+        if request.method == "GET":
+            return self._user_json(user)
         if "hasMailbox" in body:
             user.has_mailbox = bool(body["hasMailbox"])
         if "restEnabled" in body:
@@ -236,6 +243,22 @@ class ControlApi:
         user = self._user(request)
         cal = self.state.add_calendar(user, str(body["name"]), can_edit=bool(body.get("canEdit", True)))
         return {"id": cal.id, "name": cal.name, "isDefault": False, "canEdit": cal.can_edit}
+
+    async def delete_calendar(self, request: Request, body: Any) -> Any:
+        """The user deletes a calendar (by id or name) and with it its events, as Outlook does."""
+        user = self._user(request)
+        wanted = request.path_params["calendar"]
+        cal = user.calendars.get(wanted) or next(
+            (c for c in user.calendars.values() if c.name == wanted), None
+        )
+        if cal is None:
+            raise ControlError(404, "no such calendar")
+        if cal.id == user.default_calendar_id:
+            raise ControlError(400, "the default calendar cannot be deleted")
+        for ev in [e for e in user.events.values() if e.calendar_id == cal.id]:
+            self.mailboxes.delete(user, ev)
+        del user.calendars[cal.id]
+        return {"ok": True, "id": cal.id}
 
     async def user_events(self, request: Request, body: Any) -> Any:
         user = self._user(request)
