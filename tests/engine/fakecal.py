@@ -229,7 +229,16 @@ class FakeService:
         return CheckResult(True)
 
     async def check_mailbox(self, user_id: str, calendar_name: str | None = None) -> CheckResult:
-        return CheckResult(True)
+        """As the Graph connector answers: the mailbox's calendars, and the error of a missing
+        mailbox or calendar."""
+        mailbox = user_id.lower()
+        names = ["Calendar", *sorted(self.cal.mailboxes.get(mailbox, ()))]
+        details = {"check": "mailbox", "calendars": [{"name": n} for n in names]}
+        try:
+            self.cal._check(mailbox, calendar_name)
+        except SfacalError as exc:
+            return CheckResult(False, exc, details)
+        return CheckResult(True, details=details)
 
     async def aclose(self) -> None:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography import x509
@@ -14,9 +14,11 @@ from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from sfacal.engine import calendar, loop
 from sfacal.web.companies.models import Company, Membership, Role
 from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.employees.models import Employee, SyncState
+from tests.engine.fakecal import FakeCalendar
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -100,3 +102,22 @@ def make_pfx(password: str | None = "pfx-pass", days: int = 365) -> tuple[bytes,
     enc = BestAvailableEncryption(password.encode()) if password else NoEncryption()
     pfx = pkcs12.serialize_key_and_certificates(b"sfacal", key, cert, None, enc)
     return pfx, cert.fingerprint(hashes.SHA1())
+
+
+@pytest.fixture
+def calendar_service(company: Company) -> Iterator[FakeCalendar]:
+    """An in-memory calendar service for the company, with credentials that pass the local checks."""
+    settings = company.sync_settings
+    settings.client_id = "00000000-0000-0000-0000-000000000001"
+    settings.auth_method = "secret"
+    settings.client_secret = "not-a-real-secret"
+    settings.token_endpoint = "https://login.microsoftonline.com/acme.onmicrosoft.com/oauth2/v2.0/token"
+    settings.save()
+    fake = FakeCalendar()
+    calendar.set_service_factory(lambda _settings: fake.service())
+    loop.forget_services()
+    try:
+        yield fake
+    finally:
+        calendar.set_service_factory(None)
+        loop.forget_services()

@@ -65,7 +65,8 @@ def test_e1_duplicate_login_id_is_rejected(admin_client, employee):
     assert "社員ログインID: " in response.content.decode()
 
 
-def test_e5_check_button_saves_then_reports(admin_client, company, employee):
+def test_e5_check_button_saves_then_reports(admin_client, company, employee, calendar_service):
+    calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "営業")
     response = admin_client.post(
         reverse("employee_edit", args=[employee.pk]),
         emp_data(login_id="taro", action="check", user_id="taro@acme.onmicrosoft.com", calendar_name="営業"),
@@ -239,7 +240,8 @@ def test_p3_unknown_exclusion_is_rejected(client_for, employee):
     assert "業務情報連携設定: " in response.content.decode()
 
 
-def test_p4_calendar_change_requests_backfill(client_for, employee, monkeypatch):
+def test_p4_calendar_change_requests_backfill(client_for, employee, monkeypatch, calendar_service):
+    calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "予定表", "営業")
     calls = []
     monkeypatch.setattr(backfill, "request_backfill", lambda e, old, new: calls.append((e.pk, old, new)))
     employee.state = SyncState.ON
@@ -283,6 +285,101 @@ def test_e3_load_calendars_reports_problems_inline(admin_client):
     assert '<datalist id="calendar-options">' in body and 'id="calendar-result"' in body
 
 
+# -- P4 / E3: the target calendar is checked when it is saved ------------------------------------
+
+
+def test_p4_missing_calendar_is_refused_on_save_naming_the_calendars_that_exist(
+    client_for, employee, monkeypatch, calendar_service
+):
+    calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "営業", "Visits")
+    calls = []
+    monkeypatch.setattr(backfill, "request_backfill", lambda *a: calls.append(a))
+    employee.state = SyncState.ON
+    employee.user_id = "taro@acme.onmicrosoft.com"
+    employee.save()
+    for lang in ("ja", "en"):
+        response = client_for(employee.account, lang).post(
+            reverse("personal_settings"), personal_data(calendar_name="営業部"), HTTP_HX_REQUEST="true"
+        )
+        assert response.status_code == 200
+        errors = response.context["form"].errors["calendar_name"]
+        assert "営業部" in errors[0] and "営業" in errors[0] and "Visits" in errors[0]
+        page = response.content.decode()
+        assert 'data-fill-value="Visits"' in page  # offered in the picker
+        assert "skip_calendar_check" not in page  # a known-wrong name cannot be saved anyway
+    employee.refresh_from_db()
+    assert employee.calendar_name == "" and calls == []
+
+
+def test_e3_missing_calendar_is_refused_on_the_administrators_screen(
+    admin_client, employee, monkeypatch, calendar_service
+):
+    calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "営業")
+    calls = []
+    monkeypatch.setattr(backfill, "request_backfill", lambda *a: calls.append(a))
+    for action in ("save", "check"):
+        response = admin_client.post(
+            reverse("employee_edit", args=[employee.pk]),
+            emp_data(
+                login_id="taro", action=action, user_id="taro@acme.onmicrosoft.com", calendar_name="商談"
+            ),
+        )
+        assert response.status_code == 200
+        assert "営業" in response.context["form"].errors["calendar_name"][0]
+    employee.refresh_from_db()
+    assert (employee.state, employee.calendar_name) == (SyncState.OFF, "") and calls == []
+
+
+def test_e3_a_calendar_that_cannot_be_checked_can_be_saved_without_checking(admin_client, employee, company):
+    """No Microsoft 365 credentials yet: the check cannot be made; saving needs the explicit tick."""
+    data = emp_data(login_id="taro", user_id="taro@acme.onmicrosoft.com", calendar_name="営業")
+    refused = admin_client.post(reverse("employee_edit", args=[employee.pk]), data)
+    assert refused.status_code == 200 and "skip_calendar_check" in refused.content.decode()
+    employee.refresh_from_db()
+    assert employee.calendar_name == ""
+    saved = admin_client.post(
+        reverse("employee_edit", args=[employee.pk]), {**data, "skip_calendar_check": "1"}
+    )
+    assert saved.status_code == 302
+    employee.refresh_from_db()
+    assert employee.calendar_name == "営業"
+
+
+def test_e5_check_failures_are_in_the_sync_log_with_a_reference(
+    admin_client, employee, company, calendar_service
+):
+    from sfacal.engine.models import SyncLogEntry
+
+    calendar_service.add_mailbox("taro@acme.onmicrosoft.com")
+    data = emp_data(login_id="taro", action="check", user_id="nobody@acme.onmicrosoft.com")
+    admin_client.post(reverse("employee_edit", args=[employee.pk]), data)
+    line = SyncLogEntry.objects.get(company=company, trigger="check")
+    assert (line.operation, line.result, line.error_code) == ("check_mailbox", "failure", "mailbox_not_found")
+    assert line.employee_id == employee.pk and line.mailbox == "nobody@acme.onmicrosoft.com"
+    log_page = admin_client.get(reverse("logs")).content.decode()
+    assert "メールボックスを確認" in log_page or "check_mailbox" not in log_page
+
+
+def test_e5_an_unexpected_failure_shows_a_reference_that_is_in_the_server_log(
+    admin_client, employee, company, calendar_service, monkeypatch, caplog
+):
+    from sfacal.engine.models import SyncLogEntry
+
+    service_type = type(calendar_service.service())
+
+    async def broken(self, user_id, calendar_name=None):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(service_type, "check_mailbox", broken)
+    data = emp_data(login_id="taro", action="check", user_id="taro@acme.onmicrosoft.com")
+    response = admin_client.post(reverse("employee_edit", args=[employee.pk]), data, HTTP_HX_REQUEST="true")
+    result = response.context["result"]
+    assert result.code == "unexpected_error" and len(result.reference) == 12
+    assert result.reference in response.content.decode()
+    assert any(result.reference in r.getMessage() and r.exc_info for r in caplog.records)
+    assert result.reference in SyncLogEntry.objects.get(company=company, trigger="check").message
+
+
 # -- the engine's side of a saved change (sfacal.engine.sync) ------------------------------------
 
 
@@ -321,8 +418,9 @@ def test_p3_s2_new_exclusion_replans_the_employee_after_commit(
 
 
 def test_p4_calendar_change_queues_the_backfill(
-    client_for, employee, queued, django_capture_on_commit_callbacks
+    client_for, employee, queued, django_capture_on_commit_callbacks, calendar_service
 ):
+    calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "予定表", "営業")
     employee.state = SyncState.ON
     employee.user_id = "taro@acme.onmicrosoft.com"
     employee.calendar_name = "予定表"

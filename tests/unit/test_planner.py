@@ -321,6 +321,19 @@ def test_p4_a_failed_create_in_the_new_calendar_never_deletes_the_old_event() ->
     assert again.operations[0].generation == 1
 
 
+def test_p4_s8_a_move_whose_new_place_holds_the_event_is_finished_by_any_plan() -> None:
+    """The back-fill (which lifts S8) created the event in the new calendar, then the process died
+    before the old event was deleted: an ordinary plan (S8 applies: the schedule changed before the
+    sync start) still deletes the old one -- it is a duplicate, not a change to send."""
+    s = meeting(updated_at=T0 - timedelta(days=400))
+    emp = employee(calendar_name="営業", sync_start=T0)
+    held = synced(s, calendar="営業", event_id="ev-new")
+    p = plan(s, emps(emp), [synced(s), held], POLICY, M)
+    assert kinds(p) == [(OpKind.DELETE, "taro", None)] and not p.follow_up
+    alone = plan(s, emps(emp), [synced(s)], POLICY, M)  # no move under way: S8 leaves it
+    assert alone.operations == () and alone.outcomes[0].reason is Reason.BEFORE_SYNC_START
+
+
 def test_p4_lost_events_in_the_old_place_are_cleaned_at_once() -> None:
     """Nothing of ours is live in the old place (the user deleted it): no reason to wait."""
     s = meeting()

@@ -114,6 +114,9 @@ def classify_token_error(
         description = str(body["error_description"])
     detail = f"{status}: {description or text}".strip()
     codes = _aadsts_codes(body, text)
+    # The identity platform's correlation id is what its support asks for: kept as the request id.
+    rid = (body.get("correlation_id") or body.get("trace_id")) if body else None
+    ids = {"request_id": str(rid)} if isinstance(rid, str) and rid else {}
     for code in codes:
         if code in AADSTS_TRANSIENT:
             return ServiceUnavailableError(
@@ -122,25 +125,31 @@ def classify_token_error(
                 upstream_code=f"AADSTS{code}",
                 http_status=status,
                 status=f"AADSTS{code}",
+                **ids,
             )
         cls = AADSTS_ERRORS.get(code)
         if cls is not None:
-            return cls(detail, secrets=secrets, upstream_code=f"AADSTS{code}", http_status=status)
+            return cls(detail, secrets=secrets, upstream_code=f"AADSTS{code}", http_status=status, **ids)
     error = str(body.get("error")) if body and body.get("error") else ""
     upstream = f"AADSTS{codes[0]}" if codes else (error or None)
     if error == "temporarily_unavailable":
         return ServiceUnavailableError(
-            detail, secrets=secrets, upstream_code=upstream, http_status=status, status=error
+            detail, secrets=secrets, upstream_code=upstream, http_status=status, status=error, **ids
         )
     if status == 429 or error == "throttled":
         return ThrottledError(
-            detail, retry_after=retry_after, secrets=secrets, upstream_code=upstream, http_status=status
+            detail,
+            retry_after=retry_after,
+            secrets=secrets,
+            upstream_code=upstream,
+            http_status=status,
+            **ids,
         )
     if status is not None and status >= 500:
         return ServiceUnavailableError(
-            detail, secrets=secrets, upstream_code=upstream, http_status=status, status=str(status)
+            detail, secrets=secrets, upstream_code=upstream, http_status=status, status=str(status), **ids
         )
-    return CredentialError(detail, secrets=secrets, upstream_code=upstream, http_status=status)
+    return CredentialError(detail, secrets=secrets, upstream_code=upstream, http_status=status, **ids)
 
 
 def classify_graph_error(

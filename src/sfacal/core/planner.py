@@ -289,8 +289,13 @@ def plan(
         live = [row for row in mine if row.is_live]
         unwanted = [row for row in mine if row.needs_cleanup]
         # A create that was started (say by a P4 back-fill, which lifts S8) and then cut short by a
-        # crash is finished, not left half-done: S8 was settled when it was planned (S11).
-        started = any(row.status is MirrorStatus.PENDING for row in mine) if mine else False
+        # crash is finished, not left half-done: S8 was settled when it was planned (S11). So is a
+        # move whose new place already holds our event: its old events must go (no duplicate).
+        started = (
+            any(row.status is MirrorStatus.PENDING for row in mine) or _moved_in(mine, employee, policy)
+            if mine
+            else False
+        )
         decision = decide(change, login, employee, masters, backfill=backfill or started, mirrored=bool(live))
         if decision.action is Action.LEAVE:
             outcomes.append(Outcome(login, decision.reason))
@@ -345,6 +350,19 @@ def plan(
     if len(ops) > 1:
         ops.sort(key=lambda op: _ORDER[op.kind])
     return Plan(ref, tuple(ops), tuple(outcomes), waiting=waiting if ops else 0)
+
+
+def _moved_in(mine: Sequence[MirrorRow], employee: EmployeeSettings | None, policy: CompanyPolicy) -> bool:
+    """Whether the employee's current place holds our event while live events remain elsewhere
+    (the second step of a make-before-break move is due)."""
+    if len(mine) < 2 or employee is None:
+        return False
+    mailbox = employee.mailbox(policy.domain)
+    if mailbox is None:
+        return False
+    target = (mailbox, employee.calendar_name)
+    held = any(row.location == target and row.status is MirrorStatus.ACTIVE for row in mine)
+    return held and any(row.location != target and row.is_live for row in mine)
 
 
 def _write(

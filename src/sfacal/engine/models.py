@@ -29,6 +29,7 @@ class Trigger(models.TextChoices):
     CSV = "csv", _("CSV import")
     POLL = "poll", _("Poll")
     RECONCILE = "reconcile", _("Reconciliation")
+    CHECK = "check", _("Connection check")
 
 
 class InboxState(models.TextChoices):

@@ -7,12 +7,22 @@ that a wrong thumbprint or an unreadable ``.pfx`` is reported before any network
 Microsoft 365 checks use the calendar service the engine would use
 (:func:`sfacal.engine.calendar.build_service`, the one place that turns the company settings into
 the Graph connector's settings); source checks use the source's own ``check_connection``.
+
+Guarantees (each has a test):
+
+* **A check never answers a bare "unexpected error".** A failure carries a reference the reader can
+  quote: the upstream request id (Graph's ``request-id``, the identity platform's correlation id)
+  or, for a failure inside sfacal, a reference written next to the traceback in the server log.
+* **Every check is in the sync log** (trigger ``check``): who was checked, the result, the error
+  code with its parameters and the reference -- so "look in the log" always finds it.
+* **No database access on the connector's event loop** (see :func:`_call_service`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,9 +35,11 @@ from sfacal.core.errors import (
     InputError,
     NetworkError,
     SfacalError,
+    log_params,
     normalize_lang,
 )
 from sfacal.engine.calendar import build_service
+from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.base import CheckResult as SourceCheckResult
 from sfacal.sources.justsfa import check_saved_connection
 from sfacal.sources.push.source import PushSource
@@ -62,6 +74,63 @@ class CheckResult:
             error.detail,
             params=dict(error.params),
         )
+
+    @property
+    def reference(self) -> str:
+        """What to quote when asking for help: the upstream request id, or sfacal's own reference
+        of a failure written to the server log."""
+        return str(self.params.get("request_id") or self.params.get("reference") or "")
+
+
+@dataclass(frozen=True)
+class Who:
+    """Whose mailbox a check is about (for its sync log line)."""
+
+    employee_id: int | None = None
+    login_id: str = ""
+
+
+def unexpected(exc: BaseException, what: str) -> SfacalError:
+    """A failure inside sfacal (a bug, not a setting): logged with its traceback under a fresh
+    reference, which the screen and the sync log show."""
+    reference = secrets.token_hex(6)
+    logger.error("%s failed unexpectedly (reference %s)", what, reference, exc_info=exc)
+    return SfacalError(type(exc).__name__, reference=reference)
+
+
+def record_check(
+    company_id: int,
+    operation: str,
+    result: CheckResult,
+    *,
+    who: Who | None = None,
+    mailbox: str | None = None,
+    calendar_name: str | None = None,
+) -> None:
+    """One sync log line (trigger ``check``) for a check someone ran from a screen."""
+    who = who or Who()
+    if result.ok:
+        text = "check succeeded" + (f"; calendars: {', '.join(result.data)}" if result.data else "")
+    else:
+        text = result.detail or result.message
+        if result.reference and result.reference not in text:
+            text = f"{text} (reference {result.reference})"
+    try:
+        SyncLogEntry.objects.create(
+            company_id=company_id,
+            employee_id=who.employee_id,
+            login_id=who.login_id[:150],
+            mailbox=(mailbox or "")[:254],
+            calendar_name=(calendar_name or "")[:255],
+            trigger=Trigger.CHECK,
+            operation=operation[:32],
+            result=LogResult.SUCCESS if result.ok else LogResult.FAILURE,
+            error_code="" if result.ok else result.code[:64],
+            error_params=log_params(result.params),
+            message=text[:2000],
+        )
+    except Exception:  # the log must not turn a check's answer into an error page
+        logger.exception("recording a check in the sync log failed")
 
 
 def _lang(lang: str | None) -> str:
@@ -155,8 +224,8 @@ def check_company_connection(settings: CompanySettings, lang: str | None = "ja")
     except SfacalError as exc:
         result = CheckResult.failure(exc, lang)
     except Exception as exc:  # a connector bug must not break the screen
-        logger.exception("company connection check failed unexpectedly")
-        result = CheckResult.failure(SfacalError(type(exc).__name__), lang)
+        result = CheckResult.failure(unexpected(exc, "the company connection check"), lang)
+    record_check(settings.company_id, "check_connection", result)
     settings.last_test_at = timezone.now()
     settings.last_test_ok = result.ok
     settings.last_test_code = result.code
@@ -174,47 +243,64 @@ def check_company_connection(settings: CompanySettings, lang: str | None = "ja")
     return result
 
 
+def _unresolved(lang: str) -> CheckResult:
+    return CheckResult.failure(
+        InputError(
+            "user_id",
+            "no mailbox user ID can be resolved",
+            reason_ja="連携ユーザーIDを決定できません（ユーザーIDまたは基本設定のドメイン名を確認してください）",
+        ),
+        lang,
+    )
+
+
 def check_mailbox(
-    settings: CompanySettings, mailbox: str | None, calendar_name: str | None, lang: str | None = "ja"
+    settings: CompanySettings,
+    mailbox: str | None,
+    calendar_name: str | None,
+    lang: str | None = "ja",
+    *,
+    who: Who | None = None,
 ) -> CheckResult:
-    """E5: the mailbox exists and the calendar (empty = default) is reachable."""
+    """E5: the mailbox exists and the calendar (empty = default) is reachable; in the sync log."""
     lang = _lang(lang)
     if not mailbox:
-        return CheckResult.failure(
-            InputError(
-                "user_id",
-                "no mailbox user ID can be resolved",
-                reason_ja="連携ユーザーIDを決定できません（ユーザーIDまたは基本設定のドメイン名を確認してください）",
-            ),
-            lang,
-        )
-    try:
-        local_credential_check(settings)
-        return _from_service_result(
-            _call_service(settings, "check_mailbox", mailbox, calendar_name or None), lang
-        )
-    except SfacalError as exc:
-        return CheckResult.failure(exc, lang)
-    except Exception as exc:
-        logger.exception("mailbox check failed unexpectedly")
-        return CheckResult.failure(SfacalError(type(exc).__name__), lang)
+        result = _unresolved(lang)
+    else:
+        try:
+            local_credential_check(settings)
+            result = _from_service_result(
+                _call_service(settings, "check_mailbox", mailbox, calendar_name or None), lang
+            )
+        except SfacalError as exc:
+            result = CheckResult.failure(exc, lang)
+        except Exception as exc:
+            result = CheckResult.failure(unexpected(exc, "the mailbox check"), lang)
+    record_check(
+        settings.company_id, "check_mailbox", result, who=who, mailbox=mailbox, calendar_name=calendar_name
+    )
+    return result
 
 
-def list_calendars(settings: CompanySettings, mailbox: str | None, lang: str | None = "ja") -> CheckResult:
-    """The calendar names of a mailbox (``data``), for the calendar picker."""
+def list_calendars(
+    settings: CompanySettings, mailbox: str | None, lang: str | None = "ja", *, who: Who | None = None
+) -> CheckResult:
+    """The calendar names of a mailbox (``data``), for the calendar picker; a failure is logged."""
     lang = _lang(lang)
     if not mailbox:
-        return check_mailbox(settings, mailbox, None, lang)
-    try:
-        local_credential_check(settings)
-        calendars = _call_service(settings, "list_calendars", mailbox)
-        names = tuple(str(getattr(c, "name", c)) for c in calendars)
-        return CheckResult(True, "", _ok_text(lang), data=names)
-    except SfacalError as exc:
-        return CheckResult.failure(exc, lang)
-    except Exception as exc:
-        logger.exception("listing calendars failed unexpectedly")
-        return CheckResult.failure(SfacalError(type(exc).__name__), lang)
+        result = _unresolved(lang)
+    else:
+        try:
+            local_credential_check(settings)
+            calendars = _call_service(settings, "list_calendars", mailbox)
+            names = tuple(str(getattr(c, "name", c)) for c in calendars)
+            return CheckResult(True, "", _ok_text(lang), data=names)
+        except SfacalError as exc:
+            result = CheckResult.failure(exc, lang)
+        except Exception as exc:
+            result = CheckResult.failure(unexpected(exc, "listing calendars"), lang)
+    record_check(settings.company_id, "list_calendars", result, who=who, mailbox=mailbox)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,13 +330,13 @@ def check_source(source: SourceConnection, lang: str | None = "ja") -> CheckResu
     """J1: prove tenant, API key and identifiers; the source records ``last_test_*`` itself."""
     lang = _lang(lang)
     try:
-        found = check_saved_connection(source, lang=lang)
+        result = _from_source_result(check_saved_connection(source, lang=lang), lang)
     except SfacalError as exc:
-        return CheckResult.failure(exc, lang)
+        result = CheckResult.failure(exc, lang)
     except Exception as exc:
-        logger.exception("source check failed unexpectedly")
-        return CheckResult.failure(SfacalError(type(exc).__name__), lang)
-    return _from_source_result(found, lang)
+        result = CheckResult.failure(unexpected(exc, "the source check"), lang)
+    record_check(source.company_id, "check_source", result)
+    return result
 
 
 def check_push_connection(connection: SourceConnection, lang: str | None = "ja") -> CheckResult:
@@ -261,8 +347,8 @@ def check_push_connection(connection: SourceConnection, lang: str | None = "ja")
     except SfacalError as exc:
         result = CheckResult.failure(exc, lang)
     except Exception as exc:
-        logger.exception("push connection check failed unexpectedly")
-        result = CheckResult.failure(SfacalError(type(exc).__name__), lang)
+        result = CheckResult.failure(unexpected(exc, "the push connection check"), lang)
+    record_check(connection.company_id, "check_push", result)
     connection.last_test_at = timezone.now()
     connection.last_test_ok = result.ok
     connection.last_test_code = result.code

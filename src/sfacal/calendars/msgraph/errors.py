@@ -115,7 +115,7 @@ def graph_error(
     detail = f"{what + ': ' if what else ''}HTTP {status} {code}: {message}".strip()
     if request_id:
         detail += f" (request-id {request_id})"
-    common: dict[str, Any] = {"upstream_code": code or None, "http_status": status}
+    common: dict[str, Any] = {"upstream_code": code or None, "http_status": status, "request_id": request_id}
     if low in _NOT_REST:
         return MailboxNotRestEnabledError(detail, mailbox=mailbox, **common)
     if low in _MAILBOX_MISSING:

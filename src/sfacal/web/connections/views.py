@@ -187,7 +187,13 @@ def _save_mapping(
         sync_mapping_to_employee(target)
     result = None
     if request.POST.get("action") == "test":
-        result = checks.check_mailbox(ctx_of(request).settings, target.mail_address, None, _lang())
+        result = checks.check_mailbox(
+            ctx_of(request).settings,
+            target.mail_address,
+            None,
+            _lang(),
+            who=checks.Who(None, target.external_user_id),
+        )
         target.last_test_ok = result.ok
         target.last_test_code = result.code
         target.save(update_fields=["last_test_ok", "last_test_code"])

@@ -39,6 +39,7 @@ from sfacal.web.employees.services import (
     mailbox_of,
     resolve_mailbox,
 )
+from sfacal.web.employees.target_check import TargetCheck, verify_target
 
 PAGE_SIZE = 25
 IMPORT_SESSION_KEY = "sfacal_employee_import"
@@ -104,6 +105,19 @@ def employee_bulk(request: HttpRequest) -> HttpResponse:
     return redirect("employees")
 
 
+def _picker(found: TargetCheck | None) -> dict[str, Any]:
+    """Template context of the calendar field after a refused save: the mailbox's calendars as
+    choices, and "save without checking" when the check could not be made."""
+    if found is None:
+        return {}
+    return {
+        "calendar_choices": checks.CheckResult(True, "", "", data=found.calendars)
+        if found.calendars
+        else None,
+        "can_skip_calendar_check": found.can_skip,
+    }
+
+
 def _employee_page(
     request: HttpRequest,
     form: EmployeeForm,
@@ -111,6 +125,7 @@ def _employee_page(
     result: checks.CheckResult | None = None,
     saved: bool = False,
     invitation: str | None = None,
+    refused: TargetCheck | None = None,
 ) -> HttpResponse:
     domain = _domain(request)
     mailbox = mailbox_of(employee, domain) if employee else None
@@ -125,6 +140,7 @@ def _employee_page(
             "saved": saved,
             "domain": domain,
             "invitation": invitation,
+            **_picker(refused),
         },
     )
 
@@ -141,6 +157,19 @@ def employee_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = EmployeeForm(request.POST, company=company, domain=settings.domain, instance=employee)
     if not form.is_valid():
         return _employee_page(request, form, employee)
+    found = verify_target(
+        form,
+        settings,
+        stored=employee,
+        state=form.cleaned_data["state"],
+        mailbox=form.mailbox(),
+        calendar=form.cleaned_data["calendar_name"],
+        who=checks.Who(employee.pk if employee else None, form.cleaned_data["login_id"]),
+        lang=_lang(),
+        skip=request.POST.get("skip_calendar_check") == "1",
+    )
+    if not found.allowed:
+        return _employee_page(request, form, employee, refused=found)
     target = employee or Employee(company=company)
     before = before_change(target) if employee else {}
     with transaction.atomic():
@@ -164,8 +193,12 @@ def employee_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         )
     result = None
     if request.POST.get("action") == "check":
-        result = checks.check_mailbox(
-            settings, mailbox_of(target, settings.domain), target.calendar_name, _lang()
+        result = found.result or checks.check_mailbox(
+            settings,
+            mailbox_of(target, settings.domain),
+            target.calendar_name,
+            _lang(),
+            who=checks.Who(target.pk, target.login_id),
         )
     elif not getattr(request, "htmx", False):
         messages.success(request, _("The employee was saved."))
@@ -215,7 +248,8 @@ def employee_calendars(request: HttpRequest) -> HttpResponse:
         request.GET.get("login_id", "").strip(),
         settings.domain,
     )
-    result = checks.list_calendars(settings, mailbox, _lang())
+    login_id = request.GET.get("login_id", "").strip()
+    result = checks.list_calendars(settings, mailbox, _lang(), who=checks.Who(None, login_id))
     return render(request, "employees/calendars.html", {"result": result, "mailbox": mailbox})
 
 
@@ -335,9 +369,22 @@ def personal_settings(request: HttpRequest) -> HttpResponse:
     result = None
     saved = False
     backfill = False
+    found: TargetCheck | None = None
     if request.method == "POST":
         form = PersonalSettingsForm(request.POST, employee=employee, domain=settings.domain)
         if form.is_valid():
+            found = verify_target(
+                form,
+                settings,
+                stored=employee,
+                state=SyncState.ON if form.cleaned_data["sync"] else SyncState.OFF,
+                mailbox=form.mailbox(),
+                calendar=form.cleaned_data["calendar_name"],
+                who=checks.Who(employee.pk, employee.login_id),
+                lang=_lang(),
+                skip=request.POST.get("skip_calendar_check") == "1",
+            )
+        if form.is_valid() and found is not None and found.allowed:
             before = before_change(employee)
             with transaction.atomic():
                 form.apply(employee)
@@ -345,8 +392,12 @@ def personal_settings(request: HttpRequest) -> HttpResponse:
                 audit(employee, before, request.user)
             saved = True
             if request.POST.get("action") == "check":
-                result = checks.check_mailbox(
-                    settings, mailbox_of(employee, settings.domain), employee.calendar_name, _lang()
+                result = (found.result if found else None) or checks.check_mailbox(
+                    settings,
+                    mailbox_of(employee, settings.domain),
+                    employee.calendar_name,
+                    _lang(),
+                    who=checks.Who(employee.pk, employee.login_id),
                 )
             elif not getattr(request, "htmx", False):
                 messages.success(request, _("Your settings were saved."))
@@ -372,6 +423,7 @@ def personal_settings(request: HttpRequest) -> HttpResponse:
             "result": result,
             "saved": saved,
             "backfill": backfill,
+            **_picker(found if found is not None and not found.allowed else None),
         },
     )
 
@@ -388,5 +440,7 @@ def personal_calendars(request: HttpRequest) -> HttpResponse:
         ctx.employee.login_id,
         settings.domain,
     )
-    result = checks.list_calendars(settings, mailbox, _lang())
+    result = checks.list_calendars(
+        settings, mailbox, _lang(), who=checks.Who(ctx.employee.pk, ctx.employee.login_id)
+    )
     return render(request, "employees/calendars.html", {"result": result, "mailbox": mailbox})

@@ -46,6 +46,12 @@ OPERATIONS: dict[str, Promise] = {
     "test": _("Test send"),
     "detect_deletions": _("Detect deletions"),
     "accept": _("Accept"),
+    "move": _("Move to the new calendar"),
+    "check_connection": _("Check the Microsoft 365 connection"),
+    "check_mailbox": _("Check the mailbox"),
+    "list_calendars": _("Load calendars"),
+    "check_source": _("Check the SFA connection"),
+    "check_push": _("Check the write-back address"),
 }
 
 # A calendar write that succeeded, with its reason in brackets: "Created (sync)".
@@ -201,6 +207,15 @@ _TEXTS: tuple[tuple[str | None, re.Pattern[str], Callable[[re.Match[str]], str]]
         _received,
     ),
     ("test", re.compile(r"test send received"), lambda m: gettext("Test send received")),
+    (
+        None,
+        re.compile(r"check succeeded(?:; calendars: (?P<found>.+))?", re.S),
+        lambda m: (
+            gettext("Check succeeded; calendars: %(names)s") % {"names": m["found"]}
+            if m["found"]
+            else gettext("Check succeeded")
+        ),
+    ),
     (
         "accept",
         re.compile(r"Unknown participant\(s\) kept; they sync once the employee exists: (?P<names>.+)", re.S),
