@@ -177,19 +177,28 @@ def test_c7_save_without_testing_stores_the_held_secret_and_is_audited(admin_cli
 
 
 def test_c7_held_secret_needs_its_token_and_the_open_page(admin_client, working):
-    token = refuse(admin_client).context["held_token"]
-    # Without the token (or with another one) nothing is held: no secret typed, nothing changes.
-    for held in ("", "not-the-token"):
-        response = admin_client.post(
-            reverse("company_settings"), form_data(held=held, action="save_untested")
-        )
-        assert response.status_code == 302
-        assert stored(working).client_secret == STORED
-    # A wrong token dropped the holding; refuse again, then open the page afresh: dropped too.
-    token = refuse(admin_client).context["held_token"]
-    admin_client.get(reverse("company_settings"))
-    admin_client.post(reverse("company_settings"), form_data(held=token, action="save_untested"))
+    refuse(admin_client)
+    # Without the token nothing is held: no secret typed, so nothing changes.
+    response = admin_client.post(reverse("company_settings"), form_data(action="save_untested"))
+    assert response.status_code == 302
     assert stored(working).client_secret == STORED
+    # Another token, or the page opened afresh in between: refused with a form error, not saved
+    # without the secret the page said it held.
+    for reopen in (False, True):
+        token = refuse(admin_client).context["held_token"]
+        if reopen:
+            admin_client.get(reverse("company_settings"))
+        else:
+            token = "not-the-token"
+        response = admin_client.post(
+            reverse("company_settings"),
+            form_data(held=token, batch_interval_minutes="9", action="save_untested"),
+        )
+        assert response.status_code == 200
+        assert "もう保持していません" in response.content.decode()
+        assert response.context["held_token"] == ""
+        after = stored(working)
+        assert after.client_secret == STORED and after.batch_interval_minutes == 5
 
 
 def test_c7_refused_certificate_is_held_and_can_be_saved_without_testing(admin_client, working, fake_tenant):
@@ -351,12 +360,13 @@ def test_j1_working_new_key_is_saved_and_its_test_recorded(admin_client, justsfa
     assert fake_justsfa.seen == [NEW_KEY]
 
 
-def test_j1_pacing_and_header_changes_need_no_test(admin_client, justsfa_working, fake_justsfa):
+def test_j1_limits_status_values_and_header_need_no_test(admin_client, justsfa_working, fake_justsfa):
     response = admin_client.post(
         reverse("justsfa"),
         justsfa_data(
             api_key="",
             requests_per_minute="20",
+            plan_values="予定、仮予定",
             webhook_header_name="X-Sfacal-Secret",
             webhook_header_value="hdr-secret-1",
         ),
@@ -365,3 +375,14 @@ def test_j1_pacing_and_header_changes_need_no_test(admin_client, justsfa_working
     assert fake_justsfa.seen == []
     after = source_of(justsfa_working)
     assert after.config["requests_per_minute"] == 20 and after.webhook_header_value == "hdr-secret-1"
+    assert after.config["plan_values"] == ["予定", "仮予定"]
+
+
+def test_j1_an_optional_field_is_tested_first(admin_client, justsfa_working, fake_justsfa):
+    fake_justsfa.keys.discard(KEY)  # the service now refuses the stored key
+    response = admin_client.post(
+        reverse("justsfa"), justsfa_data(api_key="", status_field="field_1700000001")
+    )
+    assert response.status_code == 200 and response.context["refused"]
+    assert fake_justsfa.seen == [KEY]
+    assert "status_field" not in source_of(justsfa_working).config

@@ -11,7 +11,9 @@ Guarantees (each has a test):
   whichever button was pressed. When the test fails nothing at all is saved -- the stored
   settings stay in force -- and the page is shown again with what was typed; the submission's
   secrets are held encrypted in the session (:mod:`.held_secrets`), never echoed into the page.
-  When it passes, the settings are saved and the test is recorded as the last one.
+  When it passes, the settings are saved and the test is recorded as the last one. A
+  submission that counts on held secrets no longer held (expired, dropped) is refused with a
+  form error, never saved without them.
 * Only the explicit "save without testing" (:data:`SAVE_UNTESTED`) stores changed connection
   settings without a successful test. That save is audited as one entry (:data:`AUDIT_FIELD`)
   naming the fields (never a value), and the last test result, which described the previous
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 
 from sfacal.web import checks
 from sfacal.web.companies import held_secrets
@@ -41,6 +44,10 @@ __all__ = ["AUDIT_FIELD", "SAVE_UNTESTED", "CandidateForm", "Screen", "record_un
 
 SAVE_UNTESTED = "save_untested"
 AUDIT_FIELD = "saved_without_test"
+HELD_EXPIRED = gettext_lazy(
+    "The secrets you entered are no longer kept (at most 30 minutes, and not once the page was opened "
+    "again): enter them again."
+)
 
 _LAST_TEST_FIELDS = (
     "last_test_at",
@@ -55,6 +62,8 @@ class CandidateForm(Protocol):
     """A settings form that can describe its submission before saving it."""
 
     def is_valid(self) -> bool: ...
+
+    def add_error(self, field: str | None, error: Any) -> None: ...
 
     def candidate(self) -> Any:
         """An unsaved copy of the stored row with the submitted values applied."""
@@ -100,7 +109,13 @@ def submit(request: HttpRequest, screen: Screen, company: Company) -> HttpRespon
     token = request.POST.get("held", "")
     held = held_secrets.held(request, screen.form_name, company.pk, token)
     form = screen.bind(held)
-    if not form.is_valid():
+    valid = form.is_valid()
+    if token and not held:
+        # The page counts on secrets that are no longer held: saving without them would store
+        # something other than what the administrator sees.
+        form.add_error(None, HELD_EXPIRED)
+        valid = False
+    if not valid:
         return screen.page(form, held=held, token=token)
     candidate = form.candidate()
     changed = form.changes(candidate)

@@ -41,8 +41,14 @@ LIST_FIELDS: list[tuple[str, Any, str]] = [
     ("actual_values", _("Status values meaning an actual"), "実績"),
 ]
 SECRET_FIELDS = ("api_key", "webhook_header_value")
-# Settings that only pace the poll: a change to them needs no connection test.
-PACING_KEYS = ("requests_per_minute", "requests_per_day")
+# What the connection test (J1) proves: a change to any of these (or to the API key) is tested
+# before it is stored. The request limits and the status values are not tested.
+CONNECTION_KEYS = (
+    "tenant",
+    "base_url",
+    *[k for k, *_r in IDENTIFIER_FIELDS],
+    *[k for k, _l in OPTIONAL_FIELDS],
+)
 
 
 class JustSfaForm(forms.Form):
@@ -179,12 +185,10 @@ class JustSfaForm(forms.Form):
         return candidate
 
     def changes(self, candidate: SourceConnection) -> list[str]:
-        """What the connection test depends on and ``candidate`` changes: the API key and the
-        config keys (not the pacing limits)."""
+        """What the connection test proves and ``candidate`` changes: the API key and
+        :data:`CONNECTION_KEYS`."""
         old, new = self.source.config or {}, candidate.config or {}
-        changed = sorted(
-            key for key in set(old) | set(new) if key not in PACING_KEYS and old.get(key) != new.get(key)
-        )
+        changed = [key for key in CONNECTION_KEYS if old.get(key) != new.get(key)]
         if (candidate.api_key or "") != (self.source.api_key or ""):
             changed.insert(0, "api_key")
         return changed
