@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,12 +11,18 @@ from django.urls import reverse
 
 from sfacal.web.companies.models import AuditEntry, CompanySettings
 from tests.ui.conftest import make_pfx
+from tests.ui.fake_tenant import FakeTenant, installed_tenant
 
 pytestmark = pytest.mark.django_db
 
 CLIENT_ID = "1b1e6fd1-a18b-4e73-b37c-2d0125d25845"
 ENDPOINT_V1 = "https://login.microsoftonline.com/62fab46a-338f-4105-b62d-5a79298270e8/oauth2/token"
 ENDPOINT_V2 = "https://login.microsoftonline.com/62fab46a-338f-4105-b62d-5a79298270e8/oauth2/v2.0/token"
+
+
+@pytest.fixture
+def fake_tenant() -> Iterator[FakeTenant]:
+    yield from installed_tenant()
 
 
 def form_data(**changes):
@@ -43,7 +50,7 @@ def form_data(**changes):
     return data
 
 
-def test_c6_client_secret_saved_encrypted_never_shown_and_audited(admin_client, company):
+def test_c6_client_secret_saved_encrypted_never_shown_and_audited(admin_client, company, fake_tenant):
     secret = "Abc8Q~very-secret-value-123"
     response = admin_client.post(reverse("company_settings"), form_data(client_secret=secret))
     assert response.status_code == 302
@@ -56,9 +63,14 @@ def test_c6_client_secret_saved_encrypted_never_shown_and_audited(admin_client, 
     assert [(e.new_value, e.old_value) for e in entries] == [("set", "")]
     assert not AuditEntry.objects.filter(new_value__contains=secret).exists()
     assert not AuditEntry.objects.filter(old_value__contains=secret).exists()
-    # replace, then remove
+    # replace (the new secret passes its connection test), then remove (the secret in use: only
+    # "save without testing" stores that)
+    fake_tenant.secrets.add("Other~secret-456")
     admin_client.post(reverse("company_settings"), form_data(client_secret="Other~secret-456"))
-    admin_client.post(reverse("company_settings"), form_data(remove_client_secret="on", sync_enabled="0"))
+    admin_client.post(
+        reverse("company_settings"),
+        form_data(remove_client_secret="on", sync_enabled="0", action="save_untested"),
+    )
     values = list(
         AuditEntry.objects.for_company(company)
         .filter(field="client_secret")

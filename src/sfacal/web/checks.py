@@ -24,7 +24,7 @@ import asyncio
 import logging
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,7 +41,8 @@ from sfacal.core.errors import (
 from sfacal.engine.calendar import build_service
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.base import CheckResult as SourceCheckResult
-from sfacal.sources.justsfa import check_saved_connection
+from sfacal.sources.justsfa import JustSfaSettings, check_saved_connection
+from sfacal.sources.justsfa import check_connection as check_justsfa
 from sfacal.sources.push.source import PushSource
 from sfacal.web.companies.certs import check_thumbprint, read_pfx
 from sfacal.web.companies.models import AuthMethod, CompanySettings
@@ -161,6 +162,15 @@ def local_credential_check(settings: CompanySettings) -> None:
         raise InputError("client_secret", "is required", reason_ja="クライアントシークレットは必須です")
 
 
+def credentials_complete(settings: CompanySettings) -> bool:
+    """Whether ``settings`` hold credentials that may be in use: they pass the local checks."""
+    try:
+        local_credential_check(settings)
+    except SfacalError:
+        return False
+    return True
+
+
 def _call_service(settings: CompanySettings, method: str, *args: Any) -> Any:
     """Run one async method of the company's calendar service on a private event loop.
 
@@ -217,6 +227,15 @@ def _from_service_result(found: Any, lang: str) -> CheckResult:
 
 def check_company_connection(settings: CompanySettings, lang: str | None = "ja") -> CheckResult:
     """C7: acquire a token and call Graph. Records the outcome on ``settings`` (saved)."""
+    result = check_company_credentials(settings, lang)
+    record_result(settings, result)
+    return result
+
+
+def check_company_credentials(settings: CompanySettings, lang: str | None = "ja") -> CheckResult:
+    """C7 without recording anything: ``settings`` may be a candidate that is never saved (the
+    stored settings copied, with the new values applied and its company attached, so that
+    building the connector reads nothing from the database)."""
     lang = _lang(lang)
     try:
         local_credential_check(settings)
@@ -226,12 +245,17 @@ def check_company_connection(settings: CompanySettings, lang: str | None = "ja")
     except Exception as exc:  # a connector bug must not break the screen
         result = CheckResult.failure(unexpected(exc, "the company connection check"), lang)
     record_check(settings.company_id, "check_connection", result)
-    settings.last_test_at = timezone.now()
-    settings.last_test_ok = result.ok
-    settings.last_test_code = result.code
-    settings.last_test_message = result.detail[:2000]
-    settings.last_test_params = dict(result.params)
-    settings.save(
+    return result
+
+
+def record_result(row: CompanySettings | SourceConnection, result: CheckResult) -> None:
+    """Store ``result`` as the last connection test of the saved ``row`` (its ``last_test_*``)."""
+    row.last_test_at = timezone.now()
+    row.last_test_ok = result.ok
+    row.last_test_code = result.code
+    row.last_test_message = result.detail[:2000]
+    row.last_test_params = dict(result.params)
+    row.save(
         update_fields=[
             "last_test_at",
             "last_test_ok",
@@ -240,7 +264,6 @@ def check_company_connection(settings: CompanySettings, lang: str | None = "ja")
             "last_test_params",
         ]
     )
-    return result
 
 
 def _unresolved(lang: str) -> CheckResult:
@@ -329,14 +352,39 @@ def _from_source_result(found: SourceCheckResult, lang: str) -> CheckResult:
 def check_source(source: SourceConnection, lang: str | None = "ja") -> CheckResult:
     """J1: prove tenant, API key and identifiers; the source records ``last_test_*`` itself."""
     lang = _lang(lang)
+    return _source_check(source.company_id, lambda: check_saved_connection(source, lang=lang), lang)
+
+
+def _source_check(company_id: int, run: Callable[[], SourceCheckResult], lang: str) -> CheckResult:
     try:
-        result = _from_source_result(check_saved_connection(source, lang=lang), lang)
+        result = _from_source_result(run(), lang)
     except SfacalError as exc:
         result = CheckResult.failure(exc, lang)
     except Exception as exc:
         result = CheckResult.failure(unexpected(exc, "the source check"), lang)
-    record_check(source.company_id, "check_source", result)
+    record_check(company_id, "check_source", result)
     return result
+
+
+def source_settings_complete(source: SourceConnection) -> bool:
+    """Whether a JUST.SFA connection holds settings that may be in use (tenant, API key and
+    every required identifier, well formed)."""
+    try:
+        JustSfaSettings.from_connection(source)
+    except SfacalError:
+        return False
+    return True
+
+
+def check_source_candidate(candidate: SourceConnection, lang: str | None = "ja") -> CheckResult:
+    """J1 without recording anything: ``candidate`` is a JUST.SFA connection that may never be
+    saved (the stored one copied, with the new values applied)."""
+    lang = _lang(lang)
+    return _source_check(
+        candidate.company_id,
+        lambda: check_justsfa(JustSfaSettings.from_connection(candidate), lang=lang),
+        lang,
+    )
 
 
 def check_push_connection(connection: SourceConnection, lang: str | None = "ja") -> CheckResult:
@@ -349,20 +397,7 @@ def check_push_connection(connection: SourceConnection, lang: str | None = "ja")
     except Exception as exc:
         result = CheckResult.failure(unexpected(exc, "the push connection check"), lang)
     record_check(connection.company_id, "check_push", result)
-    connection.last_test_at = timezone.now()
-    connection.last_test_ok = result.ok
-    connection.last_test_code = result.code
-    connection.last_test_message = result.detail[:2000]
-    connection.last_test_params = dict(result.params)
-    connection.save(
-        update_fields=[
-            "last_test_at",
-            "last_test_ok",
-            "last_test_code",
-            "last_test_message",
-            "last_test_params",
-        ]
-    )
+    record_result(connection, result)
     return result
 
 

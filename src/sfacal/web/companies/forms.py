@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import zoneinfo
+from collections.abc import Mapping
 from datetime import datetime, time
 from typing import Any
 
@@ -53,7 +55,14 @@ def _bool_field(label: Any, choices: list[tuple[str, Any]]) -> forms.TypedChoice
 
 
 class CompanySettingsForm(forms.Form):
-    """The first manual's 基本設定 plus direction, auth method and the periodic batch."""
+    """The first manual's 基本設定 plus direction, auth method and the periodic batch.
+
+    New credentials are tested before they are stored (C7): :meth:`candidate` gives an unsaved
+    copy of the stored settings with this form's values, :meth:`changes` names what
+    differs from the stored credentials, and :meth:`save` stores the values. Secrets of a
+    submission whose test failed come back as ``held`` (see ``held_secrets``) and stand in for
+    empty secret fields.
+    """
 
     sync_enabled = _bool_field(_("Schedule sync"), ON_OFF)
     calendar_service = forms.ChoiceField(label=_("Calendar service"), choices=CalendarService.choices)
@@ -95,6 +104,20 @@ class CompanySettingsForm(forms.Form):
     timezone = forms.CharField(label=_("Time zone"), max_length=64)
 
     SECRET_FIELDS = ("certificate_pfx", "certificate_password", "client_secret")
+    # Everything the calendar connector depends on: a change is tested before it is stored.
+    CREDENTIAL_FIELDS = (
+        "calendar_service",
+        "client_id",
+        "auth_method",
+        "certificate_pfx",
+        "certificate_password",
+        "certificate_thumbprint",
+        "client_secret",
+        "client_secret_expires_at",
+        "domain",
+        "token_endpoint",
+        "graph_base_url",
+    )
     AUDITED_FIELDS = (
         "sync_enabled",
         "calendar_service",
@@ -113,8 +136,15 @@ class CompanySettingsForm(forms.Form):
         "log_retention_days",
     )
 
-    def __init__(self, *args: Any, instance: CompanySettings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        instance: CompanySettings,
+        held: Mapping[str, str | bytes] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.instance = instance
+        self.held = dict(held or {})
         company = instance.company
         if not args and "data" not in kwargs:
             expires = instance.client_secret_expires_at
@@ -203,13 +233,20 @@ class CompanySettingsForm(forms.Form):
     # -- cross-field checks ---------------------------------------------------------------------
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
+        for name in ("client_secret", "certificate_password"):
+            if not data.get(name) and isinstance(self.held.get(name), str):
+                data[name] = self.held[name]
         upload = data.get("certificate_file")
+        held_pfx = self.held.get("certificate_pfx")
         password = data.get("certificate_password") or ""
         remove = data.get("remove_certificate")
         if upload and not remove:
             raw = upload.read()
             self.new_pfx = raw
             self.pfx_info = self._open_pfx(raw, password, new_file=True)
+        elif isinstance(held_pfx, bytes) and not remove:
+            self.new_pfx = held_pfx
+            self.pfx_info = self._open_pfx(held_pfx, password, new_file=True)
         elif password and not remove:
             stored = self.instance.certificate_pfx
             if not stored:
@@ -276,11 +313,53 @@ class CompanySettingsForm(forms.Form):
             if not has_secret:
                 self.add_error("client_secret", missing)
 
+    # -- testing before saving ----------------------------------------------------------------
+    def candidate(self) -> CompanySettings:
+        """An unsaved copy of the stored settings with this form's values applied, its company
+        (with the new time zone) attached so that building a connector from it reads nothing
+        from the database. It is for testing only and never saved."""
+        company = copy.copy(self.instance.company)
+        company.timezone = self.cleaned_data["timezone"]
+        candidate = copy.copy(self.instance)
+        candidate.company = company
+        self._apply(candidate)
+        return candidate
+
+    def changes(self, candidate: CompanySettings) -> list[str]:
+        """The credential fields (:attr:`CREDENTIAL_FIELDS`) in which ``candidate`` differs from
+        the stored settings."""
+        return [
+            name
+            for name in self.CREDENTIAL_FIELDS
+            if _comparable(getattr(candidate, name)) != _comparable(getattr(self.instance, name))
+        ]
+
+    def secrets_entered(self) -> dict[str, str | bytes | None]:
+        """The secrets of this submission (typed, uploaded or held), to hold when it is refused."""
+        data = self.cleaned_data
+        return {
+            "client_secret": None if data.get("remove_client_secret") else data.get("client_secret"),
+            "certificate_pfx": None if data.get("remove_certificate") else self.new_pfx,
+            "certificate_password": None
+            if data.get("remove_certificate")
+            else data.get("certificate_password"),
+        }
+
     # -- saving ---------------------------------------------------------------------------------
     def save(self) -> CompanySettings:
         s = self.instance
         data = self.cleaned_data
         company = s.company
+        self._apply(s)
+        s.save()
+        if company.timezone != data["timezone"]:
+            company.timezone = data["timezone"]
+            company.save(update_fields=["timezone"])
+        return s
+
+    def _apply(self, s: CompanySettings) -> None:
+        """Set this form's values on ``s`` (the stored settings or a candidate); saves nothing."""
+        data = self.cleaned_data
         for name in (
             "sync_enabled",
             "calendar_service",
@@ -322,11 +401,14 @@ class CompanySettingsForm(forms.Form):
             if expires_on
             else None
         )
-        s.save()
-        if company.timezone != data["timezone"]:
-            company.timezone = data["timezone"]
-            company.save(update_fields=["timezone"])
-        return s
+
+
+def _comparable(value: Any) -> Any:
+    """A stored value and a form's value compare equal when they mean the same (bytes of a .pfx
+    may come back from the database as a memoryview; empty means unset)."""
+    if isinstance(value, memoryview | bytearray):
+        value = bytes(value)
+    return value or None
 
 
 def _local_date(value: datetime, tz: str) -> Any:

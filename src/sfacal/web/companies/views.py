@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -10,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,7 @@ from sfacal.core.expiry import CredentialKind, credential_expiry_warning
 from sfacal.engine.sync import on_company_settings_changed
 from sfacal.web import checks
 from sfacal.web.accounts.invitations import create_account, invitation_url
+from sfacal.web.companies import held_secrets, tested_first
 from sfacal.web.companies.audit import record_changes, record_event, snapshot
 from sfacal.web.companies.forms import (
     BusinessNameForm,
@@ -74,60 +76,114 @@ def is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
+UNTESTED_SAVED = gettext_lazy(
+    "The settings were saved without a successful connection test. Sync uses the new credentials from now on."
+)
+
+
 @company_admin_required
 def company_settings(request: HttpRequest) -> HttpResponse:
+    """C1–C8. Credentials that may be in use are replaced only by ones that pass the connection
+    test, whichever button was pressed (:mod:`sfacal.web.companies.tested_first`)."""
     company = company_of(request)
     settings, _created = CompanySettings.objects.get_or_create(company=company)
-    result: checks.CheckResult | None = None
-    saved = False
-    if request.method == "POST":
-        form = CompanySettingsForm(request.POST, request.FILES, instance=settings)
-        if form.is_valid():
-            fields = (*CompanySettingsForm.AUDITED_FIELDS, *CompanySettingsForm.SECRET_FIELDS)
-            before = snapshot(settings, fields)
-            old_tz = company.timezone
-            with transaction.atomic():
-                form.save()
-                record_changes(
-                    company=company,
-                    user=request.user,
-                    instance=settings,
-                    before=before,
-                    fields=CompanySettingsForm.AUDITED_FIELDS,
-                    secret_fields=CompanySettingsForm.SECRET_FIELDS,
-                    object_type="company_settings",
-                )
-                if old_tz != company.timezone:
-                    record_event(
-                        company=company,
-                        user=request.user,
-                        object_type="company",
-                        object_id=str(company.pk),
-                        field="timezone",
-                        new_value=company.timezone,
-                    )
-                # C1/C4 switched on: the changes kept while they were off are applied.
-                on_company_settings_changed(company)
-            saved = True
-            if request.POST.get("action") == "test":
-                result = checks.check_company_connection(settings, _lang())
-            elif not is_htmx(request):
-                messages.success(request, _("The settings were saved."))
-                return redirect("company_settings")
-            form = CompanySettingsForm(instance=settings)
-    else:
-        form = CompanySettingsForm(instance=settings)
+    screen = _SettingsScreen(request, settings)
+    if request.method != "POST":
+        held_secrets.release(request, screen.form_name)
+        return screen.page(screen.unbound())
+    return tested_first.submit(request, screen, company)
+
+
+class _SettingsScreen:
+    """The company settings screen, for :func:`tested_first.submit`."""
+
+    form_name = "company_settings"
+    audit_type = "company_settings"
+
+    def __init__(self, request: HttpRequest, settings: CompanySettings) -> None:
+        self.request = request
+        self.settings = settings
+
+    def bind(self, held: Mapping[str, str | bytes]) -> CompanySettingsForm:
+        return CompanySettingsForm(self.request.POST, self.request.FILES, instance=self.settings, held=held)
+
+    def unbound(self) -> CompanySettingsForm:
+        return CompanySettingsForm(instance=self.settings)
+
+    def page(self, form: Any, **extra: Any) -> HttpResponse:
+        return _settings_page(self.request, self.settings, form, **extra)
+
+    def in_use(self) -> bool:
+        return checks.credentials_complete(self.settings)
+
+    def test(self, candidate: CompanySettings) -> checks.CheckResult:
+        return checks.check_company_credentials(candidate, _lang())
+
+    def test_stored(self) -> checks.CheckResult:
+        return checks.check_company_connection(self.settings, _lang())
+
+    def done(self, *, untested: bool) -> HttpResponse | None:
+        if is_htmx(self.request):
+            return None
+        if untested:
+            messages.warning(self.request, UNTESTED_SAVED)
+        else:
+            messages.success(self.request, _("The settings were saved."))
+        return redirect("company_settings")
+
+    def store(self, form: Any) -> CompanySettings:
+        """Save the form with its audit trail (the time zone too); C1/C4 switched on apply the
+        changes kept while they were off."""
+        settings = self.settings
+        company = settings.company
+        before = snapshot(settings, (*CompanySettingsForm.AUDITED_FIELDS, *CompanySettingsForm.SECRET_FIELDS))
+        old_tz = company.timezone
+        form.save()
+        record_changes(
+            company=company,
+            user=self.request.user,
+            instance=settings,
+            before=before,
+            fields=CompanySettingsForm.AUDITED_FIELDS,
+            secret_fields=CompanySettingsForm.SECRET_FIELDS,
+            object_type=self.audit_type,
+        )
+        if old_tz != company.timezone:
+            record_event(
+                company=company,
+                user=self.request.user,
+                object_type="company",
+                object_id=str(company.pk),
+                field="timezone",
+                new_value=company.timezone,
+            )
+        on_company_settings_changed(company)
+        return settings
+
+
+def _settings_page(
+    request: HttpRequest,
+    settings: CompanySettings,
+    form: CompanySettingsForm,
+    *,
+    held: Mapping[str, object] | None = None,
+    token: str = "",
+    **extra: Any,
+) -> HttpResponse:
     tenant = token_endpoint_tenant(settings.token_endpoint) if settings.token_endpoint else None
     context: dict[str, Any] = {
         "form": form,
         "s": settings,
-        "result": result,
-        "saved": saved,
+        "result": None,
+        "saved": False,
         "tenant": tenant,
         "warnings": expiry_warnings(settings, _lang()),
         "has_pfx": bool(settings.certificate_pfx),
         "has_secret": bool(settings.client_secret),
         "has_password": bool(settings.certificate_password),
+        "held": sorted(held or ()),
+        "held_token": token if held else "",
+        **extra,
     }
     return render(request, "companies/settings.html", context)
 

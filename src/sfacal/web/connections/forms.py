@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,9 +41,25 @@ LIST_FIELDS: list[tuple[str, Any, str]] = [
     ("actual_values", _("Status values meaning an actual"), "実績"),
 ]
 SECRET_FIELDS = ("api_key", "webhook_header_value")
+# What the connection test (J1) proves: a change to any of these (or to the API key) is tested
+# before it is stored. The request limits and the status values are not tested.
+CONNECTION_KEYS = (
+    "tenant",
+    "base_url",
+    *[k for k, *_r in IDENTIFIER_FIELDS],
+    *[k for k, _l in OPTIONAL_FIELDS],
+)
 
 
 class JustSfaForm(forms.Form):
+    """J1: tenant, API key, identifiers, limits and the webhook's secret header.
+
+    Connection settings are tested before they replace stored ones (see the view):
+    :meth:`candidate` gives an unsaved copy of the connection with this form's values,
+    :meth:`changes` names what differs, and secrets of a refused submission come back
+    as ``held`` and stand in for empty secret fields.
+    """
+
     enabled = forms.BooleanField(label=_("Use this connection"), required=False)
     tenant = forms.CharField(label=_("Tenant"), max_length=255)
     api_key = forms.CharField(
@@ -65,8 +83,15 @@ class JustSfaForm(forms.Form):
     )
     remove_header = forms.BooleanField(label=_("Do not require a secret header"), required=False)
 
-    def __init__(self, *args: Any, source: SourceConnection, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        source: SourceConnection,
+        held: Mapping[str, str | bytes] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.source = source
+        self.held = dict(held or {})
         config = source.config or {}
         if not args and "data" not in kwargs:
             initial: dict[str, Any] = {
@@ -128,6 +153,9 @@ class JustSfaForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
+        for secret in SECRET_FIELDS:
+            if not data.get(secret) and isinstance(self.held.get(secret), str):
+                data[secret] = self.held[secret]
         if self.errors:
             return data
         try:
@@ -148,9 +176,39 @@ class JustSfaForm(forms.Form):
             self.add_error("webhook_header_value", _("Enter the value JUST.SFA sends in this header."))
         return data
 
-    def save(self) -> SourceConnection:
+    def candidate(self) -> SourceConnection:
+        """An unsaved copy of the stored connection with this form's values applied (for the
+        connection test only; never saved)."""
+        candidate = copy.copy(self.source)
+        candidate.company = self.source.company
+        self._apply(candidate)
+        return candidate
+
+    def changes(self, candidate: SourceConnection) -> list[str]:
+        """What the connection test proves and ``candidate`` changes: the API key and
+        :data:`CONNECTION_KEYS`."""
+        old, new = self.source.config or {}, candidate.config or {}
+        changed = [key for key in CONNECTION_KEYS if old.get(key) != new.get(key)]
+        if (candidate.api_key or "") != (self.source.api_key or ""):
+            changed.insert(0, "api_key")
+        return changed
+
+    def secrets_entered(self) -> dict[str, str | bytes | None]:
+        """The secrets of this submission (typed or held), to hold when it is refused."""
         data = self.cleaned_data
-        s = self.source
+        return {
+            "api_key": data.get("api_key"),
+            "webhook_header_value": None if data.get("remove_header") else data.get("webhook_header_value"),
+        }
+
+    def save(self) -> SourceConnection:
+        self._apply(self.source)
+        self.source.save()
+        return self.source
+
+    def _apply(self, s: SourceConnection) -> None:
+        """Set this form's values on ``s`` (the stored connection or a candidate); saves nothing."""
+        data = self.cleaned_data
         s.enabled = bool(data["enabled"])
         s.config = self.config()
         if data.get("api_key"):
@@ -162,8 +220,6 @@ class JustSfaForm(forms.Form):
             s.webhook_header_name = (data.get("webhook_header_name") or "").strip()
             if data.get("webhook_header_value"):
                 s.webhook_header_value = data["webhook_header_value"]
-        s.save()
-        return s
 
 
 class MappingForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +19,7 @@ from sfacal.core.errors import normalize_lang
 from sfacal.sources.justsfa import webhook_path
 from sfacal.sources.justsfa.mapping import sync_mapping_to_employee, unlink_mapping
 from sfacal.web import checks
+from sfacal.web.companies import held_secrets, tested_first
 from sfacal.web.companies.audit import record_changes, record_event, snapshot
 from sfacal.web.companies.models import Company, new_token
 from sfacal.web.companies.permissions import company_admin_required, company_of, ctx_of
@@ -59,7 +61,15 @@ def webhook_url(request: HttpRequest, source: SourceConnection) -> str:
     return public.rstrip("/") + path if public else request.build_absolute_uri(path)
 
 
-def _page(request: HttpRequest, source: SourceConnection, form: JustSfaForm, **extra: Any) -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    source: SourceConnection,
+    form: JustSfaForm,
+    *,
+    held: Mapping[str, object] | None = None,
+    token: str = "",
+    **extra: Any,
+) -> HttpResponse:
     context = {
         "source": source,
         "form": form,
@@ -68,40 +78,83 @@ def _page(request: HttpRequest, source: SourceConnection, form: JustSfaForm, **e
         "optional_fields": [form[k] for k, _l in OPTIONAL_FIELDS] + [form[k] for k, *_r in LIST_FIELDS],
         "has_api_key": bool(source.api_key),
         "has_header_value": bool(source.webhook_header_value),
+        "held": sorted(held or ()),
+        "held_token": token if held else "",
         **extra,
     }
     return render(request, "connections/justsfa.html", context)
 
 
+UNTESTED_SAVED = gettext_lazy(
+    "The JUST.SFA settings were saved without a successful connection test. "
+    "Polling and write-back use them from now on."
+)
+
+
 @company_admin_required
 def justsfa(request: HttpRequest) -> HttpResponse:
+    """J1. Connection settings that may be in use are replaced only by ones that pass the
+    connection test, whichever button was pressed (:mod:`sfacal.web.companies.tested_first`):
+    polling and write-back keep the stored settings until then."""
     company = company_of(request)
-    source = justsfa_source(company)
+    screen = _JustSfaScreen(request, justsfa_source(company))
     if request.method != "POST":
-        return _page(request, source, JustSfaForm(source=source))
-    form = JustSfaForm(request.POST, source=source)
-    if not form.is_valid():
-        return _page(request, source, form)
-    fields = ["enabled", "config", "webhook_header_name"]
-    before = snapshot(source, [*fields, *SECRET_FIELDS])
-    with transaction.atomic():
+        held_secrets.release(request, screen.form_name)
+        return screen.page(screen.unbound())
+    return tested_first.submit(request, screen, company)
+
+
+class _JustSfaScreen:
+    """The JUST.SFA connection screen, for :func:`tested_first.submit`."""
+
+    form_name = "justsfa"
+    audit_type = "justsfa"
+
+    def __init__(self, request: HttpRequest, source: SourceConnection) -> None:
+        self.request = request
+        self.source = source
+
+    def bind(self, held: Mapping[str, str | bytes]) -> JustSfaForm:
+        return JustSfaForm(self.request.POST, source=self.source, held=held)
+
+    def unbound(self) -> JustSfaForm:
+        return JustSfaForm(source=self.source)
+
+    def page(self, form: Any, **extra: Any) -> HttpResponse:
+        return _page(self.request, self.source, form, **extra)
+
+    def in_use(self) -> bool:
+        return checks.source_settings_complete(self.source)
+
+    def test(self, candidate: SourceConnection) -> checks.CheckResult:
+        return checks.check_source_candidate(candidate, _lang())
+
+    def test_stored(self) -> checks.CheckResult:
+        return checks.check_source(self.source, _lang())
+
+    def done(self, *, untested: bool) -> HttpResponse | None:
+        if _is_htmx(self.request):
+            return None
+        if untested:
+            messages.warning(self.request, UNTESTED_SAVED)
+        else:
+            messages.success(self.request, _("The JUST.SFA settings were saved."))
+        return redirect("justsfa")
+
+    def store(self, form: Any) -> SourceConnection:
+        fields = ["enabled", "config", "webhook_header_name"]
+        before = snapshot(self.source, [*fields, *SECRET_FIELDS])
         form.save()
         record_changes(
-            company=company,
-            user=request.user,
-            instance=source,
+            company=self.source.company,
+            user=self.request.user,
+            instance=self.source,
             before=before,
             fields=fields,
             secret_fields=SECRET_FIELDS,
-            object_type="justsfa",
+            object_type=self.audit_type,
         )
-    result = None
-    if request.POST.get("action") == "test":
-        result = checks.check_source(source, _lang())
-    elif not _is_htmx(request):
-        messages.success(request, _("The JUST.SFA settings were saved."))
-        return redirect("justsfa")
-    return _page(request, source, JustSfaForm(source=source), result=result, saved=True)
+        return self.source
 
 
 @require_POST
