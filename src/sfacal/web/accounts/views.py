@@ -30,7 +30,7 @@ def _safe_next(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("dashboard")
+    return reverse("home")
 
 
 def _lock_message(until: object) -> str:
@@ -118,5 +118,5 @@ def accept_invitation(request: HttpRequest, uidb64: str, token: str) -> HttpResp
             new_value="set",
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard")
+        return redirect("home")
     return render(request, "accounts/accept_invitation.html", {"form": form, "invited": user})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,12 +22,16 @@ RECENT_FAILURES = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """The landing page of each role: a company's members their dashboard, a super-administrator
+    (who has no company) the companies list. An account with neither has no page (403)."""
     ctx = access_context(request)
     if ctx is None:
         return redirect("login")
     if ctx.company is None and ctx.is_super_admin:
         return redirect("companies")
-    return dashboard(request)
+    if ctx.company is None:
+        raise PermissionDenied
+    return redirect("dashboard")
 
 
 @member_required
