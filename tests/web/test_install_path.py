@@ -4,15 +4,17 @@ sign in over HTTP and land on the companies list.
 The lines are read *from the README* (the ``sh`` block after the ``<!-- real-install`` marker), so the
 README cannot drift from what is tested. The clone is of this repository's committed ``HEAD``.
 
-Installing packages from the network is neither possible offline nor fast, so three documented
+Installing packages from the network is neither possible offline nor fast (building this project
+needs ``setuptools>=69`` and ``wheel``, which only the network has), so these documented
 substitutions apply and nothing else:
 
 - ``python3`` in ``python3 -m venv`` is the base interpreter of the Python running the tests (the one
   the installed packages were built for); right after the venv is made, a ``.pth`` line lets it see a
-  view of this Python's site-packages *without* any installed ``sfacal`` (so the clone's own editable
-  install is the only ``sfacal``, and no other installation is touched);
-- ``pip install`` gets ``--no-deps --no-build-isolation --no-index`` (every dependency is already in
-  that view; the clone itself is still built and installed by pip);
+  view of this Python's site-packages *without* any installed ``sfacal``, so no other installation is
+  seen or touched;
+- ``pip install -c constraints.txt -e .`` is carried out as an editable install is: a ``.pth`` file
+  that puts the clone's ``src`` on the path and the console scripts of ``[project.scripts]`` in
+  ``.venv/bin`` (every dependency is already in that view);
 - ``sfacal serve`` gets ``--port`` with a free port, and ``createadmin`` reads its password from
   ``SFACAL_ADMIN_PASSWORD`` (as the README says it may).
 """
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -37,8 +40,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "<!-- real-install"
 PASSWORD = "first-admin-password-42"
-
-pytestmark = pytest.mark.slow
 
 
 def readme_install_lines(readme: str) -> list[str]:
@@ -100,13 +101,13 @@ class Install:
         self.env = {
             key: value
             for key, value in os.environ.items()
-            if key not in ("PYTHONPATH", "DATABASE_URL", "SFACAL_QUEUE_URL", "VIRTUAL_ENV", "SFACAL_SECRET_KEY")
+            if key
+            not in ("PYTHONPATH", "DATABASE_URL", "SFACAL_QUEUE_URL", "VIRTUAL_ENV", "SFACAL_SECRET_KEY")
         }
         self.env.update(
             SFACAL_DATA_DIR=str(data_dir),
             SFACAL_ADMIN_PASSWORD=PASSWORD,
             LANG="C.UTF-8",
-            PIP_DISABLE_PIP_VERSION_CHECK="1",
         )
         self.server: subprocess.Popen[bytes] | None = None
         self.port = free_port()
@@ -121,7 +122,8 @@ class Install:
             (site / "zz_test_packages.pth").write_text(f"{self.packages}\n", encoding="utf-8")
             return
         if argv[0].endswith("/pip") and argv[1:2] == ["install"]:
-            self._call([*argv, "--no-deps", "--no-build-isolation", "--no-index", "--quiet"])
+            assert argv[2:] == ["-c", "constraints.txt", "-e", "."], argv
+            self.editable_install(self.clone / Path(argv[0]).parents[1])
             return
         if argv[0].endswith("/sfacal") and argv[1:2] == ["createadmin"]:
             self.admin = argv[2]
@@ -136,6 +138,21 @@ class Install:
             )
             return
         self._call(argv)
+
+    def editable_install(self, venv: Path) -> None:
+        """What ``pip install -e .`` leaves in the venv: the source on the path, the console scripts."""
+        site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+        (site / "__editable__.sfacal.pth").write_text(f"{self.clone / 'src'}\n", encoding="utf-8")
+        project = tomllib.loads((self.clone / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        for name, target in project["scripts"].items():
+            module, function = target.split(":")
+            script = venv / "bin" / name
+            script.write_text(
+                f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom {module} import {function}\n"
+                f"sys.exit({function}())\n",
+                encoding="utf-8",
+            )
+            script.chmod(0o755)
 
     def _call(self, argv: list[str]) -> None:
         done = subprocess.run(argv, cwd=self.clone, env=self.env, capture_output=True, text=True, timeout=300)
@@ -174,7 +191,7 @@ def test_readme_real_install_on_a_fresh_clone_signs_in(tmp_path: Path) -> None:
         for line in lines:
             for command in line.split("&&"):
                 install.run(command.strip())
-        # The clone's own code is what runs.
+        # The clone's own code is what runs, and nothing else's.
         where = subprocess.run(
             [str(clone / ".venv" / "bin" / "python"), "-c", "import sfacal; print(sfacal.__file__)"],
             env=install.env,
