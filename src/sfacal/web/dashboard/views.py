@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +11,7 @@ from django.utils.translation import get_language
 
 from sfacal.core.errors import normalize_lang
 from sfacal.engine.models import LogResult, SyncLogEntry
-from sfacal.web.companies.permissions import access_context, member_required
+from sfacal.web.companies.permissions import access_context, landing_url_name, member_required
 from sfacal.web.companies.views import expiry_warnings
 from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind
 from sfacal.web.employees.models import Employee, SyncState
@@ -22,16 +21,7 @@ RECENT_FAILURES = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page of each role: a company's members their dashboard, a super-administrator
-    (who has no company) the companies list. An account with neither has no page (403)."""
-    ctx = access_context(request)
-    if ctx is None:
-        return redirect("login")
-    if ctx.company is None and ctx.is_super_admin:
-        return redirect("companies")
-    if ctx.company is None:
-        raise PermissionDenied
-    return redirect("dashboard")
+    return redirect(landing_url_name(access_context(request)))
 
 
 @member_required

@@ -9,6 +9,8 @@ Guarantees:
   (Django's version, not sfacal's), and ``-v/--verbosity`` except for the commands whose output it
   changes (:data:`VERBOSE_COMMANDS`).
 - The run speaks one language (:mod:`sfacal.web.ops.language`).
+- One-shot commands (all but the long-running :data:`SERVICE_COMMANDS`) print their own report only:
+  the service's INFO log lines are held back unless ``SFACAL_LOG_LEVEL`` is set; warnings still show.
 - A :class:`CommandError` is one line on stderr, ``sfacal <name>: <message>``, and its exit status.
 - Any other failure is one line too (its type and message; no traceback) with exit status 1, unless
   the operator asked for the traceback with ``--traceback``.
@@ -17,6 +19,8 @@ Guarantees:
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from typing import TextIO
 
@@ -31,6 +35,8 @@ HIDDEN_OPTIONS = frozenset(
 VERBOSITY = frozenset({"-v", "--verbosity"})
 VERBOSE_COMMANDS = frozenset({"migrate"})
 """Django command names whose output ``--verbosity`` changes (its option stays visible)."""
+SERVICE_COMMANDS = frozenset({"serve", "web", "worker", "emulate"})
+"""Django command names that run until stopped and log as the service does."""
 
 
 def load(django_name: str) -> BaseCommand:
@@ -59,6 +65,10 @@ def run(name: str, django_name: str, argv: list[str]) -> int:
     command._called_from_command_line = True  # type: ignore[attr-defined]
     options = vars(operator_parser(command, name, django_name).parse_args(argv))
     args = options.pop("args", ())
+    root = logging.getLogger()
+    level = root.level
+    if django_name not in SERVICE_COMMANDS and not os.environ.get("SFACAL_LOG_LEVEL"):
+        root.setLevel(max(level, logging.WARNING))
     try:
         command.execute(*args, **options)
     except SystemCheckError as exc:
@@ -80,5 +90,6 @@ def run(name: str, django_name: str, argv: list[str]) -> int:
         sys.stderr.write(f"sfacal {name}: {text % {'error': error}}\n")
         return 1
     finally:
+        root.setLevel(level)
         connections.close_all()
     return 0
