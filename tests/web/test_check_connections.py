@@ -20,6 +20,7 @@ from sfacal import cli
 from sfacal.emulators import justsfa as justsfa_emulator
 from sfacal.emulators import m365 as m365_emulator
 from sfacal.engine import loop
+from sfacal.sources.justsfa.settings import OPTIONAL_FIELDS, REQUIRED_FIELDS
 from sfacal.web.companies.models import Company
 from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.connections.models import SourceConnection, SourceKind
@@ -68,19 +69,7 @@ def justsfa_connection(company: Company, justsfa: Any) -> None:
     setup = justsfa.control.setup_schedule(
         JUSTSFA_TENANT, users=[{"userId": "taro", "name": "山田太郎"}], api_key=API_KEY
     )
-    fields = (
-        "schedule_field",
-        "title_field",
-        "location_field",
-        "content_field",
-        "key_field",
-        "status_field",
-        "kind_field",
-        "purpose_field",
-        "business_field",
-        "customer_field",
-        "address_field",
-    )
+    fields = [name for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS) if hasattr(setup, name)]
     SourceConnection.objects.create(
         company=company,
         kind=SourceKind.JUSTSFA,
