@@ -228,6 +228,22 @@ def test_createadmin_reads_the_password_from_stdin(tmp_path):
     assert "correct-horse-battery" not in done.stdout + done.stderr
 
 
+def test_createadmin_without_a_terminal_or_password_says_how_to_give_one(tmp_path):
+    full_env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "LANG": "C.UTF-8"}
+    full_env.pop("SFACAL_ADMIN_PASSWORD", None)
+    done = subprocess.run(
+        [*SFACAL, "createadmin", "root"],
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("sfacal createadmin: No password given: set SFACAL_ADMIN_PASSWORD")
+    assert done.stderr.count("\n") == 1
+
+
 def test_a_bad_configuration_is_one_line(tmp_path):
     out = run(["check"], tmp_path, DATABASE_URL="mysql://nowhere/x")
     assert out.returncode == 2

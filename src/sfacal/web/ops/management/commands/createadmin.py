@@ -38,6 +38,13 @@ def read_password(options: dict[str, Any]) -> str:
     password = options["password"] or os.environ.get("SFACAL_ADMIN_PASSWORD")
     if password:
         return str(password)
+    if not sys.stdin.isatty():
+        raise CommandError(
+            _(
+                "No password given: set SFACAL_ADMIN_PASSWORD, use --password-stdin, or run the command "
+                "in a terminal to be asked for one."
+            )
+        )
     password = getpass.getpass(_("Password: "))
     if password != getpass.getpass(_("Password (again): ")):
         raise CommandError(_("The two passwords differ."))
