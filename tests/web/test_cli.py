@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -117,14 +118,19 @@ DJANGO_OPTIONS = ("--settings", "--pythonpath", "--traceback", "--no-color", "--
 OPERATOR_COMMANDS = [name for name in cli.COMMANDS if name not in ("manage", "help")]
 
 
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """``sfacal.cli.main`` activates the locale's language; later tests expect the default one."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def in_process(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``sfacal ARGS`` in this process (Django is set up already): exit status, stdout, stderr."""
     try:
         status = cli.main(args)
     except SystemExit as exc:
         status = int(exc.code or 0)
-    finally:
-        translation.activate(settings.LANGUAGE_CODE)
     out = capsys.readouterr()
     return status, out.out, out.err
 
