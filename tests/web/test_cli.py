@@ -336,3 +336,18 @@ def test_worker_leaves_the_thread_count_to_sfacal_workers_unless_given(monkeypat
     assert in_process(["worker", "--workers", "2"], capsys)[0] == 0
     assert "--workers" not in calls[0]  # run_huey then takes SFACAL_WORKERS from the settings
     assert calls[1][calls[1].index("--workers") + 1] == "2"
+
+
+def test_import_report_follows_the_locale_from_the_command_line(tmp_path):
+    made = run(["createadmin", "boss", "--company", "akagi", "--password", "correct-horse-battery"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    csv = tmp_path / "employees.csv"
+    csv.write_text("login_id,state\nx,maybe\n", encoding="utf-8")
+    english = run(["import", "employees", str(csv)], tmp_path)
+    assert english.returncode == 1
+    assert english.stderr == "sfacal import: Rows with errors: 1\n"
+    assert english.stdout.startswith("1 rows, 0 ok")
+    japanese = run(["import", "employees", str(csv)], tmp_path, LANG="ja_JP.UTF-8")
+    assert japanese.returncode == 1
+    assert japanese.stderr == "sfacal import: エラーのある行: 1\n"
+    assert japanese.stdout.startswith("1 行中 0 行 OK")

@@ -1,8 +1,8 @@
 """``sfacal import schedules|employees FILE``: import a CSV file (see ``docs/csv-import.md``).
 
 Guarantees: refuses in one line, naming ``sfacal migrate``, while the schema is behind; the report
-and every message are in one language (``--lang``, default the run's language); exit status 1 if any
-row failed.
+and every message are in one language (``--lang``; default: the run's language from the command line,
+the site's default language from code); exit status 1 if any row failed.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
@@ -88,7 +89,12 @@ class Command(BaseCommand):
         parser.add_argument("--max-errors", type=int, default=200, help="error lines to print (default 200)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        lang = options["lang"] or normalize_lang(get_language())
+        # From the command line: the run's language (the locale's); from code (call_command): the
+        # site's default, whatever a previous request left active.
+        default = (
+            get_language() if getattr(self, "_called_from_command_line", False) else settings.LANGUAGE_CODE
+        )
+        lang = options["lang"] or normalize_lang(default)
         with override(lang):
             self.run_import(lang, options)
 
