@@ -22,6 +22,7 @@ from sfacal.web.accounts import lockout
 from sfacal.web.accounts.forms import SignInForm
 from sfacal.web.companies.audit import record_event
 from sfacal.web.companies.models import Membership
+from sfacal.web.companies.permissions import access_context, landing_url_name
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -30,7 +31,7 @@ def _safe_next(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("dashboard")
+    return reverse(landing_url_name(access_context(request)))
 
 
 def _lock_message(until: object) -> str:
@@ -118,5 +119,5 @@ def accept_invitation(request: HttpRequest, uidb64: str, token: str) -> HttpResp
             new_value="set",
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard")
+        return redirect(landing_url_name(access_context(request)))
     return render(request, "accounts/accept_invitation.html", {"form": form, "invited": user})

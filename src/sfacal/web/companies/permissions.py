@@ -86,6 +86,16 @@ def access_context(request: HttpRequest) -> AccessContext | None:
     return ctx
 
 
+def landing_url_name(ctx: AccessContext | None) -> str:
+    """Where an account lands (after sign-in, on ``/``): a company's members on their dashboard, a
+    super-administrator (who has no company, so no dashboard) on the companies list."""
+    if ctx is None:
+        return "login"
+    if ctx.company is None and ctx.is_super_admin:
+        return "companies"
+    return "dashboard"
+
+
 def _guard(check: Callable[[AccessContext], bool]) -> Callable[[V], V]:
     def decorator(view: V) -> V:
         @wraps(view)

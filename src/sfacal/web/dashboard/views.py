@@ -11,7 +11,7 @@ from django.utils.translation import get_language
 
 from sfacal.core.errors import normalize_lang
 from sfacal.engine.models import LogResult, SyncLogEntry
-from sfacal.web.companies.permissions import access_context, member_required
+from sfacal.web.companies.permissions import access_context, landing_url_name, member_required
 from sfacal.web.companies.views import expiry_warnings
 from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind
 from sfacal.web.employees.models import Employee, SyncState
@@ -21,12 +21,7 @@ RECENT_FAILURES = 10
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    ctx = access_context(request)
-    if ctx is None:
-        return redirect("login")
-    if ctx.company is None and ctx.is_super_admin:
-        return redirect("companies")
-    return dashboard(request)
+    return redirect(landing_url_name(access_context(request)))
 
 
 @member_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from argparse import ArgumentParser
 from typing import Any
 
 from huey.consumer import Consumer
@@ -21,6 +22,18 @@ class InProcessConsumer(Consumer):  # type: ignore[misc]
 
     def _set_signal_handlers(self) -> None:
         return None
+
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def add_address_arguments(parser: ArgumentParser) -> None:
+    """``--host`` and ``--port`` of the web server, their defaults shown in ``--help``."""
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port to listen on (default: %(default)s)"
+    )
 
 
 def start_worker(workers: int | None = None) -> InProcessConsumer:

@@ -1,4 +1,16 @@
-"""``sfacal check``: is this installation able to run? Clear messages, non-zero exit on a problem."""
+"""``sfacal check``: is this installation able to run? ``--connections``: can every company sync?
+
+Guarantees:
+
+- Machine checks: the data directory is writable, the database is reachable and its schema up to
+  date, the work queue is reachable, the encryption key round-trips, and every stored secret decrypts
+  with it. Each prints one line, ✓ or ✗ with what to do.
+- Checks that read the companies' rows are skipped, with the reason, while the schema is behind
+  (one ✗ line says to run ``sfacal migrate``; no "no such table" error).
+- ``--connections`` then tests every company's Microsoft 365 app and SFA connections
+  (:mod:`sfacal.web.ops.connection_report`).
+- Exit status 1 when anything failed. Output in the run's language (:mod:`sfacal.web.ops.language`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +19,17 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sfacal import config
+from sfacal.web.ops import connection_report, schema
+
+
+class SkippedError(Exception):
+    """A check that cannot run until an earlier one passes."""
 
 
 def _data_dir() -> str:
@@ -19,24 +37,30 @@ def _data_dir() -> str:
     probe = path / ".write-test"
     probe.write_text("ok")
     probe.unlink()
-    return f"data directory {path} is writable"
+    return _("data directory %(path)s is writable") % {"path": path}
 
 
 def _database() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    executor = MigrationExecutor(connection)
-    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    pending = schema.pending_migrations()
     if pending:
-        raise RuntimeError(f"{len(pending)} database migrations are not applied: run `sfacal migrate`")
-    return f"database ({connection.vendor}) reachable, schema up to date"
+        raise RuntimeError(
+            ngettext(
+                "%(count)d database migration is not applied: run `sfacal migrate`",
+                "%(count)d database migrations are not applied: run `sfacal migrate`",
+                pending,
+            )
+            % {"count": pending}
+        )
+    return _("database (%(vendor)s) reachable, schema up to date") % {"vendor": connection.vendor}
 
 
 def _queue() -> str:
     from huey.contrib.djhuey import HUEY
 
     HUEY.pending_count()
-    return f"work queue ({type(HUEY).__name__}) reachable"
+    return _("work queue (%(kind)s) reachable") % {"kind": type(HUEY).__name__}
 
 
 def _secret_key() -> str:
@@ -44,23 +68,42 @@ def _secret_key() -> str:
 
     token = crypto.encrypt_text("check")
     if crypto.decrypt_text(token) != "check":
-        raise RuntimeError("the secret key does not round-trip")
-    source = "SFACAL_SECRET_KEY" if os.environ.get("SFACAL_SECRET_KEY") else "data directory key file"
-    return f"secret encryption key loaded from {source}"
+        raise RuntimeError(_("the secret key does not round-trip"))
+    if os.environ.get("SFACAL_SECRET_KEY"):
+        return _("secret encryption key loaded from SFACAL_SECRET_KEY")
+    return _("secret encryption key loaded from the data directory's key file")
 
 
 def _stored_secrets() -> str:
     from sfacal.web.companies.models import CompanySettings
     from sfacal.web.crypto import SecretDecryptionError
 
+    if schema.pending_migrations():
+        raise SkippedError
     count = 0
     for row in CompanySettings.objects.all().iterator():
         try:
-            _ = (row.client_secret, row.certificate_pfx, row.certificate_password)
+            _unused = (row.client_secret, row.certificate_pfx, row.certificate_password)
         except SecretDecryptionError as exc:
-            raise RuntimeError(f"company {row.company_id}: {exc}") from exc
+            raise RuntimeError(
+                _("company %(company)s: %(error)s") % {"company": row.company_id, "error": exc}
+            ) from exc
         count += 1
-    return f"stored secrets of {count} companies decrypt with the current key"
+    return ngettext(
+        "stored secrets of %(count)d company decrypt with the current key",
+        "stored secrets of %(count)d companies decrypt with the current key",
+        count,
+    ) % {"count": count}
+
+
+def _names() -> dict[str, str]:
+    return {
+        "data": _("data directory"),
+        "database": _("database"),
+        "queue": _("work queue"),
+        "secret key": _("secret key"),
+        "stored secrets": _("stored secrets"),
+    }
 
 
 CHECKS: list[tuple[str, Callable[[], str]]] = [
@@ -73,19 +116,41 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
 
 
 class Command(BaseCommand):
-    help = "Check the configuration: data directory, database, queue, encryption key."
+    help = (
+        "Check this installation: data directory, database and its schema, work queue, encryption key. "
+        "With --connections, also test every company's Microsoft 365 app and SFA connections, as the "
+        "screens' test buttons do. Exit status 1 if anything failed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--connections",
+            action="store_true",
+            help="also test every company's Microsoft 365 app, JUST.SFA connections and push write-back",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         failures = 0
-        for name, check in CHECKS:
+        names = _names()
+        for key, check in CHECKS:
             try:
                 message = check()
+            except SkippedError:
+                self.stdout.write(f"- {names[key]}: " + _("not checked until the schema is up to date"))
             except Exception as exc:
                 failures += 1
-                self.stdout.write(self.style.ERROR(f"✗ {name}: {exc}"))
+                self.stdout.write(self.style.ERROR(f"✗ {names[key]}: {exc}"))
             else:
                 self.stdout.write(self.style.SUCCESS(f"✓ {message}"))
         if settings.DEBUG:
-            self.stdout.write(self.style.WARNING("! SFACAL_DEBUG is on: do not use it in production"))
+            self.stdout.write(self.style.WARNING("! " + _("SFACAL_DEBUG is on: do not use it in production")))
+        if options["connections"]:
+            if schema.pending_migrations():
+                self.stdout.write("- " + _("connections: not checked until the schema is up to date"))
+            else:
+                self.stdout.write("")
+                failures += connection_report.report(self.stdout.write)
         if failures:
-            raise CommandError(f"{failures} check(s) failed")
+            raise CommandError(
+                ngettext("%(count)d check failed", "%(count)d checks failed", failures) % {"count": failures}
+            )

@@ -20,8 +20,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=sorted(EMULATORS))
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, required=True)
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+        parser.add_argument("--port", type=int, required=True, help="port to listen on")
         parser.add_argument(
             "--data-dir",
             default=None,

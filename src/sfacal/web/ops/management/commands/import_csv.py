@@ -1,4 +1,9 @@
-"""``sfacal import schedules|employees FILE``: import a CSV file (see ``docs/csv-import.md``)."""
+"""``sfacal import schedules|employees FILE``: import a CSV file (see ``docs/csv-import.md``).
+
+Guarantees: refuses in one line, naming ``sfacal migrate``, while the schema is behind; the report
+and every message are in one language (``--lang``; default: the run's language from the command line,
+the site's default language from code); exit status 1 if any row failed.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import get_language, override
+from django.utils.translation import gettext as _
 
+from sfacal.core.errors import normalize_lang
 from sfacal.sources.csv import ImportReport, import_employees, import_schedules
 from sfacal.web.companies.models import Company
+from sfacal.web.ops.schema import require_schema
 
 PROGRESS_MIN_ROWS = 500
 
@@ -42,14 +52,16 @@ def resolve_company(code: str | None) -> Company:
     if code:
         company = Company.objects.filter(slug=code).first()
         if company is None:
-            raise CommandError(f"No company with code {code!r} (会社コード {code} がありません).")
+            raise CommandError(_("No company with code %(code)s.") % {"code": code})
         return company
     companies = list(Company.objects.order_by("slug")[:2])
     if not companies:
-        raise CommandError("There is no company yet (会社がまだありません).")
+        raise CommandError(_("There is no company yet."))
     if len(companies) > 1:
         codes = ", ".join(Company.objects.order_by("slug").values_list("slug", flat=True)[:20])
-        raise CommandError(f"Several companies exist: choose one with --company CODE ({codes}).")
+        raise CommandError(
+            _("Several companies exist: choose one with --company CODE (%(codes)s).") % {"codes": codes}
+        )
     return companies[0]
 
 
@@ -65,20 +77,37 @@ class Command(BaseCommand):
         parser.add_argument("--company", default=None, help="company code (required with several companies)")
         parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
         parser.add_argument("--encoding", default=None, help="utf-8, utf-8-sig, cp932 ... (default: detect)")
-        parser.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of the report")
+        parser.add_argument(
+            "--lang",
+            choices=["ja", "en"],
+            default=None,
+            help="language of the report (default: the locale's)",
+        )
         parser.add_argument(
             "--source", default="push", help="schedules: the source the records belong to (default: push)"
         )
         parser.add_argument("--max-errors", type=int, default=200, help="error lines to print (default 200)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # From the command line: the run's language (the locale's); from code (call_command): the
+        # site's default, whatever a previous request left active.
+        default = (
+            get_language() if getattr(self, "_called_from_command_line", False) else settings.LANGUAGE_CODE
+        )
+        lang = options["lang"] or normalize_lang(default)
+        with override(lang):
+            self.run_import(lang, options)
+
+    def run_import(self, lang: str, options: dict[str, Any]) -> None:
         path = options["file"]
         try:
             data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+            raise CommandError(
+                _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}
+            ) from exc
+        require_schema()
         company = resolve_company(options["company"])
-        lang = options["lang"]
         progress = _Progress(enabled=sys.stderr.isatty())
         report: ImportReport
         try:
@@ -108,8 +137,5 @@ class Command(BaseCommand):
         self.stdout.write(report.format(lang, max_lines=options["max_errors"]))
         if report.errors:
             raise CommandError(
-                f"{len(report.error_lines)} row(s) had errors"
-                if lang == "en"
-                else f"エラーのある行: {len(report.error_lines)}",
-                returncode=1,
+                _("Rows with errors: %(count)d") % {"count": len(report.error_lines)}, returncode=1
             )

@@ -1,6 +1,7 @@
 """``sfacal rotate-key``: re-encrypt every stored secret with the newest key.
 
-Set ``SFACAL_SECRET_KEY=new,old`` (newest first), run this, then drop the old key.
+Set ``SFACAL_SECRET_KEY=new,old`` (newest first), run this, then drop the old key. Refuses in one line,
+naming ``sfacal migrate``, while the schema is behind.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from sfacal.web import crypto
 from sfacal.web.fields import EncryptedBinaryField, EncryptedTextField
+from sfacal.web.ops.schema import require_schema
 
 
 class Command(BaseCommand):
     help = "Re-encrypt stored secrets with the first key of SFACAL_SECRET_KEY."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_schema()
         rotated = 0
         with transaction.atomic():
             for model in apps.get_models():
@@ -41,4 +45,9 @@ class Command(BaseCommand):
                         model._default_manager.filter(pk=pk).update(**updates)
                         rotated += len(updates)
         crypto.reset_key_cache()
-        self.stdout.write(self.style.SUCCESS(f"{rotated} stored secrets re-encrypted with the newest key."))
+        text = ngettext(
+            "%(count)d stored secret re-encrypted with the newest key.",
+            "%(count)d stored secrets re-encrypted with the newest key.",
+            rotated,
+        )
+        self.stdout.write(self.style.SUCCESS(text % {"count": rotated}))

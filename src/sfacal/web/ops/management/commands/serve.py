@@ -1,22 +1,28 @@
-"""``sfacal serve``: migrate, then the web server and the worker in one process."""
+"""``sfacal serve``: migrate, then the web server and the worker in one process.
+
+Guarantees: the schema is created or upgraded first (a fresh data directory needs no other step);
+``--help`` shows the default address and port; Ctrl+C or SIGTERM stops the server and the worker.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sfacal.web.ops import runner
+from sfacal.web.ops.runner import add_address_arguments
+from sfacal.web.ops.schema import ensure_schema
 
 
 class Command(BaseCommand):
     help = "Run the web server, the worker and the scheduler in one process (embedded default)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=None, help="worker threads (default 4)")
+        add_address_arguments(parser)
+        parser.add_argument(
+            "--workers", type=int, default=None, help="worker threads (default: SFACAL_WORKERS, else 4)"
+        )
         parser.add_argument(
             "--demo",
             action="store_true",
@@ -24,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("migrate", interactive=False, verbosity=0)
+        ensure_schema()
         demo = None
         if options["demo"]:
             from sfacal.demo import DemoRefusedError, start_demo

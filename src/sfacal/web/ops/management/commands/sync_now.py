@@ -1,5 +1,9 @@
 """``sfacal sync --company X [--employee Y]``: re-plan a company's (or one employee's) stored
-schedules now and print a summary (S10, "sync now")."""
+schedules now and print a summary (S10, "sync now").
+
+Guarantees: refuses in one line, naming ``sfacal migrate``, while the schema is behind; messages in the
+run's language; the summary itself is ``key=value`` (or ``--json``) for scripts.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from sfacal.engine.passes import process_inbox
 from sfacal.engine.sync import sync_now
 from sfacal.web.companies.models import Company
 from sfacal.web.employees.models import Employee
+from sfacal.web.ops.schema import require_schema
 
 
 class Command(BaseCommand):
@@ -23,14 +29,18 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_schema()
         company = Company.objects.filter(slug=options["company"]).first()
         if company is None:
-            raise CommandError(f"no company with code {options['company']!r}")
+            raise CommandError(_("No company with code %(code)s.") % {"code": options["company"]})
         employee = None
         if options.get("employee"):
             employee = Employee.objects.filter(company=company, login_id=options["employee"]).first()
             if employee is None:
-                raise CommandError(f"no employee with login ID {options['employee']!r} in {company.slug}")
+                raise CommandError(
+                    _("No employee with login ID %(login_id)s in company %(company)s.")
+                    % {"login_id": options["employee"], "company": company.slug}
+                )
         inbox = process_inbox(company.pk) if employee is None else None
         summary = sync_now(company, employee)
         if options["json"]:
@@ -43,4 +53,4 @@ class Command(BaseCommand):
             self.stdout.write(f"inbox: {inbox.as_dict()}")
         self.stdout.write(str(summary))
         if summary.failed:
-            self.stdout.write("failures are in the log with their hints (ログ画面を確認してください)")
+            self.stdout.write(_("The failures are in the log, each with what to do: see the Log screen."))
