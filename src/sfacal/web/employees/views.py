@@ -168,8 +168,9 @@ def employee_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         lang=_lang(),
         skip=request.POST.get("skip_calendar_check") == "1",
     )
-    if not found.allowed:
-        return _employee_page(request, form, employee, refused=found)
+    if not found.allowed:  # "check" also shows the check's answer where it always appears
+        shown = found.result if request.POST.get("action") == "check" else None
+        return _employee_page(request, form, employee, result=shown, refused=found)
     target = employee or Employee(company=company)
     before = before_change(target) if employee else {}
     with transaction.atomic():
@@ -410,6 +411,8 @@ def personal_settings(request: HttpRequest) -> HttpResponse:
                     )
                 return redirect("personal_settings")
             form = PersonalSettingsForm(employee=employee, domain=settings.domain)
+        elif found is not None and not found.allowed and request.POST.get("action") == "check":
+            result = found.result  # "check" also shows the check's answer where it always appears
     else:
         form = PersonalSettingsForm(employee=employee, domain=settings.domain)
     return render(
