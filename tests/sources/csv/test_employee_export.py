@@ -64,13 +64,17 @@ def test_e6_bad_mail_address_is_a_row_error_even_without_a_company(company):
         assert report.changes[2].action in ("valid", "created")
         by_line = {e.line: e for e in report.errors}
         assert by_line[2].column == "email" and "x" in by_line[2].message("en")
-        assert by_line[3].column == "user_id" and "メールアドレスの形式ではありません" in by_line[3].message("ja")
+        assert by_line[3].column == "user_id" and "メールアドレスの形式ではありません" in by_line[3].message(
+            "ja"
+        )
     assert not Employee.objects.exists()
 
 
 def test_e6_import_command_refuses_a_bad_mail_address(company, tmp_path):
     path = tmp_path / "employees.csv"
-    path.write_text("社員ログインID,氏名,メールアドレス\nsato,佐藤,x\nsuzuki,鈴木,suzuki@example.com\n", encoding="utf-8")
+    path.write_text(
+        "社員ログインID,氏名,メールアドレス\nsato,佐藤,x\nsuzuki,鈴木,suzuki@example.com\n", encoding="utf-8"
+    )
     out = io.StringIO()
     with pytest.raises(CommandError) as info:
         call_command("import_csv", "employees", str(path), "--dry-run", stdout=out)
@@ -154,7 +158,9 @@ def test_e6_export_neutralises_formula_cells(company):
 def test_e6_japanese_export_has_japanese_headers_and_values(company):
     _employees(company)
     text = _export(company, encoding="cp932").decode("cp932")
-    assert text.startswith("社員ログインID,氏名,メールアドレス,連携,ユーザーID設定,連携ユーザーID,連携先カレンダー\r\n")
+    assert text.startswith(
+        "社員ログインID,氏名,メールアドレス,連携,ユーザーID設定,連携ユーザーID,連携先カレンダー\r\n"
+    )
     assert "使用禁止" in text and "社員ログインID@ドメイン名" in text and "個別に指定" in text
 
 
