@@ -48,6 +48,7 @@ class FakeCalendar:
     """One in-memory "tenant": mailboxes with calendars and events."""
 
     mailboxes: dict[str, set[str]] = field(default_factory=dict)  # mailbox -> calendar names
+    default_calendar: str = "予定表"  # the name every mailbox's default calendar has
     events: dict[str, StoredEvent] = field(default_factory=dict)
     errors: dict[str, SfacalError] = field(default_factory=dict)  # mailbox -> error for every write
     global_error: SfacalError | None = None
@@ -170,11 +171,12 @@ class FakeService:
 
     async def list_calendars(self, mailbox: str) -> list[CalendarInfo]:
         names = self.cal.mailboxes.get(mailbox.lower(), set())
-        return [CalendarInfo("default", "予定表", True)] + [CalendarInfo(n, n) for n in sorted(names)]
+        default = CalendarInfo("default", self.cal.default_calendar, True)
+        return [default] + [CalendarInfo(n, n) for n in sorted(names)]
 
     async def resolve_calendar(self, mailbox: str, calendar_name: str | None) -> CalendarInfo:
         if not calendar_name:
-            return CalendarInfo("default", "予定表", True)
+            return CalendarInfo("default", self.cal.default_calendar, True)
         if calendar_name in self.cal.mailboxes.get(mailbox.lower(), set()):
             return CalendarInfo(calendar_name, calendar_name)
         raise CalendarNotFoundError(mailbox=mailbox, calendar=calendar_name)
