@@ -30,6 +30,7 @@ from sfacal.web.employees.models import Employee
 from sfacal.web.logs.presenters import OPERATIONS
 from tests.engine.fakecal import FakeCalendar, installed
 from tests.ui.conftest import make_user, signed_in
+from tests.ui.test_permissions import ADMIN_ONLY
 
 LOCALE = Path(__file__).resolve().parents[2] / "src" / "sfacal" / "web" / "locale"
 
@@ -253,72 +254,47 @@ def english_world() -> dict[str, object]:
     )
     ApiToken.objects.create(company=company, name="SFA production", prefix="sfa_abcd", token_hash="0" * 64)
 
-    where = {
-        "login_id": "taro",
-        "employee": taro,
-        "mailbox": "taro@acme.example.com",
-        "calendar_name": "Sales",
-    }
-    lines = [
-        SyncLogEntry(
+    def line(trigger: str, operation: str, result: str, **fields: object) -> SyncLogEntry:
+        return SyncLogEntry(
             company=company,
-            trigger=Trigger.WEBHOOK,
-            operation="create",
-            result=LogResult.FAILURE,
+            login_id="taro",
+            employee=taro,
+            mailbox="taro@acme.example.com",
+            calendar_name="Sales",
+            trigger=trigger,
+            operation=operation,
+            result=result,
+            **fields,
+        )
+
+    lines = [
+        line(
+            Trigger.WEBHOOK,
+            "create",
+            LogResult.FAILURE,
             error_code=code,
             subject="ACME Inc/Regular visit",
             record_id="r1",
             source="justsfa",
-            **where,
         )
         for code in ERROR_TYPES
     ]
-    for reason in Reason:
+    for reason in Reason:  # every planner reason, the exclusions with each pseudo-entry
         params = {"purpose": UNSELECTED} if reason is Reason.EXCLUDED else {}
         lines.append(
-            SyncLogEntry(
-                company=company,
-                trigger=Trigger.BATCH,
-                operation="skip",
-                result=LogResult.SKIPPED,
-                message=reason.value,
-                error_params=params,
-                **where,
-            )
+            line(Trigger.BATCH, "skip", LogResult.SKIPPED, message=reason.value, error_params=params)
         )
     lines.append(
-        SyncLogEntry(
-            company=company,
-            trigger=Trigger.BATCH,
-            operation="skip",
-            result=LogResult.SKIPPED,
+        line(
+            Trigger.BATCH,
+            "skip",
+            LogResult.SKIPPED,
             message="excluded",
             error_params={"business_name": OUTSIDE_MASTER},
-            **where,
         )
     )
-    for operation in OPERATIONS:
-        lines.append(
-            SyncLogEntry(
-                company=company,
-                trigger=Trigger.PUSH,
-                operation=operation,
-                result=LogResult.SUCCESS,
-                message="sync",
-                **where,
-            )
-        )
-    for trigger in Trigger:
-        lines.append(
-            SyncLogEntry(
-                company=company,
-                trigger=trigger,
-                operation="update",
-                result=LogResult.WARNING,
-                error_code="throttled",
-                **where,
-            )
-        )
+    lines += [line(Trigger.PUSH, operation, LogResult.SUCCESS, message="sync") for operation in OPERATIONS]
+    lines += [line(trigger, "update", LogResult.WARNING, error_code="throttled") for trigger in Trigger]
     SyncLogEntry.objects.bulk_create(lines)
 
     def stored(record: str, **fields: object) -> None:
@@ -415,19 +391,7 @@ def test_english_pages_show_no_japanese_outside_user_data(settings):
     # Company administrator
     with installed(FakeCalendar(default_calendar="Calendar")) as fake:
         fake.add_mailbox("taro@acme.example.com", "Other")
-        for name in (
-            "dashboard",
-            "company_settings",
-            "masters",
-            "employees",
-            "employee_new",
-            "employee_import",
-            "justsfa",
-            "mappings",
-            "api_tokens",
-            "push_connection",
-            "logs",
-        ):
+        for name in (*ADMIN_ONLY, "dashboard", "push_connection", "logs"):
             check(admin, "GET", reverse(name))
         check(admin, "GET", reverse("employees"), {"q": "taro", "state": "on"})
         check(
@@ -554,21 +518,37 @@ def test_english_pages_show_no_japanese_outside_user_data(settings):
 
 @pytest.mark.django_db
 def test_p3_pseudo_entries_are_shown_in_the_readers_language_and_stored_unchanged(employee, company):
-    page = {lang: signed_in(employee.account, lang).get(reverse("personal_settings")).content.decode()
-            for lang in ("ja", "en")}  # fmt: skip
+    page = {
+        lang: signed_in(employee.account, lang).get(reverse("personal_settings")).content.decode()
+        for lang in ("ja", "en")
+    }
     for value in (UNSELECTED, OUTSIDE_MASTER):
         assert f'value="{value}"' in page["en"] and f'value="{value}"' in page["ja"]
     assert "*None chosen*" in page["en"] and "*Not in the master*" in page["en"]
     assert "*未選択*" in page["ja"] and "*マスタ設定値以外*" in page["ja"]
     assert "*未選択*" not in page["en"]
     english = signed_in(employee.account, "en")
-    english.post(reverse("personal_settings"), {"sync": "1", "user_id_mode": "login_at_domain",
-                                                "excluded_uncounted": [UNSELECTED], "action": "save"})  # fmt: skip
+    english.post(
+        reverse("personal_settings"),
+        {
+            "sync": "1",
+            "user_id_mode": "login_at_domain",
+            "excluded_uncounted": [UNSELECTED],
+            "action": "save",
+        },
+    )
     employee.refresh_from_db()
     assert employee.excluded_purposes == [UNSELECTED]  # the stored value does not depend on the language
-    SyncLogEntry.objects.create(company=company, employee=employee, login_id=employee.login_id,
-                                trigger=Trigger.BATCH, operation="skip", result=LogResult.SKIPPED,
-                                message="excluded", error_params={"purpose": UNSELECTED})  # fmt: skip
+    SyncLogEntry.objects.create(
+        company=company,
+        employee=employee,
+        login_id=employee.login_id,
+        trigger=Trigger.BATCH,
+        operation="skip",
+        result=LogResult.SKIPPED,
+        message="excluded",
+        error_params={"purpose": UNSELECTED},
+    )
     assert "(purpose *None chosen*)" in english.get(reverse("logs")).content.decode()
     japanese = signed_in(employee.account, "ja").get(reverse("logs")).content.decode()
     assert "（商談目的: *未選択*）" in japanese
