@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sfacal.core.schedule import AllDaySpan, Schedule, ScheduleDeletion, SourceRef, TimedSpan
@@ -89,6 +91,8 @@ def test_admin_sees_subject_time_calendar_state_and_last_result(admin_client, co
     assert "2031-03-10 – 2031-03-11" in body  # an all-day event shown by its days
     assert f"taro@{DOMAIN}" in body and "標準の予定表" in body
     assert body.count('class="badge mirror-active"') == 3  # the summary and both rows
+    assert '<span class="badge mirror-active">カレンダーに登録済み</span> 2 ·' in body
+    assert '<span class="badge mirror-removed">削除済み</span> 0 ·' in body
     assert "予定の作成" in body  # the last log line's operation
     assert "record=R1&amp;source=push&amp;employee=taro" in body
 
@@ -181,3 +185,14 @@ def test_demo_mailbox_link_only_in_demo_mode(admin_client, client_for, synced, m
     assert f'href="https://127.0.0.1:9999/_control/view/taro@{DOMAIN}"' in own
     monkeypatch.setenv(VIEWER_ENV, "javascript:alert(1)")
     assert "demo-link" not in body_of(admin_client.get(url))
+
+
+def test_a_page_costs_the_same_queries_whatever_its_rows(admin_client, company, synced):
+    url = reverse("employee_events", args=[synced.pk])
+    accept_and_run(company, meeting("R00", DAY))
+    with CaptureQueriesContext(connection) as one:
+        body_of(admin_client.get(url))
+    accept_and_run(company, *(meeting(f"R{i:02d}", DAY + timedelta(days=i)) for i in range(1, 25)))
+    with CaptureQueriesContext(connection) as many:
+        body_of(admin_client.get(url))
+    assert len(many.captured_queries) == len(one.captured_queries)
