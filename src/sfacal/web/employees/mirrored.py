@@ -41,6 +41,8 @@ class MirrorFilterForm(DateRangeForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["date_from"].label = gettext_lazy("Starts on or after")
+        self.fields["date_to"].label = gettext_lazy("Starts on or before")
         cast(forms.ChoiceField, self.fields["state"]).choices = [
             ("", gettext_lazy("All")),
             *((key, label) for key, (label, _covered) in STATES.items()),
