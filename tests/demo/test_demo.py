@@ -8,12 +8,15 @@ import os
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from sfacal.demo import people
@@ -53,6 +56,40 @@ def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
             return list(con.execute(sql))
     except sqlite3.Error:
         return []
+
+
+@contextlib.contextmanager
+def _signed_in(base: str, username: str, password: str) -> Iterator[httpx.Client]:
+    """A client of the demo's web server, signed in (through the sign-in form, with its CSRF token)."""
+    with httpx.Client(base_url=base, timeout=10, trust_env=False) as client:
+        client.get("/accounts/signin/").raise_for_status()
+        response = client.post(
+            "/accounts/signin/",
+            data={
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": client.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base}/accounts/signin/"},
+        )
+        assert response.status_code == 302, response.text[:500]
+        yield client
+
+
+def _demo_links_lead_to_the_mirrored_events(info: dict[str, Any]) -> None:
+    """The screens link to the emulated mailboxes (demo only) and list what was mirrored."""
+    viewer = info["m365_view_url"]
+    yamada = people.PEOPLE[0]
+    with _signed_in(info["web_url"], people.ADMIN_USERNAME, people.ADMIN_PASSWORD) as admin:
+        assert f'href="{viewer}"' in admin.get("/dashboard/").text
+    with _signed_in(info["web_url"], yamada.login_id, people.EMPLOYEE_PASSWORD) as employee:
+        page = employee.get("/me/events/")
+        assert page.status_code == 200 and "赤木電機/定期訪問" in page.text
+        assert f'href="{viewer}/{yamada.mailbox}"' in page.text
+    trusted = ssl.create_default_context(cafile=info["ca_pem"])
+    with httpx.Client(verify=trusted, timeout=10, trust_env=False) as browser:
+        mailbox = browser.get(f"{viewer}/{yamada.mailbox}", params={"refresh": "0"})
+        assert mailbox.status_code == 200 and "赤木電機/定期訪問" in mailbox.text
 
 
 def test_demo_serve_events_land_in_calendars_and_the_log_within_a_minute(tmp_path: Path) -> None:
@@ -117,6 +154,7 @@ def test_demo_serve_events_land_in_calendars_and_the_log_within_a_minute(tmp_pat
         )
         assert ("webhook", "receive", "success") in lines
         assert any(op == "create" for _, op, _ in lines)
+        _demo_links_lead_to_the_mirrored_events(info)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

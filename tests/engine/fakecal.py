@@ -8,9 +8,10 @@ tag. Faults are set per mailbox or globally.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,7 @@ class FakeCalendar:
     """One in-memory "tenant": mailboxes with calendars and events."""
 
     mailboxes: dict[str, set[str]] = field(default_factory=dict)  # mailbox -> calendar names
+    default_calendar: str = "予定表"  # the name every mailbox's default calendar has
     events: dict[str, StoredEvent] = field(default_factory=dict)
     errors: dict[str, SfacalError] = field(default_factory=dict)  # mailbox -> error for every write
     global_error: SfacalError | None = None
@@ -169,11 +171,12 @@ class FakeService:
 
     async def list_calendars(self, mailbox: str) -> list[CalendarInfo]:
         names = self.cal.mailboxes.get(mailbox.lower(), set())
-        return [CalendarInfo("default", "予定表", True)] + [CalendarInfo(n, n) for n in sorted(names)]
+        default = CalendarInfo("default", self.cal.default_calendar, True)
+        return [default] + [CalendarInfo(n, n) for n in sorted(names)]
 
     async def resolve_calendar(self, mailbox: str, calendar_name: str | None) -> CalendarInfo:
         if not calendar_name:
-            return CalendarInfo("default", "予定表", True)
+            return CalendarInfo("default", self.cal.default_calendar, True)
         if calendar_name in self.cal.mailboxes.get(mailbox.lower(), set()):
             return CalendarInfo(calendar_name, calendar_name)
         raise CalendarNotFoundError(mailbox=mailbox, calendar=calendar_name)
@@ -242,3 +245,21 @@ class FakeService:
 
     async def aclose(self) -> None:
         return None
+
+
+@contextlib.contextmanager
+def installed(cal: FakeCalendar | None = None) -> Iterator[FakeCalendar]:
+    """``cal`` (a new one by default) as every company's calendar service while the block runs:
+    the engine's cached services are forgotten on the way in and out, and changes accepted by the
+    inbox are not dispatched (tests run the passes themselves)."""
+    from sfacal.engine import calendar, inbox, loop
+
+    cal = cal or FakeCalendar()
+    calendar.set_service_factory(lambda settings: cal.service())
+    loop.forget_services()
+    inbox.set_dispatcher(None)
+    try:
+        yield cal
+    finally:
+        calendar.set_service_factory(None)
+        loop.forget_services()

@@ -163,7 +163,7 @@ def test_l1_no_reason_code_is_shown_raw(reason, operation, lang):
             "skip",
             "frozen_actual",
             "「実績」になったため更新しません（カレンダーの予定はそのまま残ります）",
-            "Not updated: the plan became an actual (実績); its event stays as it was",
+            "Not updated: the plan became an actual; its event stays as it was",
         ),
         ("adopt", "found event AAMk-1 in the calendar", "カレンダーにあった予定を引き継ぎました", None),
         (

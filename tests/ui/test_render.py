@@ -50,7 +50,8 @@ def test_personal_settings_render(client_for, employee, lang):
     assert response.status_code == 200
     body = response.content.decode()
     assert ("スケジュール連携設定" if lang == "ja" else "Schedule sync settings") in body
-    assert "*未選択*" in body and "*マスタ設定値以外*" in body
+    pseudo = ("*未選択*", "*マスタ設定値以外*") if lang == "ja" else ("*None chosen*", "*Not in the master*")
+    assert pseudo[0] in body and pseudo[1] in body
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])

@@ -12,7 +12,10 @@
 3. configures the emulator's webhook to ``<web>/hooks/justsfa/<token>`` (with a secret header);
 4. starts a salesperson who creates, changes and deletes schedules every few seconds
    (``SFACAL_DEMO_INTERVAL``, default 4), once the web server answers;
-5. prints the demo credentials and where to look, and writes them to ``<data dir>/demo/demo.json``.
+5. prints the demo credentials and where to look, and writes them to ``<data dir>/demo/demo.json``;
+6. points the screens at the emulator's read-only mailbox viewer (``SFACAL_DEMO_MAILBOX_VIEWER``,
+   removed again by :meth:`DemoHandle.stop`), so the dashboard and the mirrored-events pages link
+   to the emulated calendars' live contents; without the demo there are no such links.
 
 See ``docs/demo.md``.
 """
@@ -32,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from sfacal import config
+from sfacal.web.employees.demo_links import VIEWER_ENV
 
 from .people import ADMIN_PASSWORD, ADMIN_USERNAME, COMPANY_NAME, EMPLOYEE_PASSWORD, PEOPLE, WEBHOOK_HEADER
 from .provision import DemoRefusedError, prepare_company, wire_company
@@ -56,6 +60,7 @@ class DemoHandle:
     _stack: contextlib.ExitStack
     _stream: StreamThread
     _env_before: str | None
+    _viewer_before: str | None = None
     _stopped: bool = field(default=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,10 +72,15 @@ class DemoHandle:
             self._stopped = True
         self._stream.stop()
         self._stack.close()
-        if self._env_before is None:
-            os.environ.pop("SFACAL_CA_BUNDLE", None)
-        else:
-            os.environ["SFACAL_CA_BUNDLE"] = self._env_before
+        _restore_env("SFACAL_CA_BUNDLE", self._env_before)
+        _restore_env(VIEWER_ENV, self._viewer_before)
+
+
+def _restore_env(name: str, before: str | None) -> None:
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before
 
 
 def _local_url(web_url: str) -> str:
@@ -129,8 +139,9 @@ def _banner(info: dict[str, Any]) -> str:
         )
     lines += [
         f" Sync log:     {web}/log/   (sign in as {ADMIN_USERNAME})",
-        f" Calendars:    {info['m365_events_url']}",
-        f"               one mailbox: {info['m365_events_url']}?user={PEOPLE[0].mailbox}",
+        f" Calendars:    {info['m365_view_url']}   (in a browser, live; linked from the",
+        "               dashboard; the browser warns once: the emulators' CA is not one it knows)",
+        f"               as JSON: {info['m365_events_url']}?user={PEOPLE[0].mailbox}",
         f" JUST.SFA:     {info['justsfa_records_url']}",
         f" Webhook:      {info['webhook_url']} (header {WEBHOOK_HEADER})",
         f" TLS:          the emulators' CA is {info['ca_pem']}",
@@ -155,6 +166,7 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
     company, secrets = prepare_company()
     stack = contextlib.ExitStack()
     env_before = os.environ.get("SFACAL_CA_BUNDLE")
+    viewer_before = os.environ.get(VIEWER_ENV)
     try:
         world = start_world(stack, directory, api_key=secrets.api_key)
         env_before = _trust(world.ca_pem, directory)
@@ -189,6 +201,7 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
             ],
             "m365_url": world.m365.base_url,
             "m365_events_url": f"{world.m365.base_url}/_control/events",
+            "m365_view_url": f"{world.m365.base_url}/_control/view",
             "justsfa_url": world.justsfa.base_url,
             "justsfa_records_url": (
                 f"{world.justsfa.base_url}/_control/tenants/{world.setup.tenant}"
@@ -200,6 +213,7 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
             "info_file": str(directory / "demo.json"),
         }
         (directory / "demo.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.environ[VIEWER_ENV] = info["m365_view_url"]
         person = Salesperson(world.justsfa.control, world.setup)
         stream = StreamThread(
             person, every, ready=lambda: _web_ready(local), report=lambda line: stdout.write(line)
@@ -207,10 +221,8 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
         stream.start()
     except BaseException:
         stack.close()
-        if env_before is None:
-            os.environ.pop("SFACAL_CA_BUNDLE", None)
-        else:
-            os.environ["SFACAL_CA_BUNDLE"] = env_before
+        _restore_env("SFACAL_CA_BUNDLE", env_before)
+        _restore_env(VIEWER_ENV, viewer_before)
         raise
     stdout.write(_banner(info))
-    return DemoHandle(world, info, stack, stream, env_before)
+    return DemoHandle(world, info, stack, stream, env_before, viewer_before)

@@ -25,6 +25,7 @@ from .mailbox import Mailboxes
 from .service import JSON_TYPE, RESET, GraphRequest, GraphResponse, Pipeline
 from .state import EmulatorState
 from .subscriptions import Notifier
+from .viewer import MailboxViewer
 
 TRANSPORT_KEY = "sfacal.transport"
 GRAPH_PREFIX = "/v1.0/"
@@ -158,6 +159,7 @@ def create_app(state: EmulatorState | None = None, *, ca_pem: str | None = None)
     methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
     routes = [
         *emulator.control.routes(),
+        *MailboxViewer(emulator.state).routes(),
         Route("/beta/{path:path}", not_found, methods=methods),
         Route(
             "/{tenant}/v2.0/.well-known/openid-configuration", identity.openid_configuration, methods=["GET"]

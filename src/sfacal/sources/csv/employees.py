@@ -3,6 +3,12 @@
 A column present in the file is applied; a column left out keeps each employee's value. An empty
 cell clears the value, except 連携 (state) and ユーザーID設定 (user ID mode), where an empty cell keeps
 it. Turning sync on records the sync start (E4). See ``docs/csv-import.md``.
+
+* Every row is checked on its own, with or without a company: a login ID, known 連携 and
+  ユーザーID設定 values, and mail addresses (メールアドレス, 連携ユーザーID) that Django's
+  ``EmailValidator`` accepts; a bad cell is a row error naming its column.
+* The apostrophe an export puts in front of a formula-like cell (:mod:`.cells`) is removed, so a
+  file downloaded from the employees screen imports back unchanged.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from datetime import datetime
 from django.utils import timezone
 
 from sfacal.core.errors import InputError
+from sfacal.sources.csv.cells import restore
 from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
 from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError
 from sfacal.web.companies.models import Company
 from sfacal.web.employees.bulk import (
     EmployeeChange,
     apply_employee_changes,
+    check_address,
     check_login_id,
     parse_state,
     parse_user_id_mode,
@@ -43,9 +51,14 @@ def _row_error(table: Table, line: int, field: str, exc: InputError) -> RowError
     return RowError(line, table.column_of(field) or field, exc.params.get("reason_ja", reason), reason)
 
 
+ADDRESS_FIELDS = ("email", "user_id")
+"""Columns that hold a mail address (checked per row, before anything is compared)."""
+
+
 def _changes(table: Table, report: ImportReport) -> list[EmployeeChange]:
     changes: list[EmployeeChange] = []
-    for line, record in table.records():
+    for line, cells in table.records():
+        record = {name: restore(value) for name, value in cells.items()}
         if EXTRA_CELLS in record:
             report.errors.append(
                 RowError(
@@ -75,6 +88,11 @@ def _changes(table: Table, report: ImportReport) -> list[EmployeeChange]:
                 mode = parse_user_id_mode(record["user_id_mode"])
             except InputError as exc:
                 problems.append(_row_error(table, line, "user_id_mode", exc))
+        for name in ADDRESS_FIELDS:
+            try:
+                check_address(record.get(name, ""), name)
+            except InputError as exc:
+                problems.append(_row_error(table, line, name, exc))
         if problems:
             report.errors.extend(problems)
             report.changes.append(RowChange(line, login, "invalid"))

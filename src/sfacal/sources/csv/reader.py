@@ -4,7 +4,8 @@
   BOM (Excel's "Unicode text", tab separated); or as given.
 * Delimiter: comma, or tab when the header has tabs and no commas.
 * Header: each column named in Japanese or English (:data:`Columns`); case, spaces, underscores
-  and full-width forms do not matter. An unknown column is an error naming it.
+  and full-width forms do not matter. An unknown column is an error naming it (the Japanese
+  message lists the columns by their Japanese and English names, the English one by English names).
 """
 
 from __future__ import annotations
@@ -142,15 +143,17 @@ def read_table(data: bytes, columns: Columns, *, encoding: str | None = None) ->
         seen[canonical] = name.strip()
         fields.append(canonical)
     if unknown:
-        known = "、".join(columns.display(c) for c in columns.aliases)
+        known_ja = "、".join(columns.display(c) for c in columns.aliases)
         raise FileError(
-            f"不明な列があります: {'、'.join(unknown)}（使える列: {known}）",
-            f"unknown column(s): {', '.join(unknown)} (known: {known})",
+            f"不明な列があります: {'、'.join(unknown)}（使える列: {known_ja}）",
+            f"unknown column(s): {', '.join(unknown)} (known: {', '.join(columns.aliases)})",
         )
     missing = [c for c in columns.required if c not in seen]
     if missing:
-        names = "、".join(columns.display(c) for c in missing)
-        raise FileError(f"必須の列がありません: {names}", f"required column(s) missing: {names}")
+        raise FileError(
+            f"必須の列がありません: {'、'.join(columns.display(c) for c in missing)}",
+            f"required column(s) missing: {', '.join(missing)}",
+        )
     rows: list[tuple[int, list[str]]] = []
     line = reader.line_num + 1
     try:

@@ -109,7 +109,9 @@ class JustSfaForm(forms.Form):
                 initial[key] = config.get(key, "")
             for key, _label, default in LIST_FIELDS:
                 value = config.get(key)
-                initial[key] = "、".join(value) if isinstance(value, list) else (value or default)
+                # A list is shown with the reader's separator; both are read back (config()).
+                separator = "、" if get_language() == "ja" else ", "
+                initial[key] = separator.join(value) if isinstance(value, list) else (value or default)
             kwargs["initial"] = initial
         super().__init__(*args, **kwargs)
         for key, label, example in IDENTIFIER_FIELDS:

@@ -1,4 +1,10 @@
-"""Dashboard (L3): sync state, this month's numbers, recent failures, connection health, expiry."""
+"""Dashboard (L3): sync state, this month's numbers, recent failures, connection health, expiry.
+
+* Each connection is listed once: Microsoft 365, each SFA source (JUST.SFA), and the push API as
+  one row with its active tokens and its write-back test (the push source is not listed again).
+* An employee gets a link to the events mirrored into their calendar; in the demo, administrators
+  and employees also get a link to the emulated mailboxes.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,9 @@ from sfacal.engine.models import LogResult, SyncLogEntry
 from sfacal.web.companies.permissions import access_context, landing_url_name, member_required
 from sfacal.web.companies.views import expiry_warnings
 from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind
+from sfacal.web.employees.demo_links import mailbox_view_url, mailboxes_view_url
 from sfacal.web.employees.models import Employee, SyncState
+from sfacal.web.employees.services import mailbox_of
 from sfacal.web.logs.presenters import describe, month_start
 
 RECENT_FAILURES = 10
@@ -50,7 +58,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "executions": month.count(),
         "failures_this_month": month.filter(result=LogResult.FAILURE).count(),
         "failures": failures,
+        "demo_mailboxes": mailboxes_view_url(),
     }
+    if ctx.employee is not None:
+        context["demo_mailbox"] = mailbox_view_url(mailbox_of(ctx.employee, settings.domain or ""))
     if ctx.is_company_admin:
         states = dict(
             Employee.objects.for_company(company).values_list("state").annotate(n=Count("id")).order_by()
@@ -62,7 +73,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "off": states.get(SyncState.OFF, 0),
                     "forbidden": states.get(SyncState.FORBIDDEN, 0),
                 },
-                "sources": SourceConnection.objects.for_company(company).exclude(kind=SourceKind.CSV),
+                "sources": SourceConnection.objects.for_company(company).exclude(
+                    kind__in=(SourceKind.CSV, SourceKind.PUSH)
+                ),
+                "push": SourceConnection.objects.for_company(company).filter(kind=SourceKind.PUSH).first(),
                 "tokens": ApiToken.objects.for_company(company).filter(revoked_at=None).count(),
                 "warnings": expiry_warnings(settings, lang),
             }

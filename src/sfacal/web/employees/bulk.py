@@ -84,7 +84,7 @@ def parse_state(value: str, field_name: str = "state") -> SyncState:
     if found is None:
         raise InputError(
             field_name,
-            f"unknown state {value!r} (allowed: on, off, forbidden / 連携する, 連携しない, 使用禁止)",
+            f"unknown state {value!r} (allowed: on, off, forbidden)",
             reason_ja=f"不明な値です: {value}（連携する・連携しない・使用禁止 のいずれか）",
         )
     return found

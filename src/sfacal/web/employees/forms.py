@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sfacal.core.settings import OUTSIDE_MASTER, UNSELECTED
 from sfacal.web.companies.models import BusinessName, Company, Purpose
+from sfacal.web.employees.exclusion_labels import exclusion_label
 from sfacal.web.employees.models import Employee, SyncState, UserIdMode
 from sfacal.web.employees.services import resolve_mailbox
 
@@ -137,8 +138,8 @@ def exclusion_choices(company: Company) -> dict[str, list[tuple[str, str]]]:
     business = [
         (b.name, b.name) for b in BusinessName.objects.for_company(company).order_by("position", "id")
     ]
-    unselected = (UNSELECTED, "*未選択*")
-    outside = (OUTSIDE_MASTER, "*マスタ設定値以外*")
+    unselected = (UNSELECTED, exclusion_label(UNSELECTED))
+    outside = (OUTSIDE_MASTER, exclusion_label(OUTSIDE_MASTER))
     return {
         "counted": counted,
         "uncounted": [*uncounted, outside, unselected],

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from sfacal.core.errors import error_from_code, log_params
 from sfacal.core.policy import Reason
 from sfacal.engine.models import LogResult, SyncLogEntry
+from sfacal.web.employees.exclusion_labels import exclusion_label
 
 # What the operation column says (every ``operation`` the engine and the sources write).
 OPERATIONS: dict[str, Promise] = {
@@ -308,7 +309,7 @@ def _reason_sentence(entry: SyncLogEntry, reason: Reason, params: Mapping[str, s
         if reason is Reason.EXCLUDED:
             for key, sentence in EXCLUDED_BY.items():
                 if params.get(key):
-                    return str(sentence) % {"value": params[key]}
+                    return str(sentence) % {"value": exclusion_label(params[key])}
         if reason in SKIPPED:
             return str(SKIPPED[reason])
         return gettext("Not synced (%(reason)s)") % {"reason": REASONS[reason]}

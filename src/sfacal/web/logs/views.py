@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import zoneinfo
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from django import forms
@@ -20,22 +19,23 @@ from django.utils.translation import gettext as _
 from sfacal.core.errors import normalize_lang
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.web.companies.permissions import AccessContext, ctx_of, member_required
+from sfacal.web.dateranges import DateRangeForm, company_zone, day_bounds
 from sfacal.web.logs.presenters import describe
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 
 
-class LogFilterForm(forms.Form):
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+class LogFilterForm(DateRangeForm):
     employee = forms.CharField(label=gettext_lazy("Employee"), required=False, max_length=150)
     result = forms.ChoiceField(label=gettext_lazy("Result"), required=False)
     trigger = forms.ChoiceField(label=gettext_lazy("Trigger"), required=False)
+    # One schedule's lines (the mirrored-events page links here): its ID, and the source it came
+    # from when the link knows it.
+    record = forms.CharField(label=gettext_lazy("Schedule ID"), required=False, max_length=200)
+    source = forms.CharField(
+        label=gettext_lazy("Source"), required=False, max_length=64, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, show_employee: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,20 +51,10 @@ class LogFilterForm(forms.Form):
         if not show_employee:
             del self.fields["employee"]
 
-    def clean(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return data
-
 
 def _zone(ctx: AccessContext) -> zoneinfo.ZoneInfo:
     assert ctx.company is not None
-    try:
-        return zoneinfo.ZoneInfo(ctx.company.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("Asia/Tokyo")
+    return company_zone(ctx.company.timezone)
 
 
 def filtered_entries(request: HttpRequest) -> tuple[LogFilterForm, QuerySet[SyncLogEntry]]:
@@ -77,11 +67,11 @@ def filtered_entries(request: HttpRequest) -> tuple[LogFilterForm, QuerySet[Sync
     form = LogFilterForm(request.GET or None, show_employee=ctx.is_company_admin)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        tz = _zone(ctx)
-        if data.get("date_from"):
-            qs = qs.filter(at__gte=datetime.combine(data["date_from"], time(0), tzinfo=tz))
-        if data.get("date_to"):
-            qs = qs.filter(at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time(0), tzinfo=tz))
+        start, end = day_bounds(data.get("date_from"), data.get("date_to"), _zone(ctx))
+        if start is not None:
+            qs = qs.filter(at__gte=start)
+        if end is not None:
+            qs = qs.filter(at__lt=end)
         who = (data.get("employee") or "").strip()
         if who:
             qs = qs.filter(
@@ -91,6 +81,10 @@ def filtered_entries(request: HttpRequest) -> tuple[LogFilterForm, QuerySet[Sync
             qs = qs.filter(result=data["result"])
         if data.get("trigger"):
             qs = qs.filter(trigger=data["trigger"])
+        if data.get("record"):
+            qs = qs.filter(record_id=data["record"].strip())
+        if data.get("source"):
+            qs = qs.filter(source=data["source"])
     elif form.is_bound:
         qs = qs.none()
     return form, qs
