@@ -79,7 +79,7 @@ def deletion(record: str = "1", updated: datetime | None = None, source: str = "
 def switched_to_sales(company: Company, fake: FakeCalendar, n: int = 3) -> Employee:
     """taro with ``n`` events in the default calendar, whose target calendar was just set to 営業
     (saved; the back-fill not started yet)."""
-    from sfacal.engine import passes
+    from sfacal.engine import inbox, passes
 
     emp = employee(company, "taro")
     fake.add_mailbox(f"taro@{DOMAIN}", "営業")

@@ -14,11 +14,10 @@ from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from sfacal.engine import calendar, loop
 from sfacal.web.companies.models import Company, Membership, Role
 from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.employees.models import Employee, SyncState
-from tests.engine.fakecal import FakeCalendar
+from tests.engine.fakecal import FakeCalendar, installed
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -113,11 +112,5 @@ def calendar_service(company: Company) -> Iterator[FakeCalendar]:
     settings.client_secret = "not-a-real-secret"
     settings.token_endpoint = "https://login.microsoftonline.com/acme.onmicrosoft.com/oauth2/v2.0/token"
     settings.save()
-    fake = FakeCalendar()
-    calendar.set_service_factory(lambda _settings: fake.service())
-    loop.forget_services()
-    try:
+    with installed() as fake:
         yield fake
-    finally:
-        calendar.set_service_factory(None)
-        loop.forget_services()
