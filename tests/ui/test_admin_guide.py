@@ -35,6 +35,7 @@ EXAMPLE = {
     "reason": "is required",
     "reason_ja": "入力してください",
     "login_id": "taro",
+    "setting": "client_id",
 }
 HEAD = {
     "ja": "| コード | 画面・ログに表示されるメッセージ | 対処方法（ヒント） |\n| --- | --- | --- |",

@@ -31,6 +31,7 @@ from typing import Any
 from django.utils import timezone, translation
 
 from sfacal.core.errors import (
+    AppNotConfiguredError,
     CertificateExpiredError,
     InputError,
     NetworkError,
@@ -145,21 +146,19 @@ def _lang(lang: str | None) -> str:
 def local_credential_check(settings: CompanySettings) -> None:
     """Everything that can be proven without a network call; raises the matching error."""
     if not settings.client_id:
-        raise InputError("client_id", "is required", reason_ja="クライアントIDは必須です")
+        raise AppNotConfiguredError("the client ID is empty", setting="client_id")
     if not settings.token_endpoint:
-        raise InputError(
-            "token_endpoint", "is required", reason_ja="OAuth 2.0 トークンエンドポイントは必須です"
-        )
+        raise AppNotConfiguredError("the token endpoint is empty", setting="token_endpoint")
     if settings.auth_method == AuthMethod.CERTIFICATE:
         if not settings.certificate_pfx:
-            raise InputError("certificate_pfx", "is required", reason_ja="証明書ファイル（.pfx）は必須です")
+            raise AppNotConfiguredError("no certificate is stored", setting="certificate_pfx")
         info = read_pfx(bytes(settings.certificate_pfx), settings.certificate_password or "")
         if settings.certificate_thumbprint:
             check_thumbprint(info, settings.certificate_thumbprint)
         if info.not_after <= timezone.now():
             raise CertificateExpiredError(expires_at=info.not_after.date().isoformat())
     elif not settings.client_secret:
-        raise InputError("client_secret", "is required", reason_ja="クライアントシークレットは必須です")
+        raise AppNotConfiguredError("no client secret is stored", setting="client_secret")
 
 
 def credentials_complete(settings: CompanySettings) -> bool:

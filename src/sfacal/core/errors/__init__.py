@@ -34,6 +34,7 @@ The tree (``*`` = ``retryable``)::
     │   │   └── CalendarReadOnlyError    calendar_read_only      the calendar's canEdit is false
     │   ├── UnknownParticipantError      unknown_participant     no employee has the participant's login ID
     │   ├── MailboxUnresolvedError       mailbox_unresolved      no user ID and no domain (E2)
+    │   ├── AppNotConfiguredError        app_not_configured      a required C6 setting is empty
     │   ├── SourceAuthError (+SourceError)        source_auth_failed      SFA API key rejected
     │   ├── SourceIdentifierError (+SourceError)  source_identifier_invalid  table/panel/field/filter wrong
     │   └── SourceTenantNotFoundError (+SourceError) source_tenant_not_found
@@ -89,6 +90,7 @@ from .base import (
 )
 from .configuration import (
     AccessDeniedError,
+    AppNotConfiguredError,
     AppNotFoundError,
     CalendarNotFoundError,
     CalendarReadOnlyError,
@@ -147,6 +149,7 @@ __all__ = [
     "NETWORK_KINDS",
     "REDACTED",
     "AccessDeniedError",
+    "AppNotConfiguredError",
     "AppNotFoundError",
     "CalendarNotFoundError",
     "CalendarReadOnlyError",

@@ -280,6 +280,22 @@ class UnknownParticipantError(ConfigurationError):
     )
 
 
+class AppNotConfiguredError(ConfigurationError):
+    """C6: the company's Microsoft 365 app is not set up yet (a required setting is empty)."""
+
+    code = "app_not_configured"
+    message_ja = "Microsoft 365 の共通認証情報が設定されていません（{setting}）。"
+    message_en = "The Microsoft 365 app is not set up yet ({setting} is empty)."
+    hint_ja = (
+        "システム設定 › スケジュール連携 › 基本設定の共通認証情報（クライアントID、証明書またはクライアント"
+        "シークレット、トークンエンドポイント）を入力し、「登録して接続をテスト」で確認してください。"
+    )
+    hint_en = (
+        "Enter the shared credentials (client ID, certificate or client secret, token endpoint) in the "
+        'company settings and use "Save and test".'
+    )
+
+
 class MailboxUnresolvedError(ConfigurationError):
     """E2: neither an explicit user ID nor "login ID @ domain" gives the employee's mailbox."""
 
