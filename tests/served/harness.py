@@ -6,7 +6,8 @@ Guarantees:
   they share one CA (``ca.pem``); ``sfacal serve`` trusts it through ``SFACAL_CA_BUNDLE`` in its
   environment, as an operator would configure it. Nothing in the product is replaced or faked.
 * ``sfacal serve`` is the real ASGI server with its in-process worker and scheduler, on SQLite in
-  a temporary data directory; every process writes its output to ``<data>/<name>.log``.
+  a temporary data directory, in an environment without the test session's own switches; every
+  process writes its output to ``<data>/<name>.log``.
 * :meth:`ServedStack.server_problems` reads the server's log from a given offset, so each step of
   a walk can fail on the tracebacks and ERROR records it caused (:func:`problems_in`).
 * :meth:`ServedStack.stop` ends only the processes this stack started (by their process group).
@@ -56,14 +57,16 @@ class ServedStack(Stack):
 
     def __init__(self, data_dir: Path) -> None:
         self.emulator_dir = data_dir / "emulators"
-        super().__init__(
-            data_dir,
-            env={
-                "SFACAL_CA_BUNDLE": str(self.emulator_dir / "ca.pem"),
-                "SFACAL_LOG_LEVEL": "INFO",
-                # Short retry/backoff are the product's defaults; nothing here changes behaviour.
-            },
-        )
+        ours = {"SFACAL_CA_BUNDLE": str(self.emulator_dir / "ca.pem"), "SFACAL_LOG_LEVEL": "INFO"}
+        super().__init__(data_dir, env=ours)
+        # The product runs as an operator starts it: no switch the test session set for itself
+        # (DJANGO_ALLOW_ASYNC_UNSAFE, set for the in-process browser tests, would hide the very
+        # database-inside-an-event-loop failures this suite is for), no other SFACAL_ setting.
+        for key in list(self.env):
+            if (key.startswith("DJANGO_") and key != "DJANGO_SETTINGS_MODULE") or (
+                key.startswith("SFACAL_") and key not in (*ours, "SFACAL_DATA_DIR")
+            ):
+                del self.env[key]
         self.m365_url = ""
         self.justsfa_url = ""
         self.m365: M365Control | None = None
