@@ -10,6 +10,7 @@ issue 13 defect 8 is about are asserted by their own test, marked ``xfail`` unti
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +122,8 @@ def test_company_admin_sets_the_company_up(
     with admin.step("settings-save-and-test"):
         page.click("nav a[href='/settings/']")
         fill_microsoft_365(page, stack, world.app.client_id, world.domain, world.app.secret)
+        # The secret was made to last 20 more days: the dashboard warns (L3).
+        page.fill("#id_client_secret_expires_on", (dt.date.today() + dt.timedelta(days=20)).isoformat())
         admin.htmx("#settings-form button[name=action][value=test]")
         text = page.inner_text("#connection-test-result")
         assert "ok" in classes(page, "#connection-test-result") and "Connection succeeded." in text, text
@@ -188,9 +191,14 @@ def test_company_admin_sets_the_company_up(
             page.click("main a[href='/push/']")
         admin.htmx("#push-form button[name=action][value=test]")
         assert_ok(page, "#push-test-result")
-    with admin.step("dashboard"):
+    with admin.step("dashboard-expiry-warning"):
         page.click("nav a[href='/dashboard/']")
-        page.wait_for_selector("main .grid")
+        warning = page.inner_text("main .notice.warn")
+        assert "client secret" in warning.lower() and "days left" in warning, warning
+    with admin.step("dashboard-open-the-basic-settings"):
+        with page.expect_navigation():
+            page.click("main .notice.warn a[href='/settings/']")
+        assert page.locator("#settings-form .notice.warn").count() == 1
 
 
 @step
