@@ -716,7 +716,9 @@ def test_justsfa_schedules_land_move_and_disappear(walk: Walk, stack: ServedStac
     wait_for(lambda: not events_with(stack, hanako, "赤木電機"), 30, what="hanako's event removed")
     with admin.step("log-deleted-lines"):
         admin.goto("/log/?employee=taro")
-        assert admin.page.locator("#log-rows tr").count() >= 3
+        rows = [r.inner_text() for r in admin.page.locator("#log-rows tr").all()]
+        for done in ("作成しました（連携）", "更新しました（連携）", "削除しました（SFAで削除）"):
+            assert [r for r in rows if done in r and "営業" in r], (done, rows)
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13 defect 5")
