@@ -170,7 +170,6 @@ def test_super_admin_creates_the_company_and_its_administrator(walk: Walk, world
         root.sign_out()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 defect 3")
 def test_super_admin_lands_on_the_companies_list_after_sign_in(walk: Walk) -> None:
     """Issue 13 defect 3: a super-administrator signing in lands on the companies list, not on
     a 403 dashboard whose only link leads back to it."""
@@ -554,7 +553,6 @@ def test_csv_preview_refuses_an_invalid_mail_address(walk: Walk, world: World, t
         assert page.locator("main button[name=action][value=confirm]").is_disabled()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 defect 2")
 def test_a_calendar_name_the_mailbox_does_not_have_is_refused_on_save(walk: Walk, world: World) -> None:
     """Issue 13 defect 2: saving 連携先カレンダー with a name the mailbox lacks is refused inline."""
     admin = world.screens["admin"]
@@ -963,7 +961,6 @@ def test_the_push_api_takes_a_long_title_as_the_webhook_does(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 defect 4")
 def test_a_mistyped_client_secret_does_not_replace_working_credentials(
     stack: ServedStack, world: World
 ) -> None:
@@ -1047,6 +1044,44 @@ def test_log_screen(walk: Walk, world: World) -> None:
 
 
 @step
+def test_mirrored_events_and_the_employee_csv(walk: Walk, world: World) -> None:
+    """Defect 11: what was mirrored into an employee's calendar, for the administrator and for the
+    employee; defect 10: the employees downloaded as CSV (Shift_JIS and UTF-8) and as a template."""
+    admin = world.screens["admin"]
+    page = admin.page
+    with admin.step("mirrored-events-of-taro"):
+        admin.goto("/employees/?q=taro")
+        row = page.locator("table tbody tr").filter(has_text="taro").first
+        with page.expect_navigation():
+            row.locator("a[href$='/events/']").click()
+        text = page.inner_text("main")
+        assert world.mailboxes["taro"] in text and "営業" in text
+        assert page.locator("table.mirrortable tbody tr").count() >= 1
+    with admin.step("mirrored-events-filtered-by-state"):
+        page.select_option("#id_state", index=1)
+        with page.expect_navigation():
+            page.click("main form button.primary")
+    for encoding, what in (("cp932", "employees"), ("utf-8-sig", "employees"), ("utf-8-sig", "template")):
+        with admin.step(f"employees-csv-{what}-{encoding}"):
+            admin.goto("/employees/")
+            page.select_option("#export-encoding", encoding)
+            with page.expect_download() as info:
+                page.click(f"form.export-form button[value={what}]")
+            download = info.value
+            walk.visits.add("GET", download.url)
+            text = Path(download.path()).read_bytes().decode(encoding)
+            assert "社員ログインID" in text.splitlines()[0]
+            assert ("taro" in text) == (what == "employees")
+    taro = world.screens["taro"]
+    with taro.step("my-mirrored-events"):
+        taro.goto("/me/settings/")
+        with taro.page.expect_navigation():
+            taro.page.click("main a[href='/me/events/']")
+        assert world.mailboxes["taro"] in taro.page.inner_text("main")
+        assert world.mailboxes["hanako"] not in taro.page.inner_text("main")
+
+
+@step
 def test_signing_out_and_pages_that_do_not_exist(walk: Walk, world: World) -> None:
     taro = world.screens["taro"]
     with taro.step("page-not-found", allow=[404]):
@@ -1063,19 +1098,16 @@ def test_signing_out_and_pages_that_do_not_exist(walk: Walk, world: World) -> No
         admin.sign_out()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="new defect, reported: a refused webhook's log line says 'unexpected error'"
-)
+@step
 def test_a_refused_webhook_is_explained_in_the_log(walk: Walk, world: World, http: httpx.Client) -> None:
     """A delivery without the secret header is refused (401) and written to the sync log with the
-    code ``unauthorized``, which the error taxonomy does not know: the log screen (and the
-    dashboard's recent failures) then show 「予期しないエラーが発生しました」 and tell the reader to
-    look for a request ID. The same holds for the webhook's other refusals (``invalid_json``,
-    ``invalid_body``, ``unknown_type``, ``body_too_large``, ``settings_incomplete``). Last in the
-    module because every later log page of the company would show the line."""
+    code ``unauthorized``; the log screen explains it (once it said 「予期しないエラーが発生しました」,
+    a code the error taxonomy did not know). Last in the module because every later log page of
+    the company would show the line."""
     assert http.post(urlsplit(world.webhook_url).path, json={}).status_code == 401
     admin = walk.screen("admin-refused-webhook")
     admin.sign_in("acme-admin", PASSWORD)
     with admin.step("log-refused-webhook"):
         admin.goto("/log/?result=failure")
-        assert world.header[0] in admin.page.inner_text("#log-rows")
+        rows = admin.page.inner_text("#log-rows")
+        assert world.header[0] in rows and "リクエストヘッダ" in rows

@@ -234,7 +234,6 @@ def test_employee_sets_up_their_sync_and_a_schedule_arrives(
         assert subject in text and "Created (sync)" in text, text
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 defect 8")
 def test_english_pages_show_no_japanese_system_words(world: World) -> None:
     """Issue 13 defect 8: 「マスタ設定値以外」 and 「未選択」 on English pages (the masters screen
     and the exclusions of the personal settings)."""

@@ -47,6 +47,13 @@ The tree (``*`` = ``retryable``)::
     │       ├── CallbackUnreachableError* (+NetworkError)         callback_unreachable
     │       ├── CallbackUnavailableError* (+ServiceUnavailableError)  callback_unavailable  5xx/408/425
     │       └── CallbackRateLimitedError* (+ThrottledError)       callback_rate_limited  429
+    ├── DeliveryRefusedError             delivery_refused        a delivery the JUST.SFA webhook refused
+    │   ├── DeliveryUnauthorizedError (+ConfigurationError)  unauthorized    secret request header wrong
+    │   ├── DeliveryTooLargeError        body_too_large
+    │   ├── DeliveryInvalidJsonError     invalid_json
+    │   ├── DeliveryInvalidBodyError     invalid_body            not a JSON object
+    │   ├── DeliveryUnknownTypeError     unknown_type            not ADD/UPDATE/DELETE_RECORD or a test
+    │   └── DeliverySettingsIncompleteError (+ConfigurationError)  settings_incomplete
     ├── InputError (also ValueError)     input_invalid           bad input; names the field
     ├── TransientError*                  transient_error
     │   ├── NetworkError*                network_error           could not connect (kind unknown)
@@ -110,6 +117,15 @@ from .configuration import (
     ThumbprintMismatchError,
     UnknownParticipantError,
 )
+from .deliveries import (
+    DeliveryInvalidBodyError,
+    DeliveryInvalidJsonError,
+    DeliveryRefusedError,
+    DeliverySettingsIncompleteError,
+    DeliveryTooLargeError,
+    DeliveryUnauthorizedError,
+    DeliveryUnknownTypeError,
+)
 from .input import (
     InputError,
 )
@@ -165,6 +181,13 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CredentialError",
+    "DeliveryInvalidBodyError",
+    "DeliveryInvalidJsonError",
+    "DeliveryRefusedError",
+    "DeliverySettingsIncompleteError",
+    "DeliveryTooLargeError",
+    "DeliveryUnauthorizedError",
+    "DeliveryUnknownTypeError",
     "InputError",
     "InvalidSignatureError",
     "MailboxError",
