@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef, TimedSpan
-from sfacal.engine import calendar, inbox, loop
 from sfacal.web.companies.models import Company, CompanySettings
 from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.employees.models import Employee
-from tests.engine.fakecal import FakeCalendar
+from tests.engine.fakecal import FakeCalendar, installed
 
 DOMAIN = "example.com"
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -22,15 +21,8 @@ START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
 
 @pytest.fixture
 def fake() -> Iterator[FakeCalendar]:
-    cal = FakeCalendar()
-    calendar.set_service_factory(lambda settings: cal.service())
-    loop.forget_services()
-    inbox.set_dispatcher(None)
-    try:
+    with installed() as cal:
         yield cal
-    finally:
-        calendar.set_service_factory(None)
-        loop.forget_services()
 
 
 @pytest.fixture

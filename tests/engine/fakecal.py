@@ -8,9 +8,10 @@ tag. Faults are set per mailbox or globally.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -233,3 +234,20 @@ class FakeService:
 
     async def aclose(self) -> None:
         return None
+
+
+@contextlib.contextmanager
+def installed(cal: FakeCalendar | None = None) -> Iterator[FakeCalendar]:
+    """Make ``cal`` (a new one by default) every company's calendar service while the block runs,
+    with no queue behind the inbox."""
+    from sfacal.engine import calendar, inbox, loop
+
+    cal = cal or FakeCalendar()
+    calendar.set_service_factory(lambda settings: cal.service())
+    loop.forget_services()
+    inbox.set_dispatcher(None)
+    try:
+        yield cal
+    finally:
+        calendar.set_service_factory(None)
+        loop.forget_services()
