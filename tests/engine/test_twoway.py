@@ -213,6 +213,8 @@ def test_t4_deleted_event_is_lost_and_the_sfa_record_stays(two_way, cal, source,
     assert source.calls == []
     assert MirrorEvent.objects.get(company=two_way).state == "lost"
     assert not StoredSchedule.objects.get(company=two_way).deleted
+    (line,) = SyncLogEntry.objects.filter(operation="lost")
+    assert line.subject == "赤木電機/定期訪問"  # L1: the event is gone, the line still names it
 
 
 def test_t4_removal_reported_for_an_event_that_still_exists_is_not_a_deletion(two_way, cal, source, feed):

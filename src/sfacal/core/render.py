@@ -11,11 +11,15 @@
 * with a :class:`FieldMapping` (JUST.SFA 見出し / 場所 / 内容), subject, location and body come from
   the schedule's ``extra`` fields instead, each falling back to the rule above when empty.
 
-Text is cleaned to what the calendar accepts (:func:`clean_text`): control characters other than
-``\\n``/``\\t`` removed, newlines normalised to ``\\n``, lone surrogates dropped; subject and location
-are one line of at most :data:`MAX_SUBJECT` UTF-16 code units (Exchange's unit; so also at most that
-many code points), cut at a character boundary that never splits a surrogate pair, an emoji
-sequence or a combining sequence, and marked with ``…``; the body is capped at :data:`MAX_BODY`.
+Text is cleaned to what the calendar accepts (:mod:`sfacal.core.text`: control characters other
+than ``\\n``/``\\t`` removed, newlines normalised to ``\\n``, lone surrogates dropped); subject and
+location are one line of at most :data:`MAX_SUBJECT` UTF-16 code units (Exchange's unit; so also at
+most that many code points), cut at a character boundary that never splits a surrogate pair, an
+emoji sequence or a combining sequence, and marked with ``…``. **Nothing of a long subject is lost:**
+when the subject is cut, its whole text opens the body (a blank line, then the content), and
+:attr:`RenderedEvent.subject_cut` says so (the log line tells it). The body is capped at
+:data:`MAX_BODY` UTF-16 code units, which holds a whole subject and a whole content of
+:data:`~sfacal.core.text.MAX_TEXT` characters each.
 
 :func:`content_hash` is a deterministic digest of everything the connector sends, so an unchanged
 event is never sent again.
@@ -25,9 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
@@ -36,8 +38,11 @@ import orjson
 from sfacal.core.errors import InputError
 from sfacal.core.frozen import quick_init
 from sfacal.core.schedule import DEFAULT_TIMEZONE, AllDaySpan, Kind, Schedule, zone
+from sfacal.core.text import ELLIPSIS, clean_line, clean_text, truncate_utf16, utf16_units
 
 __all__ = [
+    "BODY_GAP",
+    "ELLIPSIS",
     "EXTRA_BODY",
     "EXTRA_LOCATION",
     "EXTRA_SUBJECT",
@@ -48,15 +53,19 @@ __all__ = [
     "clean_line",
     "clean_text",
     "content_hash",
+    "event_subject",
     "render",
+    "subject_overflow",
     "truncate_utf16",
+    "utf16_units",
     "windows_timezone",
 ]
 
 MAX_SUBJECT = 255
 MAX_LOCATION = 255
-MAX_BODY = 32_000
-ELLIPSIS = "…"
+MAX_BODY = 64_000
+BODY_GAP = "\n\n"
+"""Between a cut subject's whole text and the content in the body."""
 
 EXTRA_SUBJECT = "見出し"
 EXTRA_LOCATION = "場所"
@@ -110,6 +119,9 @@ class RenderedEvent:
     is_all_day: bool = False
     sensitivity: str = "normal"
     body_type: str = "text"
+    # The subject was cut to MAX_SUBJECT; its whole text opens the body. Not part of the event's
+    # content (``to_dict``, the hash, equality): it only tells the log.
+    subject_cut: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -156,100 +168,6 @@ class RenderedEvent:
 
 
 # ------------------------------------------------------------------------------------------------
-# Text cleaning
-
-_NEWLINES = re.compile(r"\r\n|\r|\u2028|\u2029|\x85|\x0b|\x0c")
-_LINE_WS = re.compile(r"[\s]+")
-_ZWJ = "\u200d"
-# What clean_text drops once newlines are normalised: the other control characters (Unicode
-# category Cc: U+0000-U+001F and U+007F-U+009F, except \t and \n), lone surrogates (Cs) and the
-# non-characters U+FFFE/U+FFFF.
-_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-# Any character clean_text would change (not counting trailing whitespace): most text has none,
-# and one search is cheaper than the substitutions.
-_NOT_CLEAN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
-# What clean_line would change besides that: whitespace other than a single space.
-_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|[^\\S ]|  ")
-
-
-def clean_text(value: str) -> str:
-    """Normalise newlines to ``\\n``; drop control characters (except ``\\n``/``\\t``), lone
-    surrogates and non-characters; strip trailing whitespace at the end."""
-    if _NOT_CLEAN.search(value) is None:
-        return value.rstrip()
-    return _DROP.sub("", _NEWLINES.sub("\n", value)).rstrip()
-
-
-def clean_line(value: str) -> str:
-    """:func:`clean_text`, then every run of whitespace (newlines, tabs) becomes one space."""
-    if _NOT_ONE_LINE.search(value) is None:
-        return value.strip()
-    return _LINE_WS.sub(" ", clean_text(value)).strip()
-
-
-def utf16_units(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units (what Graph's limits count)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _utf16_len(ch: str) -> int:
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
-def _extends(ch: str) -> bool:
-    """Whether ``ch`` belongs to the character before it (must not start a cut-off tail)."""
-    cp = ord(ch)
-    return (
-        unicodedata.category(ch) in ("Mn", "Me", "Mc")
-        or ch == _ZWJ
-        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
-        or 0xE0100 <= cp <= 0xE01EF
-        or 0x1F3FB <= cp <= 0x1F3FF  # emoji skin tones
-        or 0xE0020 <= cp <= 0xE007F  # emoji tag sequences
-        or 0x3099 <= cp <= 0x309A  # kana voicing marks
-    )
-
-
-def _is_regional_indicator(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
-
-
-def _safe_cut(text: str, cut: int) -> int:
-    """Move ``cut`` back so ``text[:cut]`` ends at a character (grapheme) boundary."""
-    while 0 < cut < len(text):
-        nxt, prev = text[cut], text[cut - 1]
-        if _extends(nxt) or prev == _ZWJ:
-            cut -= 1
-            continue
-        if _is_regional_indicator(nxt) and _is_regional_indicator(prev):
-            run = 0  # count the regional indicators before the cut: a flag is an even pair
-            while cut - run - 1 >= 0 and _is_regional_indicator(text[cut - run - 1]):
-                run += 1
-            if run % 2 == 1:
-                cut -= 1
-                continue
-        break
-    return cut
-
-
-def truncate_utf16(text: str, limit: int, marker: str = ELLIPSIS) -> str:
-    """``text`` if it fits in ``limit`` UTF-16 code units, else cut at a safe boundary + ``marker``."""
-    if len(text) * 2 <= limit or utf16_units(text) <= limit:
-        return text
-    budget = limit - utf16_units(marker)
-    used = 0
-    cut = 0
-    for cut, ch in enumerate(text):  # noqa: B007 - cut is used after the loop
-        if used + _utf16_len(ch) > budget:
-            break
-        used += _utf16_len(ch)
-    cut = _safe_cut(text, cut)
-    return text[:cut].rstrip() + marker
-
-
-# ------------------------------------------------------------------------------------------------
 # Rendering
 
 
@@ -262,12 +180,22 @@ def _default_subject(schedule: Schedule) -> str:
     return subject or clean_line(schedule.title) or schedule.kind.value
 
 
-def event_subject(schedule: Schedule, mapping: FieldMapping | None = None) -> str:
-    """The subject :func:`render` gives ``schedule`` (S5; also for log lines about it)."""
+def _whole_subject(schedule: Schedule, mapping: FieldMapping | None) -> str:
     subject = ""
     if mapping is not None and mapping.subject:
         subject = clean_line(schedule.extra.get(mapping.subject, ""))
-    return truncate_utf16(subject or _default_subject(schedule), MAX_SUBJECT)
+    return subject or _default_subject(schedule)
+
+
+def event_subject(schedule: Schedule, mapping: FieldMapping | None = None) -> str:
+    """The subject :func:`render` gives ``schedule`` (S5; also for log lines about it)."""
+    return truncate_utf16(_whole_subject(schedule, mapping), MAX_SUBJECT)
+
+
+def subject_overflow(schedule: Schedule, mapping: FieldMapping | None = None) -> str:
+    """The whole subject when it is too long for :data:`MAX_SUBJECT` (what opens the body), else ``""``."""
+    whole = _whole_subject(schedule, mapping)
+    return whole if truncate_utf16(whole, MAX_SUBJECT) != whole else ""
 
 
 def render(
@@ -282,6 +210,12 @@ def render(
             location = schedule.extra[mapping.location]
         if mapping.body and clean_text(schedule.extra.get(mapping.body, "")):
             body = schedule.extra[mapping.body]
+    whole = _whole_subject(schedule, mapping)
+    subject = truncate_utf16(whole, MAX_SUBJECT)
+    body = clean_text(body)
+    cut = subject != whole
+    if cut:  # nothing of the subject is lost: its whole text opens the body
+        body = whole + BODY_GAP + body if body else whole
     span = schedule.span
     if isinstance(span, AllDaySpan):
         start = datetime.combine(span.start, time())
@@ -290,13 +224,14 @@ def render(
         start = span.start.astimezone(tz).replace(tzinfo=None)
         end = span.end.astimezone(tz).replace(tzinfo=None)
     return RenderedEvent(
-        subject=event_subject(schedule, mapping),
+        subject=subject,
         location=truncate_utf16(clean_line(location), MAX_LOCATION),
-        body=truncate_utf16(clean_text(body), MAX_BODY),
+        body=truncate_utf16(body, MAX_BODY),
         start=start,
         end=end,
         timezone=timezone.strip(),
         is_all_day=isinstance(span, AllDaySpan),
+        subject_cut=cut,
     )
 
 

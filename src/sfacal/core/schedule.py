@@ -4,7 +4,11 @@
   parseable, and is what the calendar tag (S6) holds.
 * :class:`Schedule` -- one SFA schedule. Time is a :class:`TimedSpan` (aware datetimes) or an
   :class:`AllDaySpan` (dates, end exclusive).
-* :class:`ScheduleDeletion` -- the record was deleted in the SFA (S4).
+* :class:`ScheduleDeletion` -- the record was deleted in the SFA (S4); it keeps the subject its
+  events had (``subject``: the last known one, for the log lines of their deletion, L1).
+
+A schedule whose wall-clock times had to be read as RFC 5545 reads a time that does not exist or
+occurs twice (:mod:`sfacal.core.localtime`) keeps what was adjusted in ``time_notes``.
 
 All are frozen; constructors validate and raise :class:`~sfacal.core.errors.InputError` naming the
 field. ``to_dict``/``from_dict`` give a JSON-safe form that round-trips (inbox rows, push API).
@@ -25,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sfacal.core.errors import InputError
 from sfacal.core.frozen import FrozenMap, quick_init
+from sfacal.core.localtime import LocalTimeNote, resolve_local
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -75,10 +80,11 @@ def require_aware(value: object, field_name: str) -> datetime:
 
 
 def localize(naive: datetime, tz_name: str = DEFAULT_TIMEZONE) -> datetime:
-    """Attach the zone ``tz_name`` to a wall-clock time (for sources that send local times)."""
+    """Attach the zone ``tz_name`` to a wall-clock time (for sources that send local times); a time
+    that does not exist or occurs twice is read as RFC 5545 reads it (:mod:`sfacal.core.localtime`)."""
     if naive.tzinfo is not None:
         return naive
-    return naive.replace(tzinfo=zone(tz_name))
+    return resolve_local(naive, zone(tz_name), "start")[0]
 
 
 class Kind(StrEnum):
@@ -315,6 +321,7 @@ class Schedule:
     timezone: str = DEFAULT_TIMEZONE
     version: str | None = None
     extra: Mapping[str, str] = field(default_factory=FrozenMap)
+    time_notes: tuple[LocalTimeNote, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.ref, SourceRef):
@@ -334,6 +341,7 @@ class Schedule:
         zone(self.timezone)
         setattr_(self, "timezone", self.timezone.strip())
         setattr_(self, "extra", _extra(self.extra))
+        setattr_(self, "time_notes", _time_notes(self.time_notes))
 
     # -- convenience ------------------------------------------------------------------------
 
@@ -365,7 +373,7 @@ class Schedule:
     # -- JSON -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "ref": self.ref.to_dict(),
             "kind": self.kind.value,
             "status": self.status.value,
@@ -384,6 +392,9 @@ class Schedule:
             "version": self.version,
             "extra": dict(self.extra),
         }
+        if self.time_notes:  # rare: only then is the key stored (the usual form stays as it was)
+            data["time_notes"] = [note.to_dict() for note in self.time_notes]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
@@ -417,34 +428,41 @@ class Schedule:
             timezone=data.get("timezone") or DEFAULT_TIMEZONE,
             version=_version(data.get("version")),
             extra=data.get("extra") or {},
+            time_notes=data.get("time_notes") or (),  # parsed in __post_init__
         )
 
 
 @dataclass(frozen=True)
 class ScheduleDeletion:
-    """The record ``ref`` was deleted in the SFA at ``updated_at`` (S4)."""
+    """The record ``ref`` was deleted in the SFA at ``updated_at`` (S4). ``subject`` is the subject
+    its events had (the last known state's; empty when none was known), so the log can name them."""
 
     ref: SourceRef
     updated_at: datetime
     version: str | None = None
+    subject: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.ref, SourceRef):
             raise InputError("ref", "a SourceRef is required", reason_ja="参照が必要です")
         require_aware(self.updated_at, "updated_at")
         object.__setattr__(self, "version", _version(self.version))
+        object.__setattr__(self, "subject", _text(self.subject, "subject"))
 
     @property
     def revision(self) -> str:
         return self.version or self.updated_at.astimezone(UTC).isoformat()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "deleted": True,
             "ref": self.ref.to_dict(),
             "updated_at": self.updated_at.isoformat(),
             "version": self.version,
         }
+        if self.subject:
+            data["subject"] = self.subject
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScheduleDeletion:
@@ -454,6 +472,7 @@ class ScheduleDeletion:
             ref=SourceRef.from_value(data.get("ref")),
             updated_at=_parse_datetime(data.get("updated_at"), "updated_at"),
             version=_version(data.get("version")),
+            subject=data.get("subject") or "",
         )
 
 
@@ -465,6 +484,14 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
     if isinstance(data, Mapping) and data.get("deleted") is True:
         return ScheduleDeletion.from_dict(data)
     return Schedule.from_dict(data)
+
+
+def _time_notes(value: object) -> tuple[LocalTimeNote, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str | Mapping) or not isinstance(value, Iterable):
+        raise InputError("time_notes", "a list of notes is required", reason_ja="注記の一覧が必要です")
+    return tuple(item if isinstance(item, LocalTimeNote) else LocalTimeNote.from_dict(item) for item in value)
 
 
 def _version(value: object) -> str | None:

@@ -136,6 +136,7 @@ def _stored_schedule(data: dict[str, Any]) -> Schedule | None:
             "timezone": data["timezone"],
             "version": data["version"],
             "extra": FrozenMap(extra),
+            "time_notes": (),  # the stored form holds no notes (a payload with them has the key)
         }
     )
     return schedule

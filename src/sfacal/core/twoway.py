@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from sfacal.core.planner import MirrorRow
 from sfacal.core.render import (
+    BODY_GAP,
     MAX_BODY,
     MAX_LOCATION,
     MAX_SUBJECT,
@@ -35,6 +36,7 @@ from sfacal.core.render import (
     clean_text,
     content_hash,
     render,
+    subject_overflow,
     truncate_utf16,
 )
 from sfacal.core.schedule import DEFAULT_TIMEZONE, AllDaySpan, Schedule, SourceRef, Span, TimedSpan, zone
@@ -199,11 +201,21 @@ def restore_row(row: MirrorRow) -> MirrorRow:
     return replace(row, content_hash=None)
 
 
+def _without_subject(body: str, whole: str) -> str:
+    if not whole:
+        return body
+    if body == whole:
+        return ""
+    return body[len(whole) + len(BODY_GAP) :] if body.startswith(whole + BODY_GAP) else body
+
+
 def apply_edit(schedule: Schedule, edit: ScheduleEdit, mapping: FieldMapping | None = None) -> Schedule:
     """The schedule with a write-back applied (T1), for the source connector to send to the SFA.
 
     Subject goes to ``title``, location to ``customer_address``, body to ``content``; with a
-    ``mapping`` (JUST.SFA 見出し / 場所 / 内容), the mapped ``extra`` fields are set as well.
+    ``mapping`` (JUST.SFA 見出し / 場所 / 内容), the mapped ``extra`` fields are set as well. A body
+    that still opens with the whole text of a cut subject (what :func:`render` put there) gives the
+    content without it, so the SFA's content never grows by its own title.
     """
     changes: dict[str, object] = {}
     extra = dict(schedule.extra)
@@ -216,9 +228,10 @@ def apply_edit(schedule: Schedule, edit: ScheduleEdit, mapping: FieldMapping | N
         if mapping is not None and mapping.location:
             extra[mapping.location] = edit.location
     if edit.body is not None:
-        changes["content"] = edit.body
+        body = _without_subject(edit.body, subject_overflow(schedule, mapping))
+        changes["content"] = body
         if mapping is not None and mapping.body:
-            extra[mapping.body] = edit.body
+            extra[mapping.body] = body
     if edit.span is not None:
         changes["span"] = edit.span
     changes["extra"] = extra

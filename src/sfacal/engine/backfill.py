@@ -143,9 +143,14 @@ def _run(employee_id: int, trigger: str, now: datetime | None = None) -> PassSum
         summary.merge(part)
         deferred = deferred or any(s is ItemState.DEFERRED for s in part.states.values())
         pending = [k for k, s in part.states.items() if s is ItemState.RETRY]
-        if not pending or time.monotonic() >= deadline:
+        if not pending:
             break
-        time.sleep(1.0)
+        # Wait for the earliest retry time the pass gave (what the log lines say), not sooner.
+        due = min((part.retry_at[k] for k in pending if k in part.retry_at), default=None)
+        wait = max(1.0, (due - timezone.now()).total_seconds()) if due is not None else 1.0
+        if time.monotonic() + wait > deadline:
+            break  # the records' inbox entries (or the sweep) retry them at their time
+        time.sleep(wait)
     if tracked and not pending and not deferred:  # done (a retry or a deferral keeps the mark)
         Employee.objects.filter(pk=employee_id).update(backfill_wanted_at=None)
     return summary

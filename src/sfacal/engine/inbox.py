@@ -13,14 +13,23 @@ Processing always plans the *latest* stored state of the record, so deliveries t
 arrive out of order or in bursts coalesce instead of replaying stale states. After
 the commit the entry is handed to the queue (``on_commit``); the periodic sweep
 re-enqueues any entry still pending, so a lost enqueue is only a delay.
+
+A deletion is stored with the subject the record's events had (the last known state's,
+:mod:`sfacal.engine.naming`), so every log line about the deletion names what was deleted;
+:attr:`Accepted.subject` gives the source the same name for its own line.
+
+:func:`retry_later` is the other way in: a pass that postponed writes of records that did not come
+from the inbox (the periodic batch, a back-fill, "sync now", reconciliation) leaves each such record
+a pending entry due at the retry time its log lines show, so the inbox pass -- queued for that
+moment through :func:`set_retry_scheduler`, or found by the minute sweep -- tries it again then.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -28,7 +37,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from sfacal.core.schedule import Change, Schedule, ScheduleDeletion
-from sfacal.engine.models import InboxEntry, StoredSchedule
+from sfacal.engine.models import InboxEntry, InboxState, StoredSchedule
+from sfacal.engine.naming import last_subject, subject_of
 from sfacal.web.companies.models import Company
 
 
@@ -43,6 +53,7 @@ class Accepted:
     outcome: Outcome
     entry_id: int | None
     record_id: str
+    subject: str = ""  # what the log calls the record (a deletion: its events' last subject)
 
 
 # Set by the engine to enqueue processing of a committed entry; None while no engine is wired.
@@ -52,6 +63,15 @@ _dispatch: Callable[[int], None] | None = None
 def set_dispatcher(dispatch: Callable[[int], None] | None) -> None:
     global _dispatch
     _dispatch = dispatch
+
+
+# Set by the engine to run a company's inbox pass at a given moment (a postponed write's retry).
+_schedule_retry: Callable[[int, datetime], None] | None = None
+
+
+def set_retry_scheduler(schedule: Callable[[int, datetime], None] | None) -> None:
+    global _schedule_retry
+    _schedule_retry = schedule
 
 
 def content_hash(change: Change) -> str:
@@ -91,9 +111,19 @@ def accept(company: Company, change: Change, *, trigger: str) -> Accepted:
     raise AssertionError("unreachable")
 
 
+def _named(change: Change, stored: StoredSchedule | None) -> Change:
+    """``change`` as it is stored: a deletion keeps the subject its events had (the last known
+    state's) unless it brought one of its own."""
+    if isinstance(change, ScheduleDeletion) and not change.subject and stored is not None:
+        subject = last_subject(stored.payload if isinstance(stored.payload, dict) else None)
+        if subject:
+            return replace(change, subject=subject)
+    return change
+
+
 def _accept_once(company: Company, change: Change, trigger: str) -> Accepted:
     ref = change.ref
-    digest = content_hash(change)
+    digest = content_hash(change)  # of what the source sent (a replayed deletion stays a no-op)
     with transaction.atomic():
         stored = (
             StoredSchedule.objects.select_for_update()
@@ -102,11 +132,13 @@ def _accept_once(company: Company, change: Change, trigger: str) -> Accepted:
         )
         if stored is not None:
             if stored.content_hash == digest:
-                return Accepted(Outcome.DUPLICATE, None, ref.record_id)
+                named = _named(change, stored) if isinstance(change, ScheduleDeletion) else change
+                return Accepted(Outcome.DUPLICATE, None, ref.record_id, subject_of(named))
             if _is_stale(change, stored):
-                return Accepted(Outcome.STALE, None, ref.record_id)
+                return Accepted(Outcome.STALE, None, ref.record_id, subject_of(_named(change, stored)))
         else:
             stored = StoredSchedule(company=company, source=ref.source, record_id=ref.record_id)
+        change = _named(change, stored if stored.pk is not None else None)
         stored.payload = change.to_dict()
         stored.content_hash = digest
         stored.version = change.version or ""
@@ -128,4 +160,47 @@ def _accept_once(company: Company, change: Change, trigger: str) -> Accepted:
         if dispatch is not None:
             entry_id = entry.pk
             transaction.on_commit(lambda: dispatch(entry_id))
-    return Accepted(Outcome.ACCEPTED, entry.pk, ref.record_id)
+    return Accepted(Outcome.ACCEPTED, entry.pk, ref.record_id, subject_of(change))
+
+
+RETRY_PAYLOAD = {"retry": True}
+"""The payload of an entry :func:`retry_later` writes (the pass plans the stored state, not this)."""
+
+
+def retry_later(company_id: int, retries: Mapping[tuple[str, str], tuple[str, datetime]]) -> None:
+    """Make sure each record (``(source, record_id)`` -> ``(trigger, when)``) is tried again by the
+    inbox pass at ``when``: a record without a pending entry gets one due then (see the module
+    docstring); a record that has one keeps it (its pass settles it to the same time)."""
+    if not retries:
+        return
+    keys = list(retries)
+    pending: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for source in {k[0] for k in chunk}:
+            ids = [k[1] for k in chunk if k[0] == source]
+            pending.update(
+                InboxEntry.objects.filter(
+                    company_id=company_id, state=InboxState.PENDING, source=source, record_id__in=ids
+                ).values_list("source", "record_id")
+            )
+    rows = [
+        InboxEntry(
+            company_id=company_id,
+            source=source,
+            record_id=record_id,
+            payload=RETRY_PAYLOAD,
+            content_hash="",
+            trigger=trigger,
+            next_attempt_at=when,
+        )
+        for (source, record_id), (trigger, when) in retries.items()
+        if (source, record_id) not in pending
+    ]
+    if not rows:
+        return
+    InboxEntry.objects.bulk_create(rows, batch_size=500)
+    scheduler = _schedule_retry
+    if scheduler is not None:
+        earliest = min(row.next_attempt_at for row in rows if row.next_attempt_at is not None)
+        transaction.on_commit(lambda: scheduler(company_id, earliest))

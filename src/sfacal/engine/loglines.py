@@ -4,11 +4,16 @@
 its message and hint, L2); :func:`insert_log_lines` and :func:`insert_log_rows` insert many with
 one ``executemany`` (the hot path of a pass builds rows as plain tuples in :data:`LOG_COLUMNS`
 order, see :class:`~sfacal.engine.mirrors.Recorder`).
+
+Every line about a schedule names it (``subject``: the event's subject as rendered, or for a
+deletion the last known one, :mod:`sfacal.engine.naming`); a postponed write says when it is tried
+again (``next_attempt_at``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -19,7 +24,14 @@ from sfacal.core.schedule import SourceRef
 from sfacal.engine.context import CompanyContext
 from sfacal.engine.models import SyncLogEntry
 
-__all__ = ["LOG_COLUMNS", "error_params_value", "insert_log_lines", "insert_log_rows", "log_line"]
+__all__ = [
+    "LOG_COLUMNS",
+    "attempt_value",
+    "error_params_value",
+    "insert_log_lines",
+    "insert_log_rows",
+    "log_line",
+]
 
 
 def log_line(
@@ -37,6 +49,7 @@ def log_line(
     error: SfacalError | None = None,
     params: Mapping[str, object] | None = None,
     message: str = "",
+    next_attempt_at: datetime | None = None,
 ) -> SyncLogEntry:
     """An unsaved L1 log line (the error's code re-hydrates its hint, L2). ``params`` are stored
     instead of the error's (e.g. what an exclusion matched, for a line without an error)."""
@@ -58,6 +71,7 @@ def log_line(
         error_code=(error.code if error is not None else "")[:64],
         error_params=log_params(error if params is None else params),
         message=text[:2000],
+        next_attempt_at=next_attempt_at,
     )
 
 
@@ -77,6 +91,7 @@ LOG_COLUMNS = (
     "error_code",
     "error_params",
     "message",
+    "next_attempt_at",
 )
 
 
@@ -95,6 +110,11 @@ def error_params_value(value: dict[str, str]) -> Any:
 
 
 _EMPTY_PARAMS: dict[str, Any] = {}
+
+
+def attempt_value(value: datetime | None) -> Any:
+    """``next_attempt_at`` as the database driver takes it (``None`` on most lines)."""
+    return None if value is None else connection.ops.adapt_datetimefield_value(value)
 
 
 def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
@@ -120,6 +140,7 @@ def insert_log_lines(lines: Sequence[SyncLogEntry]) -> None:
                 x.error_code,
                 error_params_value(log_params(x.error_params)),
                 x.message,
+                attempt_value(x.next_attempt_at),
             )
             for x in lines
         ]

@@ -18,6 +18,12 @@ PENDING rows of a mailbox's creates *before* they are sent; :meth:`Recorder.reco
 outcome of a mailbox -- mirror rows and log lines (L1) -- in one transaction. Both use bulk
 statements (``executemany`` / ``bulk_create``), so a mailbox with 100 events costs a few
 statements, not hundreds.
+
+Log lines of the outcomes: a write names its event's subject, a delete the subject the pass gave
+its record (``subjects``); a write whose subject was cut says so (``subject_shortened``), and one of
+a record with adjusted wall-clock times (``notes``, RFC 5545) is a warning that says what was
+received and written. Postponed writes are not logged here but when the pass settles, with the time
+they are tried again (:func:`sfacal.engine.outcomes.postponed_lines`).
 """
 
 from __future__ import annotations
@@ -205,9 +211,17 @@ class Recorder:
     :func:`~sfacal.core.planner.pending_row` / :func:`~sfacal.core.planner.row_after` describe):
     this runs once or twice for every calendar write of a pass."""
 
-    def __init__(self, ctx: CompanyContext, triggers: dict[RecordKey, str] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: CompanyContext,
+        triggers: dict[RecordKey, str] | None = None,
+        subjects: dict[RecordKey, str] | None = None,
+        notes: dict[RecordKey, dict[str, str]] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.triggers = triggers if triggers is not None else {}
+        self.subjects = subjects if subjects is not None else {}  # records with a delete
+        self.notes = notes if notes is not None else {}  # records with adjusted wall-clock times
         self._employee_ids: dict[str, int | None] = {}
         self._pending_sql = _upsert_sql(_PENDING_SET)
         self._done_sql = _upsert_sql(_DONE_SET)
@@ -291,7 +305,7 @@ class Recorder:
         failed_rows: list[tuple[Any, ...]] = []
         logs: list[tuple[Any, ...]] = []
         results: list[OpResult] = []
-        retry_lines: dict[tuple[str, str], tuple[int, SfacalError, Operation]] = {}
+        notes = self.notes
         for op, outcome in zip(ops, outcomes, strict=True):
             error = outcome if isinstance(outcome, SfacalError) else outcome.error
             if error is None and isinstance(outcome, WriteOutcome):
@@ -304,16 +318,17 @@ class Recorder:
                         done_rows.append(row)
                     results.append(OpResult(op, OpStatus.OK))
                     operation = "recreate" if outcome.recreated else op.kind.value
-                    logs.append(
-                        self._log(op, operation, LogResult.SUCCESS.value, stamp, message=op.reason.value)
-                    )
+                    event = op.event
+                    if event is not None and (event.subject_cut or notes):
+                        logs.append(self._noted_log(op, operation, stamp))
+                    else:
+                        logs.append(
+                            self._log(op, operation, LogResult.SUCCESS.value, stamp, message=op.reason.value)
+                        )
                     continue
             assert error is not None
-            if error.retryable:
+            if error.retryable:  # logged when the pass settles, with its retry time
                 results.append(OpResult(op, OpStatus.RETRY, error))
-                key = (op.login_id, error.code)
-                count, _, first = retry_lines.get(key, (0, error, op))
-                retry_lines[key] = (count + 1, error, first)
                 continue
             if isinstance(error, NotFoundError) and op.kind is OpKind.DELETE:
                 results.append(OpResult(op, OpStatus.OK))
@@ -325,18 +340,6 @@ class Recorder:
                 failed_rows.append((_FAILED, "", error.code[:64], stamp, *place))
             elif op.kind is OpKind.UPDATE:
                 failed_rows.append((_FAILED, op.event_id or "", error.code[:64], stamp, *place))
-        for (_login, _code), (count, error, op) in retry_lines.items():
-            logs.append(
-                self._log(
-                    op,
-                    op.kind.value,
-                    LogResult.WARNING.value,
-                    stamp,
-                    error=error,
-                    message=f"{count} operation(s) postponed and retried automatically: {error.detail}",
-                    with_ref=count == 1,
-                )
-            )
         with transaction.atomic(savepoint=False):  # the bridge already isolates each call
             with connection.cursor() as cursor:
                 if done_rows:
@@ -391,6 +394,18 @@ class Recorder:
             stamp,
         )
 
+    def _noted_log(self, op: Operation, operation: str, stamp: Any) -> tuple[Any, ...]:
+        """The line of a write with something to tell: its subject was cut (the whole text opens
+        the body), or its record's wall-clock times were adjusted (a warning, RFC 5545)."""
+        params: dict[str, str] = {}
+        if op.event is not None and op.event.subject_cut:
+            params["subject_shortened"] = "1"
+        adjusted = self.notes.get((op.ref.source, op.ref.record_id))
+        if adjusted:
+            params.update(adjusted)
+        result = LogResult.WARNING.value if adjusted else LogResult.SUCCESS.value
+        return self._log(op, operation, result, stamp, message=op.reason.value, params=params)
+
     def _log(
         self,
         op: Operation,
@@ -400,14 +415,23 @@ class Recorder:
         *,
         error: SfacalError | None = None,
         message: str = "",
-        with_ref: bool = True,
+        params: dict[str, str] | None = None,
     ) -> tuple[Any, ...]:
         """A log line (:data:`~sfacal.engine.loglines.LOG_COLUMNS` order), as
         :func:`~sfacal.engine.loglines.log_line` builds it."""
         text = message
         if error is not None and not message:
             text = error.detail or error.user_message("en")
-        subject = op.event.subject if op.event is not None else ""
+        event = op.event
+        subject = (
+            event.subject if event is not None else self.subjects.get((op.ref.source, op.ref.record_id), "")
+        )
+        if error is not None:
+            stored = error_params_value(log_params(error))
+        elif params:
+            stored = error_params_value(params)
+        else:
+            stored = self._no_params
         return (
             self.ctx.company_id,
             stamp,
@@ -418,12 +442,13 @@ class Recorder:
             self._trigger(op),
             operation[:32],
             result,
-            op.ref.source[:64] if with_ref else "",
-            op.ref.record_id[:200] if with_ref else "",
-            subject[:255] if with_ref else "",
+            op.ref.source[:64],
+            op.ref.record_id[:200],
+            subject[:255],
             (error.code if error is not None else "")[:64],
-            self._no_params if error is None else error_params_value(log_params(error)),
+            stored,
             text[:2000],
+            None,  # next_attempt_at: postponed writes are logged when the pass settles
         )
 
 

@@ -164,6 +164,9 @@ class SyncLogEntry(models.Model):
     # and hint re-hydrate in full; empty on lines written before it existed.
     error_params = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
+    # A postponed write (throttling, an outage, the network): when the engine tries it again -- the
+    # same moment its inbox entry is due (``InboxEntry.next_attempt_at``).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     objects = CompanyScopedManager()
 

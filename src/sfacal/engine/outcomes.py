@@ -1,5 +1,13 @@
 """What a pass tells about its results: log lines for employees a plan leaves alone (L1), then
-the records' states, the retry times and each employee's visible state (``last_result``)."""
+the records' states, the retry times and each employee's visible state (``last_result``).
+
+Postponed writes (throttling, an outage, the network: retryable errors) are settled here, once the
+pass knows all of a record's outcomes: the record gets one retry time (now + the longest wait its
+errors ask for, ``Retry-After`` obeyed, 5 s to 5 min), and the warning line of each employee's
+postponed writes (one per employee, error and retry time) shows that time (``next_attempt_at``).
+It is the time the inbox entry is due (``PassSummary.retry_at`` -> ``InboxEntry.next_attempt_at``;
+a record that did not come from the inbox gets an entry due then, :func:`~sfacal.engine.inbox.retry_later`),
+so the retry happens when the line says, not before."""
 
 from __future__ import annotations
 
@@ -10,19 +18,20 @@ from typing import Any
 from django.utils import timezone
 
 from sfacal.core.errors import MailboxUnresolvedError, SfacalError, ThrottledError, UnknownParticipantError
-from sfacal.core.planner import Plan
+from sfacal.core.planner import Operation, Plan
 from sfacal.core.policy import Reason
-from sfacal.core.render import event_subject
 from sfacal.core.schedule import Change, Kind, Schedule
 from sfacal.core.settings import UNSELECTED, EmployeeSettings
-from sfacal.engine.context import CompanyContext, RecordKey, mapping_for
-from sfacal.engine.loglines import log_line
+from sfacal.engine import inbox
+from sfacal.engine.context import CompanyContext, RecordKey
+from sfacal.engine.loglines import insert_log_lines, log_line
 from sfacal.engine.mirrors import OpResult, OpStatus
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.engine.naming import subject_of
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
 from sfacal.web.employees.models import Employee, LastResult
 
-__all__ = ["plan_log_lines", "settle_results", "subject_of"]
+__all__ = ["plan_log_lines", "postponed_lines", "retry_delay", "settle_results", "subject_of"]
 
 # Outcomes without an operation that are worth a "skipped" log line when a change arrives.
 _SKIP_REASONS = frozenset(
@@ -38,13 +47,6 @@ _SKIP_REASONS = frozenset(
 _CHANGE_TRIGGERS = frozenset(
     {Trigger.WEBHOOK, Trigger.PUSH, Trigger.CSV, Trigger.POLL, Trigger.MANUAL, Trigger.WRITEBACK}
 )
-
-
-def subject_of(change: Change) -> str:
-    """The subject the schedule's event has (or would have), for its log lines."""
-    if isinstance(change, Schedule):
-        return event_subject(change, mapping_for(change.ref.source))
-    return ""
 
 
 def _excluded_value(change: Change) -> dict[str, str]:
@@ -129,12 +131,55 @@ def plan_log_lines(
     return lines
 
 
-def _retry_delay(errors: list[SfacalError]) -> float:
-    wait = 5.0
+MIN_RETRY_S = 5.0
+MAX_RETRY_S = 300.0
+
+
+def retry_delay(errors: list[SfacalError]) -> float:
+    """Seconds to wait before a record's postponed writes are tried again: the longest
+    ``Retry-After`` its errors carry, at least :data:`MIN_RETRY_S`, at most :data:`MAX_RETRY_S`."""
+    wait = MIN_RETRY_S
     for err in errors:
         if isinstance(err, ThrottledError) and err.retry_after is not None:
             wait = max(wait, err.retry_after)
-    return min(wait, 300.0)
+    return min(wait, MAX_RETRY_S)
+
+
+def postponed_lines(
+    ctx: CompanyContext,
+    postponed: list[tuple[RecordKey, Operation, SfacalError]],
+    retry_at: Mapping[RecordKey, datetime],
+    triggers: Mapping[RecordKey, str],
+    subjects: Mapping[RecordKey, str],
+) -> list[SyncLogEntry]:
+    """One warning per employee, error and retry time, naming the first schedule it stands for and
+    when it is tried again (``postponed``: how many writes it stands for, when more than one)."""
+    groups: dict[tuple[str, str, datetime], list[tuple[RecordKey, Operation, SfacalError]]] = {}
+    for key, op, error in postponed:
+        groups.setdefault((op.login_id, error.code, retry_at[key]), []).append((key, op, error))
+    lines: list[SyncLogEntry] = []
+    for (_login, _code, when), group in groups.items():
+        key, op, error = group[0]
+        employee = ctx.employees.get(op.login_id)
+        line = log_line(
+            ctx,
+            trigger=triggers.get(key, Trigger.BATCH),
+            operation=op.kind.value,
+            result=LogResult.WARNING,
+            employee_id=int(employee.pk) if employee is not None else None,
+            login_id=op.login_id,
+            mailbox=op.mailbox,
+            calendar_name=op.calendar_name,
+            ref=op.ref,
+            subject=op.event.subject if op.event is not None else subjects.get(key, ""),
+            error=error,
+            message=f"{len(group)} operation(s) postponed and retried automatically: {error.detail}",
+            next_attempt_at=when,
+        )
+        if len(group) > 1:
+            line.error_params = {**line.error_params, "postponed": str(len(group))}
+        lines.append(line)
+    return lines
 
 
 def settle_results(
@@ -143,9 +188,15 @@ def settle_results(
     owner: dict[int, RecordKey],
     summary: PassSummary,
     employee_failures: dict[int, str],
-    now: datetime,
+    triggers: Mapping[RecordKey, str] | None = None,
+    subjects: Mapping[RecordKey, str] | None = None,
 ) -> None:
+    """The records' states and retry times, the postponed writes' lines (see the module
+    docstring) and the employees' visible state. A retry time counts from the moment the pass
+    settles (its log line is written then too)."""
+    triggers = triggers or {}
     retry_errors: dict[RecordKey, list[SfacalError]] = {}
+    postponed: list[tuple[RecordKey, Operation, SfacalError]] = []
     ok_employees: set[int] = set()
     for res in results:
         key = owner.get(id(res.op))
@@ -163,11 +214,18 @@ def settle_results(
             summary.postponed += 1
             if key is not None and res.error is not None:
                 retry_errors.setdefault(key, []).append(res.error)
+                postponed.append((key, res.op, res.error))
+    stamp = timezone.now()
     for key, errs in retry_errors.items():
         summary.states[key] = ItemState.RETRY
-        summary.retry_at[key] = now + timedelta(seconds=_retry_delay(errs))
+        summary.retry_at[key] = stamp + timedelta(seconds=retry_delay(errs))
         summary.errors[key] = errs[0].code
-    stamp = timezone.now()
+    if postponed:
+        insert_log_lines(postponed_lines(ctx, postponed, summary.retry_at, triggers, subjects or {}))
+        inbox.retry_later(
+            ctx.company_id,
+            {key: (triggers.get(key, Trigger.BATCH), summary.retry_at[key]) for key in retry_errors},
+        )
     by_code: dict[str, list[int]] = {}
     for employee_id, code in employee_failures.items():
         by_code.setdefault(code, []).append(employee_id)

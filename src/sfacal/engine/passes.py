@@ -11,7 +11,9 @@ and the holder runs once more before letting go (:mod:`sfacal.engine.leases`).
 **Batch** (:func:`run_batch`, C8): re-plans the company's stored schedules from the first day of
 the previous month on, plus every record that still has a live or failed mirror row, so anything
 missed heals. Employees whose last execution failed for a reason a person must fix are left out
-until their settings or the company's settings change (no log line every few minutes).
+until their settings or the company's settings change (no log line every few minutes). A record
+whose postponed writes wait for their retry time (a pending inbox entry due later) is left to the
+inbox until then: its log line said when it is tried again, and the batch does not try it sooner.
 """
 
 from __future__ import annotations
@@ -215,6 +217,10 @@ def batch_keys(company_id: int, now: datetime) -> list[RecordKey]:
         ).values_list("source", "record_id")
     )
     keys.update(k for k in deleted_live if k in live_rows)
+    waiting = InboxEntry.objects.filter(
+        company_id=company_id, state=InboxState.PENDING, next_attempt_at__gt=now
+    ).values_list("source", "record_id")
+    keys.difference_update(waiting)  # retried by the inbox at the time their lines show
     return sorted(keys)
 
 

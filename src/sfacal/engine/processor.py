@@ -17,7 +17,15 @@ back-fill, settings changes):
 5. update each employee's visible state (``last_result``, ``last_error_code``, ``last_synced_at``)
    and report, per record, whether it is done, must be retried (throttling, outage, busy mailbox)
    or waits for the company to switch sync on (C1, C4) -- :mod:`sfacal.engine.outcomes`, which
-   also writes the log lines of employees a plan leaves alone.
+   also writes the log lines of employees a plan leaves alone and of postponed writes (with the
+   time they are tried again).
+
+Every log line names its schedule: a write carries its event's subject; a delete, which carries no
+event, takes the subject this pass worked out for the record (:mod:`sfacal.engine.naming`: the
+schedule's, or a deletion's last known one) -- worked out only for records with a delete, so a pass
+of creates pays nothing for it. A record whose wall-clock times were read as RFC 5545 reads a time
+that does not exist or occurs twice (``Schedule.time_notes``) has its writes logged as warnings
+that say what was received and what was written.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from django.utils import timezone
 
 from sfacal.core.errors import InputError, SfacalError
 from sfacal.core.planner import MirrorRow, Operation, OpKind, plan
-from sfacal.core.schedule import Schedule
+from sfacal.core.schedule import Change, Schedule
 from sfacal.core.settings import EmployeeSettings
 from sfacal.engine import executor
 from sfacal.engine.context import (
@@ -59,6 +67,7 @@ from sfacal.engine.mirrors import (
 )
 from sfacal.engine.models import LogResult, SyncLogEntry
 from sfacal.engine.moves import finish_moves
+from sfacal.engine.naming import subject_of
 from sfacal.engine.outcomes import plan_log_lines, settle_results
 from sfacal.engine.work import FollowUp, ItemState, PassSummary, WorkItem
 
@@ -266,7 +275,9 @@ def _plan_and_execute(
         load_employees(ctx, new_logins)
     employees = ctx.employee_settings(ctx.employees)
     triggers = {key: by_key[key].trigger for key in ready}
-    recorder = Recorder(ctx, triggers)
+    subjects: dict[RecordKey, str] = {}  # records with a delete: what their lines call them
+    noted: dict[RecordKey, dict[str, str]] = {}  # records with adjusted wall-clock times (rare)
+    recorder = Recorder(ctx, triggers, subjects, noted)
     bridge = executor.DbBridge()
     execution = executor.Execution(ctx.settings, bridge, recorder, leases, on_chunk)
     running: concurrent.futures.Future[list[OpResult]] | None = None
@@ -318,6 +329,7 @@ def _plan_and_execute(
                             operation="plan",
                             result=LogResult.FAILURE,
                             ref=change.ref,
+                            subject=_subject_or_blank(change),
                             error=exc,
                         )
                     )
@@ -336,10 +348,16 @@ def _plan_and_execute(
                         ),
                     )
                 logs.extend(plan_log_lines(ctx, item, change, result, employee_failures, employees))
+                named = False
                 for op in result.operations:
                     jobs.setdefault(op.mailbox, []).append(op)
                     owner[id(op)] = key
                     planned.append(op)
+                    if op.event is None and not named:  # a delete: its line names the schedule
+                        subjects[key] = _subject_for_deletes(change, result.operations)
+                        named = True
+                if isinstance(change, Schedule) and change.time_notes:
+                    noted[key] = _note_params(change)
             summary.operations += len(planned)
             try:
                 recorder.write_ahead(planned, logs)
@@ -357,8 +375,33 @@ def _plan_and_execute(
             execution.close()
             executed: list[OpResult] = bridge.finish(running)
             results.extend(executed)
-    settle_results(ctx, results, owner, summary, employee_failures, now)
+    settle_results(ctx, results, owner, summary, employee_failures, triggers, subjects)
     if summary.follow_up:  # only records whose writes all succeeded are planned again
         for done in results:
             if done.status is not OpStatus.OK:
                 summary.follow_up.pop(owner.get(id(done.op), ("", "")), None)
+
+
+def _subject_for_deletes(change: Change, operations: Iterable[Operation]) -> str:
+    """The subject a delete's line names: the plan's own rendered one when it also writes the
+    event elsewhere (a move), else the schedule's (or a deletion's last known one)."""
+    for op in operations:
+        if op.event is not None:
+            return op.event.subject
+    return subject_of(change)
+
+
+def _subject_or_blank(change: Change) -> str:
+    try:
+        return subject_of(change)
+    except SfacalError:
+        return ""
+
+
+def _note_params(schedule: Schedule) -> dict[str, str]:
+    """What the write lines of a schedule with adjusted wall-clock times store (see
+    :meth:`~sfacal.core.localtime.LocalTimeNote.log_params`)."""
+    params: dict[str, str] = {}
+    for note in schedule.time_notes:
+        params.update(note.log_params())
+    return params

@@ -13,7 +13,9 @@ product's tag (S6) are listed and compared per (schedule, employee):
   events exist -> the first one is adopted, the others are deleted (duplicates);
 * tagged events with no live row (left by a crash, or by a row removed meanwhile) -> deleted.
 
-Every repair is a log line with trigger ``reconcile``.
+Every repair is a log line with trigger ``reconcile``, naming the schedule (the stored state's
+subject, :func:`~sfacal.engine.naming.stored_subjects`; for a stray event without a row, the
+subject the calendar shows).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from sfacal.calendars.base import CalendarService, DeleteEvent, EventSnapshot, WriteOutcome
-from sfacal.core.errors import SfacalError
+from sfacal.core.errors import InputError, SfacalError
+from sfacal.core.schedule import SourceRef
 from sfacal.engine import loop as engine_loop
-from sfacal.engine.context import RecordKey, load_context, load_employees
+from sfacal.engine.context import CompanyContext, RecordKey, load_context, load_employees
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.loglines import log_line
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry, Trigger
+from sfacal.engine.naming import stored_subjects
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import WorkItem
 
@@ -97,6 +101,11 @@ def reconcile_company(company_id: int) -> ReconcileReport:
     try:
         listings = engine_loop.run(_list_all(ctx.settings, mine))
         load_employees(ctx, {r.login_id for r in rows})
+        subjects = stored_subjects(ctx, {(r.source, r.record_id) for r in rows})
+
+        def _line(row: MirrorEvent, operation: str, message: str) -> SyncLogEntry:
+            return _row_line(ctx, row, operation, message, subjects.get((row.source, row.record_id), ""))
+
         deletes: dict[str, list[str]] = {}
         lines: list[SyncLogEntry] = []
         replan: set[RecordKey] = set()
@@ -131,28 +140,26 @@ def reconcile_company(company_id: int) -> ReconcileReport:
                     ):
                         restore_ids.append(row.pk)
                         replan.add((row.source, row.record_id))
-                        lines.append(
-                            _line(ctx, row, "restore", "edited in the calendar: SFA version restored")
-                        )
+                        lines.append(_line(row, "restore", "edited in the calendar: SFA version restored"))
                         report.restored += 1
                 elif events:
                     keep, extra = events[0], [e.id for e in events[1:]]
                     adopt.append((row.pk, keep.id, keep.change_key or ""))
                     replan.add((row.source, row.record_id))
-                    lines.append(_line(ctx, row, "adopt", f"found event {keep.id} in the calendar"))
+                    lines.append(_line(row, "adopt", f"found event {keep.id} in the calendar"))
                     report.adopted += 1
                 else:
                     extra = []
                     if row.state != MirrorState.PENDING_CREATE and row.event_id:
                         lost_ids.append(row.pk)
                         lines.append(
-                            _line(ctx, row, "lost", "deleted in the calendar: re-created at the next change")
+                            _line(row, "lost", "deleted in the calendar: re-created at the next change")
                         )
                         report.lost += 1
                 if extra:
                     deletes.setdefault(place[0], []).extend(extra)
                     report.removed += len(extra)
-                    lines.append(_line(ctx, row, "remove_duplicate", f"{len(extra)} duplicate(s) removed"))
+                    lines.append(_line(row, "remove_duplicate", f"{len(extra)} duplicate(s) removed"))
             for (source, record_id, login), events in by_tag.items():
                 deletes.setdefault(place[0], []).extend(e.id for e in events)
                 report.removed += len(events)
@@ -165,6 +172,8 @@ def reconcile_company(company_id: int) -> ReconcileReport:
                         login_id=login,
                         mailbox=place[0],
                         calendar_name=place[1],
+                        ref=_ref(ctx, source, record_id),
+                        subject=events[0].subject or "",
                         message=f"{len(events)} event(s) of {source}:{record_id} with no mirror row removed",
                     )
                 )
@@ -195,9 +204,18 @@ def reconcile_company(company_id: int) -> ReconcileReport:
     return report
 
 
-def _line(ctx: object, row: MirrorEvent, operation: str, message: str) -> SyncLogEntry:
+def _ref(ctx: CompanyContext, source: str, record_id: str) -> SourceRef | None:
+    try:
+        return SourceRef(ctx.slug, source, record_id)
+    except InputError:
+        return None
+
+
+def _row_line(
+    ctx: CompanyContext, row: MirrorEvent, operation: str, message: str, subject: str
+) -> SyncLogEntry:
     return log_line(
-        ctx,  # type: ignore[arg-type]
+        ctx,
         trigger=Trigger.RECONCILE,
         operation=operation,
         result=LogResult.SUCCESS,
@@ -205,5 +223,7 @@ def _line(ctx: object, row: MirrorEvent, operation: str, message: str) -> SyncLo
         login_id=row.login_id,
         mailbox=row.mailbox,
         calendar_name=row.calendar_name,
+        ref=_ref(ctx, row.source, row.record_id),
+        subject=subject,
         message=message,
     )

@@ -216,4 +216,5 @@ def install() -> None:
     from sfacal.engine import inbox
 
     inbox.set_dispatcher(dispatch)
+    inbox.set_retry_scheduler(_schedule_retry)
     sync.set_enqueue(enqueue_job)

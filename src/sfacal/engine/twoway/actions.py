@@ -30,6 +30,7 @@ from sfacal.engine.context import (
 from sfacal.engine.loglines import insert_log_lines, log_line
 from sfacal.engine.mirrors import mirror_row
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry, Trigger
+from sfacal.engine.naming import subject_of
 from sfacal.engine.twoway.reads import Place
 from sfacal.engine.twoway.sources import call_write_back, source_for
 
@@ -98,13 +99,16 @@ def apply_change(
     now = timezone.now()
     rows = MirrorEvent.objects.filter(pk=row.pk)
     new_key = (snap.change_key or "")[:255] if snap is not None else ""
-    subject = snap.subject if snap is not None else ""
+    # Every line names the schedule: the calendar's subject, or (the event is gone) the SFA's.
+    subject = snap.subject if snap is not None else subject_of(schedule) if schedule is not None else ""
     action = decision.action
     if action is TwoWayAction.MARK_LOST:
         rows.update(state=MirrorState.LOST, event_id="", change_key="", updated_at=now)
         report.lost += 1
         message = "T4: deleted in the calendar; the SFA record is kept and the event is re-created at its next change"
-        insert_log_lines([line_for(ctx, place, row, "lost", LogResult.SKIPPED, message=message)])
+        insert_log_lines(
+            [line_for(ctx, place, row, "lost", LogResult.SKIPPED, subject=subject, message=message)]
+        )
         return True
     if action in (TwoWayAction.NONE, TwoWayAction.IGNORE):
         updates: dict[str, Any] = {"change_key": new_key, "updated_at": now}

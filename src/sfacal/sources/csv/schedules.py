@@ -3,6 +3,10 @@
 Rows address the same records as the push API by default (``source="push"``), so a CSV export can
 seed what the push API keeps up to date, and importing the same file twice changes nothing.
 See ``docs/csv-import.md`` for the columns and value formats.
+
+Text cells go through :func:`sfacal.core.text.incoming_text` like the push API's and the JUST.SFA
+webhook's fields (at most 20,000 characters, control characters removed); a date and time is read
+in the row's time zone as RFC 5545 reads it (:func:`sfacal.core.localtime.resolve_span`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sfacal.core.errors import InputError
+from sfacal.core.localtime import LocalTimeNote, resolve_span
 from sfacal.core.schedule import (
     AllDaySpan,
     Change,
@@ -27,6 +32,7 @@ from sfacal.core.schedule import (
     TimedSpan,
     zone,
 )
+from sfacal.core.text import incoming_text
 from sfacal.engine import inbox
 from sfacal.engine.models import StoredSchedule, Trigger
 from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
@@ -66,15 +72,8 @@ SCHEDULE_COLUMNS = Columns(
     required=("source_id",),
 )
 
-LIMITS = {
-    "title": 500,
-    "content": 32000,
-    "purpose": 100,
-    "business_name": 100,
-    "customer_name": 200,
-    "customer_address": 500,
-    "version": 128,
-}
+LIMITS = {"version": 128}
+TEXT_COLUMNS = ("title", "content", "purpose", "business_name", "customer_name", "customer_address")
 
 
 class _Row:
@@ -123,19 +122,20 @@ class _Row:
             return None
 
 
-def _span(row: _Row, tz_name: str) -> Span | None:
+def _span(row: _Row, tz_name: str) -> tuple[Span | None, tuple[LocalTimeNote, ...]]:
+    """The row's span and what reading its wall-clock times in the zone adjusted (RFC 5545)."""
     start, end = row.point("start"), row.point("end")
     if row.errors:
-        return None
+        return None, ()
     flag: bool | None = None
     try:
         flag = parse_flag(row.get("all_day"))
     except CellError as exc:
         row.fail("all_day", exc.reason_ja, exc.reason_en)
-        return None
+        return None, ()
     if start is None or isinstance(start, time):
         row.fail("start", "開始日時が必要です", "a start date (and time) is required")
-        return None
+        return None, ()
     if isinstance(end, time):  # a time alone: on the start's day
         end = datetime.combine(start if not isinstance(start, datetime) else start.date(), end)
     all_day = flag if flag is not None else not isinstance(start, datetime) and not isinstance(end, datetime)
@@ -144,28 +144,27 @@ def _span(row: _Row, tz_name: str) -> Span | None:
         last = first if end is None else end.date() if isinstance(end, datetime) else end
         if last < first:
             row.fail("end", "終了日が開始日より前です", "the end date is before the start date")
-            return None
-        return AllDaySpan.inclusive(first, last)
+            return None, ()
+        return AllDaySpan.inclusive(first, last), ()
     if not isinstance(start, datetime):
         row.fail(
             "start",
             "時刻がありません（終日の場合は「終日」列を 1 に）",
             "no time of day (for all-day set all_day to 1)",
         )
-        return None
+        return None, ()
     if end is None:
         row.fail("end", "終了日時が必要です", "an end date and time is required")
-        return None
+        return None, ()
     if not isinstance(end, datetime):
         row.fail("end", "終了の時刻がありません", "the end has no time of day")
-        return None
-    tz = zone(tz_name)
-    start = start if start.tzinfo else start.replace(tzinfo=tz)
-    end = end if end.tzinfo else end.replace(tzinfo=tz)
-    if end < start:
+        return None, ()
+    before = start.tzinfo is None and end.tzinfo is None and end < start  # as written in the file
+    start, end, notes = resolve_span(start, end, zone(tz_name))
+    if before or end < start:
         row.fail("end", "終了が開始より前です", "the end is before the start")
-        return None
-    return TimedSpan(start, end)
+        return None, ()
+    return TimedSpan(start, end), notes
 
 
 def _updated_at(row: _Row, tz_name: str, now: datetime) -> datetime:
@@ -205,6 +204,12 @@ def _change(row: _Row, company: str, source: str, default_tz: str, now: datetime
     for name, limit in LIMITS.items():
         if len(row.get(name)) > limit:
             row.fail(name, f"{limit}文字以内にしてください", f"longer than {limit} characters")
+    texts: dict[str, str] = {}
+    for name in TEXT_COLUMNS:
+        try:
+            texts[name] = incoming_text(row.get(name), name)
+        except InputError as exc:
+            row.fail_input(exc)
     status: Status | None = Status.PLAN
     kind: Kind | None = None
     try:
@@ -219,7 +224,7 @@ def _change(row: _Row, company: str, source: str, default_tz: str, now: datetime
             kind = Kind.MEETING if meeting else Kind.TASK
     except InputError as exc:
         row.fail_input(exc)
-    span = _span(row, tz_name)
+    span, notes = _span(row, tz_name)
     if row.errors or span is None or kind is None or status is None:
         return None
     try:
@@ -229,15 +234,16 @@ def _change(row: _Row, company: str, source: str, default_tz: str, now: datetime
             status=status,
             span=span,
             updated_at=updated_at,
-            title=row.get("title"),
-            content=row.get("content"),
-            purpose=row.get("purpose"),
-            business_name=row.get("business_name"),
-            customer_name=row.get("customer_name"),
-            customer_address=row.get("customer_address"),
+            title=texts["title"],
+            content=texts["content"],
+            purpose=texts["purpose"],
+            business_name=texts["business_name"],
+            customer_name=texts["customer_name"],
+            customer_address=texts["customer_address"],
             participants=tuple(parse_list(row.get("participants"))),
             timezone=tz_name,
             version=version,
+            time_notes=notes,
         )
     except InputError as exc:
         row.fail_input(exc)

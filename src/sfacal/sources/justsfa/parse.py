@@ -4,7 +4,12 @@ Pure functions, no I/O. Tolerant by design (JUST.SFA has no public spec; see
 ``docs/justsfa-setup.md`` for what is confirmed and what is inferred):
 
 * datetimes ``2025-12-30T09:00+09:00`` (confirmed), also with seconds, fractions, ``Z``, a space or
-  ``/`` separators; a time without offset is read in the company's time zone;
+  ``/`` separators; a time without offset is read in the company's time zone, as RFC 5545 reads it
+  (:mod:`sfacal.core.localtime`: a time that does not exist is moved forward by the gap, one that
+  occurs twice is the first occurrence; the schedule's ``time_notes`` say what was adjusted);
+* text values go through :func:`sfacal.core.text.incoming_text`, like every source's: at most
+  20,000 characters (an error naming the JUST.SFA field above), control characters (NUL included)
+  and lone surrogates removed, newlines normalised;
 * a period of two dates ``["2025-12-30", "2025-12-31"]`` is all-day, the end date *included*
   (inferred); with ``midnight_all_day`` (default) a period from local midnight to a later local
   midnight is all-day too, the end excluded;
@@ -30,6 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sfacal.core.errors import InputError
+from sfacal.core.localtime import LocalTimeNote, resolve_local, resolve_span
 from sfacal.core.render import EXTRA_BODY, EXTRA_LOCATION, EXTRA_SUBJECT
 from sfacal.core.schedule import (
     AllDaySpan,
@@ -43,6 +49,7 @@ from sfacal.core.schedule import (
     TimedSpan,
     zone,
 )
+from sfacal.core.text import incoming_text
 
 from .settings import JustSfaSettings
 
@@ -74,6 +81,15 @@ MAX_RECORD_ID = 200
 
 def parse_datetime(text: object, tz_name: str, field_name: str) -> datetime | date:
     """A JUST.SFA date or datetime. Date-only text gives a :class:`date`; see the module doc."""
+    value = _parse_point(text, tz_name, field_name)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return resolve_local(value, zone(tz_name), field_name)[0]
+    return value
+
+
+def _parse_point(text: object, tz_name: str, field_name: str) -> datetime | date:
+    """:func:`parse_datetime`, but a time without offset stays naive (a span reads both of its ends
+    in the zone together: :func:`~sfacal.core.localtime.resolve_span`)."""
     if not isinstance(text, str) or not text.strip():
         raise InputError(field_name, "a date and time is required", reason_ja="日時が必要です")
     m = _DT_RE.match(text.strip())
@@ -99,7 +115,8 @@ def parse_datetime(text: object, tz_name: str, field_name: str) -> datetime | da
         ) from exc
     tzs = m["tz"]
     if tzs is None:
-        return naive.replace(tzinfo=zone(tz_name))
+        zone(tz_name)  # an unknown zone is named here
+        return naive
     if tzs in ("Z", "z"):
         return naive.replace(tzinfo=UTC)
     digits = tzs[1:].replace(":", "")
@@ -148,7 +165,13 @@ def parse_participants(value: object, field_name: str) -> tuple[str, ...]:
 
 
 def _text(record: Mapping[str, Any], field_id: str | None) -> str:
-    """A field's value as text ('' when not configured, missing or empty)."""
+    """A field's value as text ('' when not configured, missing or empty), checked and cleaned
+    (:func:`~sfacal.core.text.incoming_text`, naming the JUST.SFA field)."""
+    value = _raw_text(record, field_id)
+    return incoming_text(value, field_id or "") if value else ""
+
+
+def _raw_text(record: Mapping[str, Any], field_id: str | None) -> str:
     if not field_id:
         return ""
     value = record.get(field_id)
@@ -165,12 +188,12 @@ def _text(record: Mapping[str, Any], field_id: str | None) -> str:
         for item in value:
             if isinstance(item, list | tuple):  # a user value [[id, name]]: the name reads best
                 item = item[-1] if item else ""
-            parts.append(_text({"v": item}, "v"))
+            parts.append(_raw_text({"v": item}, "v"))
         return ", ".join(p for p in parts if p)
     if isinstance(value, Mapping):
         for key in ("value", "label", "name", "text"):
             if key in value:
-                return _text(value, key)
+                return _raw_text(value, key)
     raise InputError(field_id, "a text value is required", reason_ja="文字列の値が必要です")
 
 
@@ -223,24 +246,29 @@ def _schedule_value(settings: JustSfaSettings, record: Mapping[str, Any]) -> tup
     return period, participants
 
 
-def _period(settings: JustSfaSettings, period: object) -> Span:
+def _period(settings: JustSfaSettings, period: object) -> tuple[Span, tuple[LocalTimeNote, ...]]:
+    """The span of a period and what reading its wall-clock times adjusted (RFC 5545)."""
     sf = settings.schedule_field
     pkey = f"{sf}_period"
     if isinstance(period, Mapping):
         period = [period.get("start"), period.get("end")]
     if not isinstance(period, list | tuple) or len(period) != 2:
         raise InputError(pkey, "[start, end] is required", reason_ja="[開始, 終了] が必要です")
-    start = parse_datetime(period[0], settings.timezone, pkey)
+    start = _parse_point(period[0], settings.timezone, pkey)
     end_raw = period[1] if period[1] not in (None, "") else period[0]
-    end = parse_datetime(end_raw, settings.timezone, pkey)
+    end = _parse_point(end_raw, settings.timezone, pkey)
     if isinstance(start, datetime) != isinstance(end, datetime):
         # One side a date, the other a datetime: read both as dates (an all-day period).
         start = start.date() if isinstance(start, datetime) else start
         end = end.date() if isinstance(end, datetime) else end
     if isinstance(start, datetime) and isinstance(end, datetime):
+        tz = zone(settings.timezone)
+        naive_pair = start.tzinfo is None and end.tzinfo is None
+        if naive_pair and end < start:  # as received (reading them in the zone may move them)
+            raise InputError(pkey, "the end is before the start", reason_ja="終了が開始より前です")
+        start, end, notes = resolve_span(start, end, tz)
         if end < start:
             raise InputError(pkey, "the end is before the start", reason_ja="終了が開始より前です")
-        tz = zone(settings.timezone)
         local_start, local_end = start.astimezone(tz), end.astimezone(tz)
         if (
             settings.midnight_all_day
@@ -248,12 +276,12 @@ def _period(settings: JustSfaSettings, period: object) -> Span:
             and local_end.time() == time()
             and local_end.date() > local_start.date()
         ):
-            return AllDaySpan(local_start.date(), local_end.date())
-        return TimedSpan(start, end)
+            return AllDaySpan(local_start.date(), local_end.date()), ()
+        return TimedSpan(start, end), notes
     assert isinstance(start, date) and isinstance(end, date)
     if end < start:
         raise InputError(pkey, "the end is before the start", reason_ja="終了が開始より前です")
-    return AllDaySpan.inclusive(start, end)
+    return AllDaySpan.inclusive(start, end), ()
 
 
 def _choice(value: str, values: tuple[str, ...]) -> bool:
@@ -305,7 +333,7 @@ def record_change(
     if sched is None:
         return ScheduleDeletion(ref, updated_at)
     period, participants_raw = sched
-    span = _period(settings, period)
+    span, notes = _period(settings, period)
     participants = parse_participants(participants_raw, f"{settings.schedule_field}_participants")
     title = _text(record, settings.title_field)
     location = _text(record, settings.location_field)
@@ -333,6 +361,7 @@ def record_change(
         participants=participants,
         timezone=settings.timezone,
         extra=extra,
+        time_notes=notes,
     )
 
 

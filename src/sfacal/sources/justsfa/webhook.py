@@ -18,7 +18,12 @@ Order of checks, each failure answered with JSON ``{"ok": false, "error": {"code
    so JUST.SFA delivers again.
 
 The webhook carries the whole record, so no API call is made here (J4). Each outcome is also
-written to the sync log (trigger ``webhook``) for the administrator.
+written to the sync log (trigger ``webhook``) for the administrator, naming the schedule (its
+subject as the calendar shows it; for a deletion, the subject its events had).
+
+Text values are checked and cleaned as every source's are (:func:`sfacal.core.text.incoming_text`,
+see :mod:`.parse`): up to 20,000 characters each, control characters (NUL included) removed; a
+longer value is answered 400 naming the JUST.SFA field.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.web.connections.models import SourceConnection, SourceKind
 from sfacal.web.employees.models import Employee
 
-from .parse import EXTRA_TITLE, deletion, record_change, record_id_of
+from .parse import deletion, record_change, record_id_of
 from .settings import JustSfaSettings
 
 __all__ = ["MAX_BODY_BYTES", "RECORD_TYPES", "TEST_TYPES", "receive", "unknown"]
@@ -311,10 +316,9 @@ def _handle_record(
             f"The change could not be stored ({type(exc).__name__}); please send it again.",
             "変更を保存できませんでした。再送してください。",
         )
-    subject = ""
+    subject = accepted.subject
     message = f"{kind} {accepted.outcome.value}"
     if isinstance(change, Schedule):
-        subject = change.extra.get(EXTRA_TITLE, "") or change.title
         unknown = _unknown_participants(connection, change)
         if unknown:
             log.info(

@@ -3,6 +3,13 @@
 All-day convention of the API: ``start`` and ``end`` are dates and ``end`` is the *last* day,
 included (``2026-11-24`` .. ``2026-11-24`` is one day), as SFA screens show it. The core stores the
 end exclusive; :func:`schedule_to_out` converts back.
+
+A date and time without an offset is read in ``timezone`` as RFC 5545 reads it
+(:func:`sfacal.core.localtime.resolve_span`: a time that does not exist is moved forward by the
+gap, one that occurs twice is the first occurrence); the schedule keeps what was adjusted
+(``time_notes``) for the log and the answer's ``warnings``. Free text (title, content, ...) goes
+through :func:`sfacal.core.text.incoming_text`, like every source's: at most 20,000 characters
+(422 naming the field above), control characters and lone surrogates removed.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sfacal.core.errors import InputError
+from sfacal.core.localtime import LocalTimeNote, resolve_span
 from sfacal.core.schedule import AllDaySpan, Schedule, SourceRef, Span, TimedSpan, zone
+from sfacal.core.text import incoming_text
 from sfacal.sources.push.schemas import ScheduleIn
 
 SOURCE = "push"
@@ -53,9 +62,7 @@ def parse_point(text: str, field_name: str) -> date | datetime:
     return value
 
 
-def _aware(value: datetime, tz_name: str, field_name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=zone(tz_name))
+def _in_range(value: datetime, field_name: str) -> datetime:
     try:
         value.astimezone(UTC)
     except (OverflowError, ValueError) as exc:  # pragma: no cover - guarded by the year range
@@ -63,8 +70,11 @@ def _aware(value: datetime, tz_name: str, field_name: str) -> datetime:
     return value
 
 
-def build_span(start_text: str, end_text: str, all_day: bool | None, tz_name: str) -> tuple[Span, str]:
-    """The span of a schedule and the time zone to render it in."""
+def build_span(
+    start_text: str, end_text: str, all_day: bool | None, tz_name: str
+) -> tuple[Span, str, tuple[LocalTimeNote, ...]]:
+    """The span of a schedule, the time zone to render it in and what reading wall-clock times in
+    it adjusted (RFC 5545; see the module docstring)."""
     start = parse_point(start_text, "start")
     end = parse_point(end_text, "end")
     start_is_date = not isinstance(start, datetime)
@@ -89,7 +99,7 @@ def build_span(start_text: str, end_text: str, all_day: bool | None, tz_name: st
         assert not isinstance(start, datetime) and not isinstance(end, datetime)
         if end < start:
             raise InputError("end", "the end is before the start", reason_ja="終了が開始より前です")
-        return AllDaySpan.inclusive(start, end), tz_name
+        return AllDaySpan.inclusive(start, end), tz_name, ()
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime):
             raise InputError(
@@ -98,7 +108,8 @@ def build_span(start_text: str, end_text: str, all_day: bool | None, tz_name: st
                 reason_ja="日時を指定してください（終日の場合は all_day を指定）",
             )
     assert isinstance(start, datetime) and isinstance(end, datetime)
-    return TimedSpan(_aware(start, tz_name, "start"), _aware(end, tz_name, "end")), tz_name
+    start_at, end_at, notes = resolve_span(start, end, zone(tz_name))
+    return TimedSpan(_in_range(start_at, "start"), _in_range(end_at, "end")), tz_name, notes
 
 
 def to_schedule(
@@ -107,7 +118,7 @@ def to_schedule(
     """The canonical schedule for ``body``; :class:`InputError` names the API field at fault."""
     tz_name = (body.timezone or "").strip() or default_timezone
     zone(tz_name)
-    span, tz_name = build_span(body.start, body.end, body.all_day, tz_name)
+    span, tz_name, notes = build_span(body.start, body.end, body.all_day, tz_name)
     updated_at = body.updated_at or now
     if updated_at.tzinfo is None or updated_at.utcoffset() is None:
         updated_at = updated_at.replace(tzinfo=zone(tz_name))
@@ -129,16 +140,21 @@ def to_schedule(
         status=body.status,  # type: ignore[arg-type]
         span=span,
         updated_at=updated_at,
-        title=body.title or "",
-        content=body.content or "",
-        purpose=body.purpose,
-        business_name=body.business_name,
-        customer_name=body.customer_name,
-        customer_address=body.customer_address,
+        title=_text(body.title, "title"),
+        content=_text(body.content, "content"),
+        purpose=_text(body.purpose, "purpose"),
+        business_name=_text(body.business_name, "business_name"),
+        customer_name=_text(body.customer_name, "customer_name"),
+        customer_address=_text(body.customer_address, "customer_address"),
         participants=tuple(body.participants),
         timezone=tz_name,
         version=version,
+        time_notes=notes,
     )
+
+
+def _text(value: str | None, field_name: str) -> str:
+    return incoming_text(value, field_name) if value else ""
 
 
 def etag_of(content_hash: str) -> str:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from sfacal.core.text import MAX_TEXT
+
 MAX_SOURCE_ID = 200
 MAX_LOGIN_ID = 150
 MAX_BATCH_ITEMS = 500
@@ -35,6 +37,22 @@ def _lower_ascii(value: Any) -> Any:
 
 
 Text = Annotated[str, AfterValidator(check_text)]
+"""An identifier or a setting: refused with NUL characters or lone surrogates."""
+
+FreeText = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": MAX_TEXT,
+            "description": f"At most {MAX_TEXT:,} characters. Control characters (NUL included) and "
+            "lone surrogates are removed, newlines normalised (the JUST.SFA webhook does the same).",
+        }
+    ),
+]
+"""A schedule's free text: length-checked and cleaned by ``convert.to_schedule`` with
+:func:`sfacal.core.text.incoming_text`, the same function every source uses (the error then names
+the field with a message about characters)."""
 
 
 def _int_to_str(value: Any) -> Any:
@@ -95,12 +113,12 @@ class ScheduleIn(Schema):
     timezone: Annotated[Text, Field(max_length=64)] | None = Field(
         None, description="IANA time zone (e.g. `Asia/Tokyo`). Default: the company's time zone."
     )
-    title: Annotated[Text, Field(max_length=500)] | None = Field(None, description="件名")
-    content: Annotated[Text, Field(max_length=32000)] | None = Field(None, description="内容 (memo)")
-    purpose: Annotated[Text, Field(max_length=100)] | None = Field(None, description="商談目的")
-    business_name: Annotated[Text, Field(max_length=100)] | None = Field(None, description="業務名")
-    customer_name: Annotated[Text, Field(max_length=200)] | None = Field(None, description="顧客名")
-    customer_address: Annotated[Text, Field(max_length=500)] | None = Field(None, description="顧客住所")
+    title: FreeText | None = Field(None, description="件名")
+    content: FreeText | None = Field(None, description="内容 (memo)")
+    purpose: FreeText | None = Field(None, description="商談目的")
+    business_name: FreeText | None = Field(None, description="業務名")
+    customer_name: FreeText | None = Field(None, description="顧客名")
+    customer_address: FreeText | None = Field(None, description="顧客住所")
     participants: list[Annotated[Text, Field(max_length=MAX_LOGIN_ID)]] = Field(
         default_factory=list,
         max_length=MAX_PARTICIPANTS,

@@ -16,7 +16,8 @@ import pydantic
 from django.db import transaction
 
 from sfacal.core.errors import InputError, error_from_code
-from sfacal.core.render import event_subject
+from sfacal.core.localtime import LocalTimeIssue, LocalTimeNote
+from sfacal.core.render import MAX_SUBJECT, event_subject, subject_overflow
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
@@ -124,6 +125,63 @@ def participant_warnings(unknown: Sequence[str]) -> list[dict[str, Any]]:
     ]
 
 
+_NOTE_TEXT = {
+    LocalTimeIssue.GAP: (
+        "{received} does not exist in {zone} (the clocks move forward): read as {written}, as RFC 5545 does.",
+        "{received} は {zone} では存在しない時刻です（時計が進むため）。RFC 5545 に従い {written} として扱います。",
+    ),
+    LocalTimeIssue.FOLD: (
+        "{received} occurs twice in {zone} (the clocks move back): the first occurrence, {written}, is used, "
+        "as RFC 5545 does.",
+        "{received} は {zone} では2回ある時刻です（時計が戻るため）。RFC 5545 に従い1回目の {written} として扱います。",
+    ),
+    LocalTimeIssue.LENGTH_KEPT: (
+        "The end {received} would leave the schedule without length once its start moved: it ends at "
+        "{written}, keeping its length.",
+        "開始が後ろにずれたため、終了 {received} のままでは長さがなくなります。長さを保ち {written} に終わります。",
+    ),
+}
+
+
+def time_warnings(notes: Sequence[LocalTimeNote]) -> list[dict[str, Any]]:
+    """The answer's warnings for wall-clock times read as RFC 5545 reads them (see convert)."""
+    out: list[dict[str, Any]] = []
+    for note in notes:
+        en, ja = _NOTE_TEXT[note.issue]
+        values = {
+            "received": note.received.strftime("%Y-%m-%d %H:%M"),
+            "written": note.written.isoformat(timespec="minutes"),
+            "zone": note.timezone,
+        }
+        out.append(
+            {
+                "code": f"local_time_{note.issue.value}",
+                "field": note.field,
+                "value": values["received"],
+                "message": en.format(**values),
+                "message_ja": ja.format(**values),
+            }
+        )
+    return out
+
+
+def subject_warnings(schedule: Schedule) -> list[dict[str, Any]]:
+    """A warning when the event's subject is cut (its whole text opens the event's body)."""
+    whole = subject_overflow(schedule)
+    if not whole:
+        return []
+    return [
+        {
+            "code": "subject_shortened",
+            "field": "subject",
+            "value": None,
+            "message": f"The event's subject is cut to {MAX_SUBJECT} characters; its whole text "
+            f"({len(whole):,} characters) opens the event's body.",
+            "message_ja": f"予定の件名は {MAX_SUBJECT} 文字に短縮されます。全文（{len(whole):,} 文字）は予定の本文の先頭に入ります。",
+        }
+    ]
+
+
 def log_unknown_participants(
     company: Company, schedule: Schedule, unknown: Sequence[str], trigger: str
 ) -> None:
@@ -172,7 +230,11 @@ def upsert(
     if unknown and accepted.outcome is inbox.Outcome.ACCEPTED:
         log_unknown_participants(company, schedule, unknown, Trigger.PUSH)
     out = schedule_to_out(shown, etag, accepted.outcome.value)
-    out["warnings"] = participant_warnings(unknown)
+    out["warnings"] = [
+        *participant_warnings(unknown),
+        *time_warnings(schedule.time_notes),
+        *subject_warnings(schedule),
+    ]
     status = 201 if not existed else 200
     logger.info("company=%s PUT %s -> %s %s", company.slug, record_id, status, accepted.outcome.value)
     return WriteResult(status, accepted.outcome.value, etag, out, out["warnings"])

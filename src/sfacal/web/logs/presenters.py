@@ -5,6 +5,12 @@ what the engine wrote: a planner reason code (``sync``, ``excluded`` ...: :class
 short English text of a known shape (reconciliation, two-way sync, webhook, push API). Both are
 turned into a sentence in the reader's language here; only a text of an unknown shape is shown as
 it was written. The operation column (``create``, ``skip`` ...) gets a label the same way.
+
+Besides its message a line may carry notes (:attr:`LogLine.notes`, from the parameters the engine
+stored): a subject cut to fit the calendar (its whole text opens the event's body), wall-clock times
+read as RFC 5545 reads a time that does not exist or occurs twice (what was received, what was
+written, why), how many postponed writes a warning stands for. :attr:`LogLine.retry` says when a
+postponed write is tried again (``next_attempt_at``) or that a failed one is not retried by itself.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext, override
 from django.utils.translation import gettext_lazy as _
@@ -125,6 +131,26 @@ RECEIVED: dict[str, Promise] = {
 
 REASON_VALUES = frozenset(reason.value for reason in Reason)
 
+# Wall-clock times read as RFC 5545 reads them (``LocalTimeNote.log_params``), per end of the span.
+ENDS: dict[str, Promise] = {"start": _("start"), "end": _("end")}
+TIME_NOTES: dict[str, Promise] = {
+    "gap": _(
+        "The %(end)s %(received)s does not exist in %(zone)s (the clocks move forward): written as "
+        "%(written)s, as RFC 5545 prescribes"
+    ),
+    "fold": _(
+        "The %(end)s %(received)s occurs twice in %(zone)s (the clocks move back): written as the first "
+        "occurrence, %(written)s, as RFC 5545 prescribes"
+    ),
+    "length_kept": _(
+        "The %(end)s %(received)s would have left the event without length once its start moved: "
+        "written as %(written)s, keeping the length received"
+    ),
+}
+
+# The calendar writes whose failure the engine does not retry by itself (it waits for a person).
+WRITES = frozenset({"create", "update", "delete", "recreate"})
+
 
 @dataclass(frozen=True)
 class LogLine:
@@ -133,6 +159,8 @@ class LogLine:
     hint: str
     detail: str
     operation: str = ""
+    notes: tuple[str, ...] = ()
+    retry: str = ""
 
     @property
     def failed(self) -> bool:
@@ -305,6 +333,7 @@ _TEXTS: tuple[tuple[str | None, re.Pattern[str], Callable[[re.Match[str]], str]]
 
 
 def _reason_sentence(entry: SyncLogEntry, reason: Reason, params: Mapping[str, str]) -> str:
+    """The sentence of a planner reason (``params``: what the line stored, e.g. the excluded value)."""
     if entry.operation == "skip" or entry.result == LogResult.SKIPPED:
         if reason is Reason.EXCLUDED:
             for key, sentence in EXCLUDED_BY.items():
@@ -324,8 +353,7 @@ def explain(entry: SyncLogEntry) -> str:
     """The message of a line without an error code, in the active language (see the module docstring)."""
     text = (entry.message or "").strip()
     if text in REASON_VALUES:
-        stored = entry.error_params if isinstance(entry.error_params, dict) else {}
-        return _reason_sentence(entry, Reason(text), {str(k): str(v) for k, v in stored.items()})
+        return _reason_sentence(entry, Reason(text), _stored_params(entry))
     for operation, pattern, render in _TEXTS:
         if operation is not None and operation != entry.operation:
             continue
@@ -335,17 +363,75 @@ def explain(entry: SyncLogEntry) -> str:
     return entry.message
 
 
+def _stored_params(entry: SyncLogEntry) -> dict[str, str]:
+    stored = entry.error_params if isinstance(entry.error_params, dict) else {}
+    return {str(k): str(v) for k, v in stored.items()}
+
+
+def line_notes(entry: SyncLogEntry) -> tuple[str, ...]:
+    """The notes of a line in the active language (see the module docstring)."""
+    params = _stored_params(entry)
+    notes: list[str] = []
+    if params.get("subject_shortened"):
+        notes.append(
+            gettext(
+                "The subject was too long for the calendar and was shortened; its whole text is at the top "
+                "of the event's body"
+            )
+        )
+    for end, label in ENDS.items():
+        sentence = TIME_NOTES.get(params.get(f"{end}_issue", ""))
+        if sentence is not None:
+            notes.append(
+                str(sentence)
+                % {
+                    "end": label,
+                    "received": params.get(f"{end}_received", "?"),
+                    "written": params.get(f"{end}_written", "?"),
+                    "zone": params.get("timezone", "?"),
+                }
+            )
+    count = params.get("postponed", "")
+    if count.isdigit() and int(count) > 1:
+        n = int(count)
+        notes.append(
+            ngettext(
+                "This line stands for %(n)s postponed write of this employee (the first is named)",
+                "This line stands for %(n)s postponed writes of this employee (the first is named)",
+                n,
+            )
+            % {"n": n}
+        )
+    return tuple(notes)
+
+
+def retry_text(entry: SyncLogEntry) -> str:
+    """When a postponed write is tried again (in the active time zone), or that a failed calendar
+    write waits for a person; ``""`` for other lines."""
+    if entry.next_attempt_at is not None:
+        when = formats.date_format(timezone.localtime(entry.next_attempt_at), "Y-m-d H:i:s")
+        return gettext("Tried again automatically at %(time)s") % {"time": when}
+    if entry.result == LogResult.FAILURE and entry.operation in WRITES:
+        return gettext(
+            "Not retried automatically: it is tried again at the schedule's next change in the SFA, or by the "
+            "periodic sync once the settings are corrected and saved"
+        )
+    return ""
+
+
 def describe(entry: SyncLogEntry, lang: str) -> LogLine:
     """The line in ``lang``: a reason or known text as a sentence; a stored error code re-hydrated,
-    with the stored message as the detail."""
+    with the stored message as the detail; its notes and when it is retried."""
     with override(lang):
         operation = operation_label(entry.operation)
+        notes = line_notes(entry)
+        retry = retry_text(entry)
         if not entry.error_code:
-            return LogLine(entry, explain(entry), "", "", operation)
+            return LogLine(entry, explain(entry), "", "", operation, notes, retry)
     error = error_from_code(entry.error_code, error_params(entry))
     message = error.user_message(lang)
     detail = entry.message if entry.message and entry.message != message else ""
-    return LogLine(entry, message, error.hint(lang), detail, operation)
+    return LogLine(entry, message, error.hint(lang), detail, operation, notes, retry)
 
 
 def month_start(tz_name: str, now: datetime | None = None) -> datetime:

@@ -128,6 +128,7 @@ def _csv_rows(qs: QuerySet[SyncLogEntry], lang: str, tz: zoneinfo.ZoneInfo) -> I
         _("Source"),
         _("Record ID"),
         _("Subject"),
+        _("Next attempt"),
     ]
     for entry in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
         line = describe(entry, lang)
@@ -141,11 +142,14 @@ def _csv_rows(qs: QuerySet[SyncLogEntry], lang: str, tz: zoneinfo.ZoneInfo) -> I
             line.operation,
             str(entry.get_result_display()),
             entry.error_code,
-            " ".join(p for p in (line.message, line.detail) if p),
+            " ".join(p for p in (line.message, *line.notes, line.detail) if p),
             line.hint,
             entry.source,
             entry.record_id,
             entry.subject,
+            entry.next_attempt_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+            if entry.next_attempt_at
+            else "",
         ]
 
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engine", "0004_fewer_write_indexes"),
+        ("engine", "0005_synclogentry_next_attempt_at"),
     ]
 
     operations = [
