@@ -2,8 +2,9 @@
 one Chromium per module; a walk's steps run in file order and share what earlier steps made.
 
 A step (a test marked ``walk_step``) that fails stops the walk: the steps after it are skipped,
-naming the step that broke, instead of failing for a reason that is not theirs. Tests marked
-``xfail`` (the defects of issue 13 that are fixed elsewhere) never stop it.
+naming the step that broke, instead of failing for a reason that is not theirs. The tests of
+single defects (issue 13) are not steps: they check without stopping the walk (nor do ``xfail``
+tests, should one be needed).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ console error, no "unexpected error", no server traceback, no Japanese on Englis
 user data, and a screenshot under ``artifacts/served/``. The last test fails on any URL pattern
 of the product that the walk did not visit.
 
-Steps run in file order and build on each other; the defects of issue 13 that other changes fix
-are tests of their own, marked ``xfail(strict=True)`` until those fixes land.
+Steps run in file order and build on each other; each defect of issue 13 seen on the served
+product has a test of its own here.
 """
 
 from __future__ import annotations
@@ -719,7 +719,6 @@ def test_justsfa_schedules_land_move_and_disappear(walk: Walk, stack: ServedStac
             assert [r for r in rows if done in r and "営業" in r], (done, rows)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 defect 5")
 def test_log_lines_that_delete_name_the_schedule(world: World) -> None:
     """Issue 13 defect 5: 「削除しました（SFAで削除）」 names what was deleted."""
     admin = world.screens["admin"]
@@ -943,7 +942,6 @@ def test_sync_now_once_a_missing_mailbox_exists(
     wait_for(lambda: events_with(stack, f"shiro@{world.domain}", "紫野産業"), 30, what="shiro's event")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 defect 7")
 def test_the_push_api_takes_a_long_title_as_the_webhook_does(
     stack: ServedStack, world: World, http: httpx.Client
 ) -> None:

@@ -5,7 +5,7 @@ Microsoft 365 (client secret), masters, the JUST.SFA connection and user mapping
 and a CSV import, a push token and the write-back settings; the employee sets up their sync and
 sees a schedule from JUST.SFA arrive in their calendar and their log. Every page is checked for
 Japanese outside user data (see :mod:`tests.served.walker`); the Japanese system words that
-issue 13 defect 8 is about are asserted by their own test, marked ``xfail`` until fixed.
+issue 13 defect 8 was about are asserted by a test of their own.
 """
 
 from __future__ import annotations
