@@ -122,14 +122,20 @@ def test_the_web_servers_loggers_go_through_the_product_handler(monkeypatch):
 
 @pytest.fixture
 def product_log() -> Iterator[io.StringIO]:
-    """What the product's console handler (set up from settings.LOGGING) writes."""
-    handler = next(h for h in logging.getLogger().handlers if h.filters)
+    """What a handler with the filters of the product's console handler (from settings.LOGGING)
+    writes, with the product's format."""
+    root = logging.getLogger()
+    product = next(h for h in root.handlers if h.filters)
     stream = io.StringIO()
-    previous = handler.setStream(stream)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(product.formatter)
+    for log_filter in product.filters:
+        handler.addFilter(log_filter)
+    root.addHandler(handler)
     try:
         yield stream
     finally:
-        handler.setStream(previous)
+        root.removeHandler(handler)
 
 
 @pytest.mark.django_db
