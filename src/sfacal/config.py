@@ -80,10 +80,8 @@ def private_file(path: Path) -> Path:
     to its ``-wal`` and ``-shm`` files too); an existing file is left as it is."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
-    except FileExistsError:
-        pass
     except OSError:
-        pass  # an unwritable place: opening the file for real reports it, in the words of its user
+        pass  # it exists; or the place is unwritable, which opening the file for real reports
     return path
 
 

@@ -36,9 +36,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address failures are counted against (``AXES_CLIENT_IP_CALLABLE``)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+def client_address(request: HttpRequest) -> str | None:
+    """The address failures are counted against (``AXES_CLIENT_IP_CALLABLE``); ``None`` for a
+    connection without one (a Unix socket): such connections share one count."""
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def cool_off_minutes() -> int:
