@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("import_csv", "import CSV: `sfacal import employees|schedules FILE [--dry-run]`"),
     "sync": ("sync_now", "sync now: `sfacal sync --company X [--employee Y]`"),
     "rotate-key": ("rotate_key", "re-encrypt stored secrets with the newest SFACAL_SECRET_KEY"),
+    "unlock": ("unlock", "lift a sign-in pause: `sfacal unlock NAME... | --address IP` (no arguments: list)"),
     "manage": ("", "any Django management command (for operators who know Django)"),
     "help": ("", "`sfacal help COMMAND` shows a command's options"),
 }
@@ -87,6 +88,10 @@ def _main(args: list[str]) -> int:
             return 0
     if name not in COMMANDS or name == "help":
         return _unknown(name)
+    from sfacal.config import PRIVATE_UMASK
+
+    # Everything the service writes (database, queue, keys, emulator and demo files) is its own.
+    os.umask(PRIVATE_UMASK)
     problem = _setup()
     if problem is not None:
         print(problem, file=sys.stderr)

@@ -17,8 +17,17 @@ a fresh machine with nothing set:
 ``SFACAL_SECRET_KEY``
     Key(s) encrypting stored secrets (comma separated, newest first, for rotation).
     Default: a key generated once into ``<data dir>/secret.key`` with mode 0600.
-``SFACAL_DEBUG``, ``SFACAL_ALLOWED_HOSTS``, ``SFACAL_PUBLIC_URL``, ``SFACAL_CA_BUNDLE``,
-``SFACAL_LOG_LEVEL`` — see ``docs/operations.md``.
+``SFACAL_PUBLIC_URL``
+    The public address of the service. When it is ``https://...`` the cookies are ``Secure``, HSTS
+    is sent (``SFACAL_HSTS_SECONDS``, default one year) and the URL's origin is trusted for forms.
+``SFACAL_BEHIND_PROXY``
+    On behind a reverse proxy that terminates TLS: its ``X-Forwarded-Proto`` and ``X-Forwarded-For``
+    are believed, from the addresses in ``SFACAL_TRUSTED_PROXIES`` only (default: this machine).
+``SFACAL_DEBUG``, ``SFACAL_ALLOWED_HOSTS``, ``SFACAL_CA_BUNDLE``, ``SFACAL_LOG_LEVEL`` — see
+``docs/operations.md``.
+
+Everything the service writes into the data directory is private to its user: the directory is
+created 0700 and files 0600 (:func:`private_file`).
 """
 
 from __future__ import annotations
@@ -52,10 +61,70 @@ class ConfigError(Exception):
     """The environment names a setting the service cannot use."""
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077
+"""The umask of the service's processes: every file they create is readable by their user only."""
+
+
 def data_dir() -> Path:
     path = Path(os.environ.get("SFACAL_DATA_DIR", "data")).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        path.chmod(PRIVATE_DIR_MODE)
     return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite then keeps that mode, and gives it
+    to its ``-wal`` and ``-shm`` files too); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except OSError:
+        pass  # it exists; or the place is unwritable, which opening the file for real reports
+    return path
+
+
+@dataclass(frozen=True)
+class WebSecurity:
+    """HTTPS and reverse-proxy settings of the web server."""
+
+    public_url: str
+    https: bool
+    hsts_seconds: int
+    behind_proxy: bool
+    trusted_proxies: tuple[str, ...]
+
+    @property
+    def public_origin(self) -> str:
+        """``scheme://host[:port]`` of the public URL, or ``""``."""
+        if not self.public_url:
+            return ""
+        parsed = urlparse(self.public_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+
+
+DEFAULT_HSTS_SECONDS = 365 * 24 * 3600
+
+
+def web_security() -> WebSecurity:
+    public = os.environ.get("SFACAL_PUBLIC_URL", "").strip().rstrip("/")
+    if public:
+        parsed = urlparse(public)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(f"SFACAL_PUBLIC_URL must be an http:// or https:// address, got {public!r}")
+    https = public.startswith("https://")
+    hsts = env_int("SFACAL_HSTS_SECONDS", DEFAULT_HSTS_SECONDS) if https else 0
+    if hsts < 0:
+        raise ConfigError(f"SFACAL_HSTS_SECONDS must be 0 or more, got {hsts}")
+    proxies = os.environ.get("SFACAL_TRUSTED_PROXIES", "").strip() or "127.0.0.1,::1"
+    return WebSecurity(
+        public_url=public,
+        https=https,
+        hsts_seconds=hsts,
+        behind_proxy=env_flag("SFACAL_BEHIND_PROXY"),
+        trusted_proxies=tuple(p.strip() for p in proxies.split(",") if p.strip()),
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +171,7 @@ class DatabaseConfig:
 def database_config() -> DatabaseConfig:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
-        return DatabaseConfig(engine="sqlite", name=str(data_dir() / "sfacal.sqlite3"))
+        return DatabaseConfig(engine="sqlite", name=str(private_file(data_dir() / "sfacal.sqlite3")))
     parsed = urlparse(url)
     if parsed.scheme in ("postgres", "postgresql", "postgresql+psycopg"):
         return DatabaseConfig(
@@ -114,9 +183,8 @@ def database_config() -> DatabaseConfig:
             port=str(parsed.port or ""),
         )
     if parsed.scheme == "sqlite":
-        return DatabaseConfig(
-            engine="sqlite", name=unquote(parsed.path) or str(data_dir() / "sfacal.sqlite3")
-        )
+        path = Path(unquote(parsed.path)) if parsed.path else data_dir() / "sfacal.sqlite3"
+        return DatabaseConfig(engine="sqlite", name=str(private_file(path)))
     raise ConfigError("DATABASE_URL must start with postgres://, postgresql:// or sqlite://")
 
 
@@ -139,7 +207,8 @@ def queue_config(immediate: bool = False) -> dict[str, object]:
         },
     }
     if not url:
-        return {**common, "huey_class": "huey.SqliteHuey", "filename": str(data_dir() / "queue.sqlite3")}
+        queue_file = private_file(data_dir() / "queue.sqlite3")
+        return {**common, "huey_class": "huey.SqliteHuey", "filename": str(queue_file)}
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {**common, "huey_class": "huey.RedisHuey", "url": url}
     raise ConfigError("SFACAL_QUEUE_URL must start with redis://, rediss:// or unix://")

@@ -6,14 +6,23 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sfacal.emulators.justsfa import running_emulator as running_justsfa
 from sfacal.emulators.m365 import AppInfo, EmulatorHandle, running_emulator
 from sfacal.engine import calendar, inbox, loop
 from sfacal.web.companies.models import Company, CompanySettings
 from sfacal.web.companies.provisioning import ensure_company
+
+
+@pytest.fixture
+def justsfa(tmp_path: Path) -> Iterator[Any]:
+    """The JUST.SFA emulator over TLS."""
+    with running_justsfa(tmp_path / "justsfa") as handle:
+        yield handle
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +69,9 @@ def new_tenant(handle: EmulatorHandle, **app_kwargs: Any) -> Tenant:
     return Tenant(handle, domain, tenant.id, app)
 
 
-def wire_company(slug: str, tenant: Tenant, **settings: Any) -> Company:
-    company = ensure_company(slug, slug.upper())
-    values: dict[str, Any] = {
+def m365_settings(tenant: Tenant) -> dict[str, Any]:
+    """``CompanySettings`` values that sync through the emulated tenant's app (by client secret)."""
+    return {
         "sync_enabled": True,
         "write_to_calendar": True,
         "client_id": tenant.app.client_id,
@@ -72,7 +81,11 @@ def wire_company(slug: str, tenant: Tenant, **settings: Any) -> Company:
         "graph_base_url": tenant.handle.graph_url,
         "domain": tenant.domain,
     }
-    values.update(settings)
+
+
+def wire_company(slug: str, tenant: Tenant, **settings: Any) -> Company:
+    company = ensure_company(slug, slug.upper())
+    values = {**m365_settings(tenant), **settings}
     cs = CompanySettings.objects.get(company=company)
     for key, value in values.items():
         setattr(cs, key, value)

@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,18 @@ class Stack:
     def stop(self) -> None:
         for name in list(self.procs):
             self.kill(name, signal.SIGTERM if name == "web" else signal.SIGKILL)
+
+
+@contextmanager
+def migrated_stack(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A stack on a new data directory with the schema in place; its processes stop at the end."""
+    stack = Stack(data_dir, env)
+    stack.data_dir.mkdir()
+    stack.sfacal("migrate")
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def wait_for(predicate: Any, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:

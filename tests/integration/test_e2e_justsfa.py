@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from sfacal.emulators.justsfa import running_emulator as running_justsfa
 from sfacal.emulators.m365 import EmulatorHandle
 from tests.integration.conftest import new_tenant
-from tests.integration.stack import Stack, wait_for
+from tests.integration.stack import Stack, migrated_stack, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,20 +44,10 @@ result = [[x.login_id, x.trigger, x.operation, x.result, x.error_code, x.message
 
 
 @pytest.fixture
-def justsfa(tmp_path: Path) -> Iterator[Any]:
-    with running_justsfa(tmp_path / "justsfa") as handle:
-        yield handle
-
-
-@pytest.fixture
 def stack(tmp_path: Path, m365: EmulatorHandle) -> Iterator[Stack]:
-    s = Stack(tmp_path / "data", {"SFACAL_CA_BUNDLE": str(m365.ca_pem), "SFACAL_LEASE_SECONDS": "5"})
-    s.data_dir.mkdir()
-    s.sfacal("migrate")
-    try:
+    env = {"SFACAL_CA_BUNDLE": str(m365.ca_pem), "SFACAL_LEASE_SECONDS": "5"}
+    with migrated_stack(tmp_path / "data", env) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(

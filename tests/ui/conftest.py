@@ -83,8 +83,11 @@ def client_for() -> Callable[..., Client]:
     return signed_in
 
 
-def make_pfx(password: str | None = "pfx-pass", days: int = 365) -> tuple[bytes, bytes]:
-    """A self-signed certificate with its key as .pfx, and the certificate's SHA-1 thumbprint."""
+def make_pfx(
+    password: str | None = "pfx-pass", days: int = 365, not_after: dt.datetime | None = None
+) -> tuple[bytes, bytes]:
+    """A self-signed certificate with its key as .pfx, and the certificate's SHA-1 thumbprint; it
+    expires ``days`` from now, or at ``not_after``."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfacal test")])
     now = dt.datetime.now(dt.UTC)
@@ -94,8 +97,8 @@ def make_pfx(password: str | None = "pfx-pass", days: int = 365) -> tuple[bytes,
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_before(min(now, not_after or now) - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
     enc = BestAvailableEncryption(password.encode()) if password else NoEncryption()

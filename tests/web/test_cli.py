@@ -184,6 +184,7 @@ FRESH = {
     "import": ["import", "employees", "-"],
     "sync": ["sync", "--company", "acme"],
     "rotate-key": ["rotate-key"],
+    "unlock": ["unlock", "someone"],
 }
 FRESH_MIGRATES = {"serve", "createadmin", "migrate"}  # serve: test_serve_answers_and_stops_on_sigterm
 FRESH_NEEDS_NO_SCHEMA = {"emulate", "manage", "help"}

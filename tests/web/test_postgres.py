@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -30,7 +31,9 @@ def _need(service: str, ok: bool) -> None:
         pytest.skip(f"{service} not reachable")
 
 
-def test_schema_migrates_on_postgresql(tmp_path):
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     _need("PostgreSQL", _pg_available())
     import psycopg
 
@@ -38,22 +41,55 @@ def test_schema_migrates_on_postgresql(tmp_path):
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-        env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "DATABASE_URL": f"{base}/{name}"}
-        env.pop("SFACAL_QUEUE_URL", None)
-        for args in (["migrate"], ["check"]):
-            out = subprocess.run(
-                [sys.executable, "-m", "sfacal.cli", *args],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-            assert out.returncode == 0, out.stdout + out.stderr
-        assert "database (postgresql) reachable" in out.stdout
+        yield PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_schema_migrates_on_postgresql(tmp_path, pg_database):
+    env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "DATABASE_URL": pg_database}
+    env.pop("SFACAL_QUEUE_URL", None)
+    for args in (["migrate"], ["check"]):
+        out = subprocess.run(
+            [sys.executable, "-m", "sfacal.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+    assert "database (postgresql) reachable" in out.stdout
+
+
+THROTTLE = """
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+get_user_model().objects.create_user("admin", password="right-password-1")
+def sign_in(password, address):
+    return Client(REMOTE_ADDR=address).post("/accounts/signin/", {"username": "admin", "password": password}).status_code
+codes = [sign_in("wrong", f"10.0.0.{i}") for i in range(10)]
+codes.append(sign_in("right-password-1", "10.0.1.1"))
+call_command("unlock", "admin")
+codes.append(sign_in("right-password-1", "10.0.1.1"))
+print(codes)
+"""
+
+
+def test_sign_in_throttling_on_postgresql(tmp_path, pg_database):
+    """django-axes keeps its counts in the database: a name is paused, and unlocked, on PostgreSQL too."""
+    env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "DATABASE_URL": pg_database}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "sfacal.web.settings")
+    subprocess.run([sys.executable, "-m", "sfacal.cli", "migrate"], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [sys.executable, "-c", THROTTLE], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == str([401] * 9 + [429, 429, 302])
 
 
 def test_redis_queue_is_used_when_configured(tmp_path):

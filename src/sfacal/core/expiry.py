@@ -4,6 +4,9 @@
 expires within ``within_days`` (30 by default) -- or has already expired -- and ``None`` otherwise.
 The warning speaks Japanese and English like the errors do; its ``code`` is
 ``credential_expiring_soon`` (or ``credential_expired``).
+
+:func:`expiry_day` is the one way an expiry is shown as a date -- screens, warnings, errors, the
+command line: the day in the company's time zone, never the UTC day.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "CredentialKind",
     "ExpiringCredentialWarning",
     "credential_expiry_warning",
+    "expiry_day",
 ]
 
 EXPIRY_WARNING_DAYS = 30
@@ -64,6 +68,11 @@ _HINTS = {
 }
 
 
+def expiry_day(expires_at: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """``YYYY-MM-DD``: the day ``expires_at`` falls on in ``timezone`` (the company's)."""
+    return require_aware(expires_at, "expires_at").astimezone(zone(timezone)).date().isoformat()
+
+
 @dataclass(frozen=True)
 class ExpiringCredentialWarning:
     kind: CredentialKind
@@ -80,7 +89,7 @@ class ExpiringCredentialWarning:
         return WARNING_CODES[1] if self.expired else WARNING_CODES[0]
 
     def _date(self) -> str:
-        return self.expires_at.astimezone(zone(self.timezone)).date().isoformat()
+        return expiry_day(self.expires_at, self.timezone)
 
     def user_message(self, lang: str = "ja") -> str:
         lang = normalize_lang(lang)

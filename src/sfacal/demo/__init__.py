@@ -213,6 +213,7 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
             "info_file": str(directory / "demo.json"),
         }
         (directory / "demo.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+        (directory / "demo.json").chmod(config.PRIVATE_FILE_MODE)  # it holds the demo's passwords
         os.environ[VIEWER_ENV] = info["m365_view_url"]
         person = Salesperson(world.justsfa.control, world.setup)
         stream = StreamThread(

@@ -58,9 +58,6 @@ def ensure_tls_files(directory: Path | str) -> TlsFiles:
     ):
         tmp = path.with_name(path.name + tmp_suffix)
         writer(str(tmp))
-        if path == files.key_pem:
-            os.chmod(tmp, 0o600)
+        os.chmod(tmp, 0o600)  # the key, the chain that holds it too, and the CA: all private
         os.replace(tmp, path)
-    # The leaf chain file also holds the key; keep it private too.
-    os.chmod(files.cert_pem, 0o600)
     return files

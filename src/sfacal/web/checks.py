@@ -39,6 +39,7 @@ from sfacal.core.errors import (
     log_params,
     normalize_lang,
 )
+from sfacal.core.expiry import expiry_day
 from sfacal.engine.calendar import build_service
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.base import CheckResult as SourceCheckResult
@@ -156,7 +157,7 @@ def local_credential_check(settings: CompanySettings) -> None:
         if settings.certificate_thumbprint:
             check_thumbprint(info, settings.certificate_thumbprint)
         if info.not_after <= timezone.now():
-            raise CertificateExpiredError(expires_at=info.not_after.date().isoformat())
+            raise CertificateExpiredError(expires_at=expiry_day(info.not_after, settings.company.timezone))
     elif not settings.client_secret:
         raise AppNotConfiguredError("no client secret is stored", setting="client_secret")
 

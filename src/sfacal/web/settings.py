@@ -7,6 +7,7 @@ module only wires Django.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -20,10 +21,16 @@ DATA_DIR = config.data_dir()
 DEBUG = config.env_flag("SFACAL_DEBUG")
 SECRET_KEY = os.environ.get("SFACAL_DJANGO_SECRET_KEY") or crypto.derived_secret("django-secret-key")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("SFACAL_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+
+# HTTPS and the reverse proxy (docs/security.md): all from SFACAL_PUBLIC_URL and SFACAL_BEHIND_PROXY.
+WEB_SECURITY = config.web_security()
+PUBLIC_URL = WEB_SECURITY.public_url
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("SFACAL_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
-PUBLIC_URL = os.environ.get("SFACAL_PUBLIC_URL", "").rstrip("/")
+] + ([WEB_SECURITY.public_origin] if WEB_SECURITY.public_origin else [])
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = WEB_SECURITY.https
+SECURE_HSTS_SECONDS = WEB_SECURITY.hsts_seconds
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if WEB_SECURITY.behind_proxy else None
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -41,6 +48,7 @@ INSTALLED_APPS = [
     "sfacal.web.ops",
     "sfacal.web",
     "sfacal.web.accounts",
+    "axes",
     "sfacal.web.dashboard",
     "sfacal.web.logs",
 ]
@@ -56,6 +64,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sfacal.web.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "sfacal.web.urls"
@@ -86,6 +95,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in throttling (django-axes; sfacal.web.accounts.throttle): failures are counted per client
+# address and per user name alike, known or not; the limit reached by either pauses sign-in for the
+# cool-off, which failures during the pause do not extend. `sfacal unlock` lifts a pause.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # a success forgets only its own name's failures from its own address
+AXES_CLIENT_IP_CALLABLE = "sfacal.web.accounts.throttle.client_address"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username"]  # a mistyped name may be a password: never logged
+AXES_ENABLE_ADMIN = False
+# The sign-in view answers a paused sign-in itself (one page, one status for every name).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -110,20 +138,35 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 HUEY = config.queue_config(immediate=config.env_flag("SFACAL_QUEUE_IMMEDIATE"))
 
+# Every line goes through one handler whose filters redact secrets and keep expected refusals to one
+# line (sfacal.web.logfilters). Chatty libraries speak from WARNING up unless SFACAL_LOG_LEVEL=DEBUG.
+LOG_LEVEL = os.environ.get("SFACAL_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+_CHATTY = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "sfacal.web.logfilters.RedactSecretsFilter"}},
+    "filters": {
+        "refusals": {"()": "sfacal.web.logfilters.ExpectedRefusalFilter"},
+        "redact": {"()": "sfacal.web.logfilters.RedactSecretsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["refusals", "redact"],
+        },
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("SFACAL_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "huey": {"level": "WARNING"},
-        # Request URLs can carry secrets (webhook tokens): never log them at INFO.
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-        "django.server": {"level": "WARNING"},
+        # with a handler of its own, `sfacal worker` (Huey's run_huey) adds no unfiltered one
+        "huey": {"level": _CHATTY, "handlers": ["console"], "propagate": False},
+        "httpx": {"level": _CHATTY},
+        "httpcore": {"level": _CHATTY},
+        "django.server": {"level": _CHATTY},
+        "uvicorn": {"level": _CHATTY},
+        "axes": {"level": _CHATTY},
+        # SQL statements carry webhook tokens and session keys as parameters: never logged.
+        "django.db.backends": {"level": "INFO"},
     },
 }

@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "sfacal.web.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from sfacal.web.accounts import throttle  # noqa: F401  (connects its signal receiver)

@@ -1,4 +1,4 @@
-"""Sign-in with lock-out, sign-out, and accepting an invitation."""
+"""Sign-in (throttled: :mod:`sfacal.web.accounts.throttle`), sign-out, and accepting an invitation."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.encoding import force_str
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,7 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from sfacal.web.accounts import lockout
+from sfacal.web.accounts import throttle
 from sfacal.web.accounts.forms import SignInForm
 from sfacal.web.companies.audit import record_event
 from sfacal.web.companies.models import Membership
@@ -34,16 +32,11 @@ def _safe_next(request: HttpRequest) -> str:
     return reverse(landing_url_name(access_context(request)))
 
 
-def _lock_message(until: object) -> str:
-    local = timezone.localtime(until)  # type: ignore[arg-type]
+def _paused_message() -> str:
     return _(
-        "This account is locked after %(count)d failed sign-ins in a row. Try again after %(time)s "
-        "(in %(minutes)d minutes), or ask your administrator to unlock it."
-    ) % {
-        "count": lockout.MAX_FAILURES,
-        "time": date_format(local, "H:i"),
-        "minutes": max(1, int((local - timezone.now()).total_seconds() // 60) + 1),
-    }
+        "Sign-in is paused after too many failed attempts from this network or with this user name. "
+        "Try again in %(minutes)d minutes, or ask your administrator to lift the pause."
+    ) % {"minutes": throttle.cool_off_minutes()}
 
 
 @sensitive_post_parameters("password")
@@ -55,37 +48,28 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        username = form.cleaned_data["username"]
-        until = lockout.locked_until(username)
-        if until is not None:
-            form.add_error(None, _lock_message(until))
-            status = 403
+        user = authenticate(
+            request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+        )
+        if user is not None:
+            login(request, user)
+            return HttpResponseRedirect(_safe_next(request))
+        # The same words and status whether the name exists or not.
+        if throttle.is_paused(request):
+            form.add_error(None, _paused_message())
+            status = 429
         else:
-            user = authenticate(request, username=username, password=form.cleaned_data["password"])
-            if user is not None:
-                lockout.register_success(user)
-                login(request, user)
-                return HttpResponseRedirect(_safe_next(request))
-            failures, until = lockout.register_failure(username)
-            if until is not None:
-                form.add_error(None, _lock_message(until))
-                status = 403
-            else:
-                form.add_error(None, _("The user name or the password is wrong."))
-                left = lockout.MAX_FAILURES - failures
-                if failures and left > 0:
-                    form.add_error(
-                        None,
-                        _("%(left)d more failed attempts will lock this account for %(minutes)d minutes.")
-                        % {"left": left, "minutes": lockout.LOCK_MINUTES},
-                    )
-                status = 401
-    return render(
+            form.add_error(None, _("The user name or the password is wrong."))
+            status = 401
+    response = render(
         request,
         "accounts/sign_in.html",
         {"form": form, "next": request.GET.get("next", request.POST.get("next", ""))},
         status=status,
     )
+    if status == 429:
+        response["Retry-After"] = str(throttle.cool_off_minutes() * 60)
+    return response
 
 
 @require_POST
@@ -109,7 +93,6 @@ def accept_invitation(request: HttpRequest, uidb64: str, token: str) -> HttpResp
     if request.method == "POST" and form.is_valid():
         form.save()
         membership = Membership.objects.filter(user=user).first()
-        lockout.register_success(user)
         record_event(
             company=membership.company if membership else None,
             user=user,

@@ -159,8 +159,6 @@ class Membership(models.Model):
         Company, on_delete=models.CASCADE, related_name="memberships", null=True, blank=True
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
-    failed_logins = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects = CompanyScopedManager()
 

@@ -1,5 +1,14 @@
 """Running the service: the web server (uvicorn over Django's ASGI app) and the
-in-process Huey consumer that ``sfacal serve`` starts beside it."""
+in-process Huey consumer that ``sfacal serve`` starts beside it.
+
+Guarantees of the web server:
+
+- Its log lines (server, access log, errors) go through the product's handler, so they are redacted
+  like every other line (:mod:`sfacal.web.logfilters`); the access log shows at ``SFACAL_LOG_LEVEL=DEBUG``.
+- It believes ``X-Forwarded-For`` and ``X-Forwarded-Proto`` only with ``SFACAL_BEHIND_PROXY`` on, and
+  only from the addresses in ``SFACAL_TRUSTED_PROXIES``: otherwise the client address is the
+  connection's peer, whatever the request's headers say (sign-in throttling counts by it).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,8 @@ from argparse import ArgumentParser
 from typing import Any
 
 from huey.consumer import Consumer
+
+from sfacal.web.logfilters import route_server_logs
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +77,31 @@ def asgi_app() -> Any:
     return application
 
 
-def run_web(host: str, port: int, *, on_started: threading.Event | None = None) -> None:
+def server_config(host: str, port: int) -> Any:
+    """The uvicorn configuration of the web server (see the module's guarantees)."""
     import uvicorn
+    from django.conf import settings
 
+    security = settings.WEB_SECURITY
     config = uvicorn.Config(
         asgi_app(),
         host=host,
         port=port,
-        log_level="warning",
+        log_config=None,  # logging is the product's (settings.LOGGING), levels included
+        log_level=None,
         lifespan="off",
-        proxy_headers=True,
+        proxy_headers=security.behind_proxy,
+        forwarded_allow_ips=list(security.trusted_proxies),
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    route_server_logs()
+    return config
+
+
+def run_web(host: str, port: int, *, on_started: threading.Event | None = None) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(server_config(host, port))
     if on_started is not None:
         original = server.startup
 

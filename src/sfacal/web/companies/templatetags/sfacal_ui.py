@@ -1,8 +1,9 @@
-"""Template helpers of the screens: form fields with errors, error hints, navigation."""
+"""Template helpers of the screens: form fields with errors, error hints, navigation, expiry days."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django import forms, template
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 
 from sfacal.core.errors import error_from_code, normalize_lang
+from sfacal.core.expiry import expiry_day
 from sfacal.web.companies.permissions import AccessContext, access_context
 
 register = template.Library()
@@ -59,6 +61,12 @@ def error_message(code: str, params: Mapping[str, str] | None = None) -> str:
 def error_hint(code: str, params: Mapping[str, str] | None = None) -> str:
     """The hint (L2) of an error code (with its stored parameters) in the active language."""
     return error_from_code(code, params or None).hint(_lang()) if code else ""
+
+
+@register.filter(name="expiry_day")
+def expiry_day_filter(expires_at: datetime | None, timezone: str) -> str:
+    """An expiry as the day in the company's time zone, as warnings and the command line show it."""
+    return expiry_day(expires_at, timezone) if expires_at else ""
 
 
 @register.simple_tag(takes_context=True)

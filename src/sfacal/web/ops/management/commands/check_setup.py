@@ -2,9 +2,10 @@
 
 Guarantees:
 
-- Machine checks: the data directory is writable, the database is reachable and its schema up to
-  date, the work queue is reachable, the encryption key round-trips, and every stored secret decrypts
-  with it. Each prints one line, ✓ or ✗ with what to do.
+- Machine checks: the data directory is writable, its files are private to the service's user
+  (directories 0700, files 0600: one ✗ line per looser path, with the ``chmod`` that fixes it), the
+  database is reachable and its schema up to date, the work queue is reachable, the encryption key
+  round-trips, and every stored secret decrypts with it. Each prints one line, ✓ or ✗ with what to do.
 - Checks that read the companies' rows are skipped, with the reason, while the schema is behind
   (one ✗ line says to run ``sfacal migrate``; no "no such table" error).
 - ``--connections`` then tests every company's Microsoft 365 app and SFA connections
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,11 +27,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sfacal import config
-from sfacal.web.ops import connection_report, schema
+from sfacal.web.ops import connection_report, file_modes, schema
+
+MAX_LOOSE_LINES = 5
 
 
 class SkippedError(Exception):
     """A check that cannot run until an earlier one passes."""
+
+
+class ProblemsError(Exception):
+    """A check that found several problems, one line each."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
 
 
 def _data_dir() -> str:
@@ -38,6 +50,30 @@ def _data_dir() -> str:
     probe.write_text("ok")
     probe.unlink()
     return _("data directory %(path)s is writable") % {"path": path}
+
+
+def _file_modes() -> str:
+    path = config.data_dir()
+    database = settings.DATABASES["default"]
+    database_file = Path(str(database["NAME"])) if str(database["ENGINE"]).endswith("sqlite3") else None
+    loose = file_modes.loose_paths(path, database_file)
+    if not loose:
+        return _("files of the data directory are private to this user (0700/0600)")
+    lines = [
+        (
+            _("%(path)s is open to other users (mode %(mode)s): run `%(fix)s`")
+            if item.is_dir
+            else _("%(path)s is readable by other users (mode %(mode)s): run `%(fix)s`")
+        )
+        % {"path": item.path, "mode": f"{item.mode:04o}", "fix": item.fix}
+        for item in loose[:MAX_LOOSE_LINES]
+    ]
+    if len(loose) > MAX_LOOSE_LINES:
+        lines.append(
+            _("%(count)d more paths like these: run `chmod -R go-rwx %(path)s`")
+            % {"count": len(loose) - MAX_LOOSE_LINES, "path": path}
+        )
+    raise ProblemsError(lines)
 
 
 def _database() -> str:
@@ -99,6 +135,7 @@ def _stored_secrets() -> str:
 def _names() -> dict[str, str]:
     return {
         "data": _("data directory"),
+        "file modes": _("file permissions"),
         "database": _("database"),
         "queue": _("work queue"),
         "secret key": _("secret key"),
@@ -108,6 +145,7 @@ def _names() -> dict[str, str]:
 
 CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("data", _data_dir),
+    ("file modes", _file_modes),
     ("database", _database),
     ("queue", _queue),
     ("secret key", _secret_key),
@@ -137,6 +175,10 @@ class Command(BaseCommand):
                 message = check()
             except SkippedError:
                 self.stdout.write(f"- {names[key]}: " + _("not checked until the schema is up to date"))
+            except ProblemsError as problems:
+                failures += 1
+                for line in problems.lines:
+                    self.stdout.write(self.style.ERROR(f"✗ {names[key]}: {line}"))
             except Exception as exc:
                 failures += 1
                 self.stdout.write(self.style.ERROR(f"✗ {names[key]}: {exc}"))
