@@ -325,12 +325,13 @@ class AddressNotAllowedError(ConfigurationError):
         "エンドポイント、Microsoft Graph の URL）には、インターネット上の公開アドレスに名前解決されるホスト名を"
         "入力してください。社内ネットワーク上の受信側などに接続する必要がある場合は、サーバーの運用担当者が"
         "環境変数 SFACAL_ALLOW_PRIVATE_URLS に許可するアドレス範囲（例: 10.20.0.0/16）を設定してサービスを"
-        "再起動します（運用ガイドの「接続先アドレスの制限」）。"
+        "再起動します（運用ガイド docs/operations.md の「Outbound address rule」）。"
     )
     hint_en = (
         "Enter URLs (the push API's write-back callback URL, the JUST.SFA tenant or API base URL, the "
         "OAuth 2.0 token endpoint, the Microsoft Graph URL) whose host name resolves to a public "
         "internet address. If the server must reach a receiver on the company network, the operator "
         "sets the allowed address ranges (e.g. 10.20.0.0/16) in the environment variable "
-        'SFACAL_ALLOW_PRIVATE_URLS and restarts the service (operations guide, "Outbound address rule").'
+        'SFACAL_ALLOW_PRIVATE_URLS and restarts the service (operations guide docs/operations.md, "Outbound '
+        'address rule").'
     )
