@@ -164,6 +164,7 @@ def _django(data_dir: Path, ca_pem: Path | None) -> None:
     else:
         os.environ.pop("SFACAL_CA_BUNDLE", None)
     os.environ.setdefault("SFACAL_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("SFACAL_ALLOW_PRIVATE_URLS", "127.0.0.0/8,::1")  # the emulator is on loopback
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("SFACAL_QUEUE_URL", None)
     sys.path.insert(0, str(ROOT / "src"))

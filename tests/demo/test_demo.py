@@ -103,6 +103,7 @@ def test_demo_serve_events_land_in_calendars_and_the_log_within_a_minute(tmp_pat
     }
     env.pop("DATABASE_URL", None)
     env.pop("SFACAL_QUEUE_URL", None)
+    env.pop("SFACAL_ALLOW_PRIVATE_URLS", None)  # the demo allows its emulators' loopback itself
     port = _free_port()
     out = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -238,3 +239,29 @@ def test_demo_salesperson_actions_are_valid_records_for_the_emulator(tmp_path: P
         if len(r["record"][setup.schedule_field][f"{setup.schedule_field}_period"][0]) == 10
     ]
     assert all_day
+
+
+@pytest.mark.parametrize(
+    ("before", "during"),
+    [
+        (None, "127.0.0.0/8,::1"),
+        ("0", "127.0.0.0/8,::1"),
+        ("not-a-network", "127.0.0.0/8,::1"),
+        ("10.20.0.0/16", "10.20.0.0/16,127.0.0.0/8,::1"),
+        ("1", "1"),
+    ],
+)
+def test_demo_adds_loopback_to_the_outbound_address_rule_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch, before: str | None, during: str
+) -> None:
+    from sfacal.demo import _allow_loopback, _restore_env
+    from sfacal.net import ALLOW_ENV, current_rule
+
+    if before is None:
+        monkeypatch.delenv(ALLOW_ENV, raising=False)
+    else:
+        monkeypatch.setenv(ALLOW_ENV, before)
+    assert _allow_loopback() == before
+    assert os.environ[ALLOW_ENV] == during and current_rule().permits("127.0.0.1")
+    _restore_env(ALLOW_ENV, before)
+    assert os.environ.get(ALLOW_ENV) == before

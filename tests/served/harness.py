@@ -3,8 +3,9 @@
 Guarantees:
 
 * ``sfacal emulate m365`` and ``sfacal emulate justsfa`` run over TLS from one data directory, so
-  they share one CA (``ca.pem``); ``sfacal serve`` trusts it through ``SFACAL_CA_BUNDLE`` in its
-  environment, as an operator would configure it. Nothing in the product is replaced or faked.
+  they share one CA (``ca.pem``); ``sfacal serve`` trusts it through ``SFACAL_CA_BUNDLE`` and may
+  connect to them on 127.0.0.1 through ``SFACAL_ALLOW_PRIVATE_URLS`` in its environment, as an
+  operator would configure it. Nothing in the product is replaced or faked.
 * ``sfacal serve`` is the real ASGI server with its in-process worker and scheduler, on SQLite in
   a temporary data directory, in an environment without the test session's own switches; every
   process writes its output to ``<data>/<name>.log``.
@@ -57,7 +58,12 @@ class ServedStack(Stack):
 
     def __init__(self, data_dir: Path) -> None:
         self.emulator_dir = data_dir / "emulators"
-        ours = {"SFACAL_CA_BUNDLE": str(self.emulator_dir / "ca.pem"), "SFACAL_LOG_LEVEL": "INFO"}
+        ours = {
+            "SFACAL_CA_BUNDLE": str(self.emulator_dir / "ca.pem"),
+            "SFACAL_LOG_LEVEL": "INFO",
+            # The emulators and the test receivers listen on loopback (docs/operations.md).
+            "SFACAL_ALLOW_PRIVATE_URLS": "127.0.0.0/8,::1",
+        }
         super().__init__(data_dir, env=ours)
         # The product runs as an operator starts it: no switch the test session set for itself
         # (DJANGO_ALLOW_ASYNC_UNSAFE, set for the in-process browser tests, would hide the very

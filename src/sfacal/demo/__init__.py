@@ -8,7 +8,9 @@
 2. creates (once) or updates the sample company デモ商事: sync on, the certificate, the emulator's
    token endpoint and Graph URL, masters, an administrator and four employees who can sign in, the
    JUST.SFA connection and its user mappings; the engine and the JUST.SFA client trust the
-   emulators' CA through ``SFACAL_CA_BUNDLE``;
+   emulators' CA through ``SFACAL_CA_BUNDLE``, and may connect to them on 127.0.0.1 because the
+   demo adds loopback to the outbound address rule (``SFACAL_ALLOW_PRIVATE_URLS``, besides what the
+   operator allowed; restored by :meth:`DemoHandle.stop`);
 3. configures the emulator's webhook to ``<web>/hooks/justsfa/<token>`` (with a secret header);
 4. starts a salesperson who creates, changes and deletes schedules every few seconds
    (``SFACAL_DEMO_INTERVAL``, default 4), once the web server answers;
@@ -35,6 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from sfacal import config
+from sfacal.core.addresses import AddressRule
+from sfacal.net import ALLOW_ENV
 from sfacal.web.employees.demo_links import VIEWER_ENV
 
 from .people import ADMIN_PASSWORD, ADMIN_USERNAME, COMPANY_NAME, EMPLOYEE_PASSWORD, PEOPLE, WEBHOOK_HEADER
@@ -61,6 +65,7 @@ class DemoHandle:
     _stream: StreamThread
     _env_before: str | None
     _viewer_before: str | None = None
+    _allow_before: str | None = None
     _stopped: bool = field(default=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,6 +79,7 @@ class DemoHandle:
         self._stack.close()
         _restore_env("SFACAL_CA_BUNDLE", self._env_before)
         _restore_env(VIEWER_ENV, self._viewer_before)
+        _restore_env(ALLOW_ENV, self._allow_before)
 
 
 def _restore_env(name: str, before: str | None) -> None:
@@ -103,6 +109,23 @@ def _trust(ca_pem: Path, directory: Path) -> str | None:
         bundle = directory / "ca-bundle.pem"
         bundle.write_text(Path(before).read_text() + "\n" + ca_pem.read_text())
     os.environ["SFACAL_CA_BUNDLE"] = str(bundle)
+    return before
+
+
+LOOPBACK = "127.0.0.0/8,::1"
+"""Where the emulators listen: what the demo adds to the outbound address rule."""
+
+
+def _allow_loopback() -> str | None:
+    """Let the connectors of this process reach the emulators on loopback, besides the addresses the
+    operator allowed (an allowance that cannot be read is replaced). Returns the value before."""
+    before = os.environ.get(ALLOW_ENV)
+    try:
+        rule = AddressRule.parse(before)
+    except ValueError:
+        rule = AddressRule()
+    if not rule.allow_all:
+        os.environ[ALLOW_ENV] = f"{before.strip()},{LOOPBACK}" if before and rule.allowed else LOOPBACK
     return before
 
 
@@ -167,6 +190,7 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
     stack = contextlib.ExitStack()
     env_before = os.environ.get("SFACAL_CA_BUNDLE")
     viewer_before = os.environ.get(VIEWER_ENV)
+    allow_before = _allow_loopback()
     try:
         world = start_world(stack, directory, api_key=secrets.api_key)
         env_before = _trust(world.ca_pem, directory)
@@ -224,6 +248,7 @@ def start_demo(web_url: str, stdout: _Writer, *, interval: float | None = None) 
         stack.close()
         _restore_env("SFACAL_CA_BUNDLE", env_before)
         _restore_env(VIEWER_ENV, viewer_before)
+        _restore_env(ALLOW_ENV, allow_before)
         raise
     stdout.write(_banner(info))
-    return DemoHandle(world, info, stack, stream, env_before, viewer_before)
+    return DemoHandle(world, info, stack, stream, env_before, viewer_before, allow_before)

@@ -41,6 +41,7 @@ from sfacal.core.errors import (
     redact,
 )
 from sfacal.core.expiry import CredentialKind, ExpiringCredentialWarning, credential_expiry_warning
+from sfacal.net.requests_adapter import mount_guarded
 
 from .credentials import PfxCertificate, load_pfx
 from .settings import AuthMethod, GraphSettings, TokenEndpoint, parse_token_endpoint
@@ -155,10 +156,14 @@ def network_error_from(exc: BaseException, host: str, secrets: tuple[str, ...] =
 class _Session(requests.Session):
     """A requests session for MSAL: a default timeout, and -- when the company configured a CA
     bundle -- that bundle even if ``REQUESTS_CA_BUNDLE`` is set in the environment (which would
-    otherwise override ``Session.verify``). Proxy variables keep working."""
+    otherwise override ``Session.verify``). Proxy variables keep working. Every connection (token
+    endpoint, its discovery, redirects) goes only to addresses the outbound address rule allows
+    (:mod:`sfacal.net`): an endpoint on a private or local address raises
+    :class:`~sfacal.core.errors.AddressNotAllowedError`."""
 
     def __init__(self, ca_bundle: str | None, timeout: tuple[float, float]) -> None:
         super().__init__()
+        mount_guarded(self)
         self._ca_bundle = ca_bundle
         self._timeout = timeout
         self.last_status: int | None = None

@@ -14,6 +14,7 @@ Both hold :func:`~.throttle.mailbox_slots` while a request is open (a batch hold
 
 Requests go out through :class:`~.wire.WirePool` (lean keep-alive HTTP/1.1), or through pooled
 ``httpx.AsyncClient`` objects when a proxy is configured in the environment or a test transport is given.
+Either way connections go only to addresses the outbound address rule allows (:mod:`sfacal.net`).
 JSON is encoded and decoded with ``orjson``.
 """
 
@@ -36,6 +37,7 @@ import orjson
 
 from sfacal.core.errors import SfacalError, redact
 from sfacal.core.frozen import quick_init
+from sfacal.net.httpx_transport import guarded_async_client
 
 from .auth import AccessToken, GraphAuth, network_error_from
 from .errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
@@ -172,8 +174,9 @@ class GraphClient:
                 else 1
             )
             per_shard = max(1, -(-settings.max_connections // shards))
+            make = guarded_async_client if self._transport is None else httpx.AsyncClient
             self._pools = [
-                httpx.AsyncClient(
+                make(
                     timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
                     limits=httpx.Limits(
                         max_connections=per_shard, max_keepalive_connections=per_shard, keepalive_expiry=30.0

@@ -11,6 +11,11 @@ the environment (``HTTPS_PROXY``…) or a test transport it keeps using ``httpx`
 raised as the matching ``httpx`` exceptions (``ConnectError``, ``ConnectTimeout``, ``ReadTimeout``,
 ``ReadError``, ``WriteError``, ``RemoteProtocolError``) chained to the socket error, so retries and
 error messages are the same whichever client sent the request.
+
+Each new connection resolves the host once under the outbound address rule
+(:func:`sfacal.net.allowed_addresses_async`) and connects to a permitted address, the name kept for
+the ``Host`` header, SNI and the certificate check; a Graph URL that leads to a private or local
+address raises :class:`~sfacal.core.errors.AddressNotAllowedError` before any connection is opened.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import ClassVar
 import httpx
 
 from sfacal.core.frozen import quick_init
+from sfacal.net.resolver import allowed_addresses_async
 
 __all__ = ["WirePool", "WireResponse"]
 
@@ -157,16 +163,28 @@ class WirePool:
         self._closed = False
 
     # -- connections --------------------------------------------------------------------------------
+    async def _open_to(self, address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(
+            address,
+            self.port,
+            ssl=self._ssl,
+            server_hostname=self.host if self._ssl is not None else None,
+            limit=_LINE_LIMIT,
+        )
+
     async def _connect(self) -> _Conn:
         try:
             async with asyncio.timeout(self._connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.host,
-                    self.port,
-                    ssl=self._ssl,
-                    server_hostname=self.host if self._ssl is not None else None,
-                    limit=_LINE_LIMIT,
-                )
+                *others, last = await allowed_addresses_async(self.host, self.port)
+                for address in others:  # the resolver's order; the last one's failure is raised
+                    try:
+                        reader, writer = await self._open_to(address)
+                        return _Conn(reader, writer)
+                    except ssl.SSLError:
+                        raise  # the certificate: the same at every address
+                    except OSError:
+                        continue  # refused, unreachable: the next address
+                reader, writer = await self._open_to(last)
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"connecting to {self.host}:{self.port} timed out") from exc
         except OSError as exc:  # refused, DNS, TLS verification (ssl.SSLError is an OSError)

@@ -35,6 +35,7 @@ The tree (``*`` = ``retryable``)::
     │   ├── UnknownParticipantError      unknown_participant     no employee has the participant's login ID
     │   ├── MailboxUnresolvedError       mailbox_unresolved      no user ID and no domain (E2)
     │   ├── AppNotConfiguredError        app_not_configured      a required C6 setting is empty
+    │   ├── AddressNotAllowedError       address_not_allowed     an entered URL leads to a private address (SSRF)
     │   ├── SourceAuthError (+SourceError)        source_auth_failed      SFA API key rejected
     │   ├── SourceIdentifierError (+SourceError)  source_identifier_invalid  table/panel/field/filter wrong
     │   └── SourceTenantNotFoundError (+SourceError) source_tenant_not_found
@@ -97,6 +98,7 @@ from .base import (
 )
 from .configuration import (
     AccessDeniedError,
+    AddressNotAllowedError,
     AppNotConfiguredError,
     AppNotFoundError,
     CalendarNotFoundError,
@@ -165,6 +167,7 @@ __all__ = [
     "NETWORK_KINDS",
     "REDACTED",
     "AccessDeniedError",
+    "AddressNotAllowedError",
     "AppNotConfiguredError",
     "AppNotFoundError",
     "CalendarNotFoundError",

@@ -310,3 +310,28 @@ class MailboxUnresolvedError(ConfigurationError):
         "Enter the mailbox user ID in the employee settings, or, with 'login ID @ domain', enter "
         "the domain name in the company settings."
     )
+
+
+class AddressNotAllowedError(ConfigurationError):
+    """An administrator-entered URL leads to an address the server does not connect to (SSRF rule,
+    :mod:`sfacal.core.addresses`): refused before any connection is opened, whatever the port, so the
+    answer says nothing about what listens there."""
+
+    code = "address_not_allowed"
+    message_ja = "接続先 {host} は社内またはローカルのネットワークのアドレスのため、接続しませんでした。"
+    message_en = "{host} leads to a private or local network address, so sfacal did not connect to it."
+    hint_ja = (
+        "接続先の URL（プッシュ API の書き戻し先 URL、JUST.SFA のテナント・接続先URL、OAuth 2.0 トークン"
+        "エンドポイント、Microsoft Graph の URL）には、インターネット上の公開アドレスに名前解決されるホスト名を"
+        "入力してください。社内ネットワーク上の受信側などに接続する必要がある場合は、サーバーの運用担当者が"
+        "環境変数 SFACAL_ALLOW_PRIVATE_URLS に許可するアドレス範囲（例: 10.20.0.0/16）を設定してサービスを"
+        "再起動します（運用ガイド docs/operations.md の「Outbound address rule」）。"
+    )
+    hint_en = (
+        "Enter URLs (the push API's write-back callback URL, the JUST.SFA tenant or API base URL, the "
+        "OAuth 2.0 token endpoint, the Microsoft Graph URL) whose host name resolves to a public "
+        "internet address. If the server must reach a receiver on the company network, the operator "
+        "sets the allowed address ranges (e.g. 10.20.0.0/16) in the environment variable "
+        'SFACAL_ALLOW_PRIVATE_URLS and restarts the service (operations guide docs/operations.md, "Outbound '
+        'address rule").'
+    )

@@ -5,20 +5,20 @@
   ユーザーID設定 are written as values the importer accepts in the same language.
 * Encodings: Shift_JIS (``cp932``, what Excel in Japan opens by default) or UTF-8 with a BOM
   (``utf-8-sig``, what Excel needs to recognise UTF-8); lines end with CRLF, as Excel writes them.
-* Every cell is neutralised against formula injection (:func:`~sfacal.sources.csv.cells.neutralize`);
-  the importer undoes it, so importing an untouched export changes nothing.
+* Every cell is neutralised against formula injection (written through
+  :func:`sfacal.core.spreadsheet.csv_writer`); the importer undoes it, so importing an untouched
+  export changes nothing.
 * A text Shift_JIS cannot hold is never replaced by ``?`` (importing that back would change the
   employee): :class:`UnencodableError` names the rows, and UTF-8 holds them all.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sfacal.sources.csv.cells import neutralize
+from sfacal.core.spreadsheet import csv_writer
 from sfacal.sources.csv.employees import EMPLOYEE_COLUMNS
 
 __all__ = [
@@ -85,7 +85,7 @@ def _cells(row: EmployeeRow, lang: str) -> list[str]:
         "user_id": row.user_id,
         "calendar_name": row.calendar_name,
     }
-    return [neutralize(values[name]) for name in EMPLOYEE_COLUMNS.aliases]
+    return [values[name] for name in EMPLOYEE_COLUMNS.aliases]
 
 
 def employees_csv(rows: Iterable[EmployeeRow], *, lang: str = "ja", encoding: str = "cp932") -> bytes:
@@ -99,7 +99,7 @@ def employees_csv(rows: Iterable[EmployeeRow], *, lang: str = "ja", encoding: st
     lang = _lang(lang)
     codec = encoding.removesuffix("-sig")  # the BOM is written once, not per line
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_writer(buffer, lineterminator="\r\n")
 
     def line(cells: list[str]) -> bytes:
         buffer.seek(0)

@@ -6,6 +6,10 @@
 * Header: each column named in Japanese or English (:data:`Columns`); case, spaces, underscores
   and full-width forms do not matter. An unknown column is an error naming it (the Japanese
   message lists the columns by their Japanese and English names, the English one by English names).
+* Quotes: a quoted field may hold commas and line breaks (a memo of several lines). A quoted field
+  that is never closed would swallow every row after it (Python's csv module reads it to the end of
+  the file without a word), so such a file is refused as a whole with the line where the quote
+  opened (:class:`~sfacal.sources.csv.report.UnclosedQuoteError`): nothing is imported.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from sfacal.sources.csv.report import FileError
+from sfacal.sources.csv.report import FileError, UnclosedQuoteError
 
 MAX_FIELD = 100_000
 EXTRA_CELLS = "__extra_cells__"
@@ -61,6 +66,37 @@ def normalize_header(text: str) -> str:
     """``" Login ID "`` / ``"login_id"`` / ``"ＬＯＧＩＮ＿ＩＤ"`` -> ``"loginid"``."""
     folded = unicodedata.normalize("NFKC", text).strip().lower()
     return "".join(ch for ch in folded if ch not in " _-\u3000・")
+
+
+_QUOTE = '"'
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def unclosed_quote(text: str, delimiter: str) -> int | None:
+    """The offset of a quote that opens a field and is never closed, read as the csv module reads
+    ``text`` (a quote opens a field only at its start; ``""`` inside is a quote; after the closing
+    quote the field runs on to the next delimiter or line break); ``None`` when there is none."""
+    pos = 0
+    while (start := text.find(_QUOTE, pos)) >= 0:
+        if start and text[start - 1] not in (delimiter, "\n", "\r"):
+            pos = start + 1  # inside an unquoted field: an ordinary character
+            continue
+        end = start + 1
+        while True:
+            close = text.find(_QUOTE, end)
+            if close < 0:
+                return start
+            if text.startswith(_QUOTE, close + 1):
+                end = close + 2  # "" is a quote inside the field
+                continue
+            pos = close + 1
+            break
+    return None
+
+
+def line_of(text: str, offset: int) -> int:
+    """The line number (from 1) of ``offset`` in ``text``; CRLF, CR and LF each end a line."""
+    return len(_LINE_BREAK.findall(text, 0, offset)) + 1
 
 
 @dataclass(frozen=True)
@@ -114,6 +150,9 @@ def read_table(data: bytes, columns: Columns, *, encoding: str | None = None) ->
         text = text[1:]
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    opened = unclosed_quote(text, delimiter)
+    if opened is not None:
+        raise UnclosedQuoteError(line_of(text, opened))
     csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:

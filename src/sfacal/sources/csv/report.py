@@ -42,6 +42,18 @@ class FileError(Exception):
         return self.reason_en if lang == "en" else self.reason_ja
 
 
+class UnclosedQuoteError(FileError):
+    """A quoted field is never closed: read as CSV, it would swallow every row after it, so the
+    file is refused as a whole. ``line`` is where the quote opened (the header is line 1)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(
+            f'{line} 行目で開いた引用符（"）が閉じられていません。ファイルを修正してください。何も取り込んでいません。',
+            f'The quote (") opened on line {line} is never closed. Correct the file; nothing was imported.',
+        )
+        self.line = line
+
+
 @dataclass(frozen=True)
 class RowChange:
     line: int

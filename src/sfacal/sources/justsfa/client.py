@@ -13,7 +13,9 @@ Failures are typed:
 * 429 → :class:`SourceRateLimitedError` (``retry_after`` from ``Retry-After``);
 * 5xx → :class:`ServiceUnavailableError`; DNS / TLS / refused / timeout / reset → the
   :class:`NetworkError` of that kind (:func:`sfacal.core.classify.classify_network_error`);
-* any other refusal → :class:`SourceError` with the service's code and message in ``detail``.
+* any other refusal → :class:`SourceError` with the service's code and message in ``detail``;
+* a tenant or API base URL that leads to a private or local address → :class:`AddressNotAllowedError`
+  before any connection is opened (the outbound address rule, :mod:`sfacal.net`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sfacal.core.errors import (
     SourceRateLimitedError,
     SourceTenantNotFoundError,
 )
+from sfacal.net.httpx_transport import guarded_client
 from sfacal.sources.trust import default_verify
 
 from .ratelimit import Budget, BudgetStore, RateLimiter, default_store
@@ -115,7 +118,7 @@ class RecordsClient:
         self.settings = settings
         self.limiter = limiter if limiter is not None else limiter_for(settings)
         self.max_wait = max_wait
-        self._http = httpx.Client(
+        self._http = guarded_client(
             verify=default_verify() if verify is None else verify,
             timeout=timeout,
             trust_env=trust_env,

@@ -93,7 +93,8 @@ class PushSource:
         """T1: deliver ``edit`` of ``schedule`` (as stored) to the callback URL, with retries.
 
         Raises the :class:`~sfacal.core.errors.CallbackError` of the last attempt when it was not
-        delivered (retryable ones are also :class:`~sfacal.core.errors.TransientError`).
+        delivered (retryable ones are also :class:`~sfacal.core.errors.TransientError`), or
+        :class:`~sfacal.core.errors.AddressNotAllowedError` when the URL leads to a refused address.
         """
         if not self.connection.callback_url:
             raise CallbackNotConfiguredError(

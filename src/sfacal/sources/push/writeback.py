@@ -13,7 +13,10 @@ The engine decides *what* to write back (:mod:`sfacal.core.twoway`); this module
   ``callback_unreachable`` (no connection), ``callback_unavailable`` (5xx, 408, 425),
   ``callback_rate_limited`` (429), ``callback_unauthorized`` (401, 403: the signature or the
   receiver's own authentication), ``callback_rejected`` (any other answer, redirects included),
-  ``callback_not_configured`` (no URL); :func:`callback_error` gives the typed error with its hint.
+  ``callback_not_configured`` (no URL), ``address_not_allowed`` (the URL leads to a private or local
+  address the outbound address rule refuses, :mod:`sfacal.net`: not retried, and refused before any
+  connection is opened, so the answer is the same whatever listens on the port);
+  :func:`callback_error` gives the typed error with its hint.
 """
 
 from __future__ import annotations
@@ -35,18 +38,20 @@ import httpx
 from sfacal import __version__
 from sfacal.core.classify import network_error_kind
 from sfacal.core.errors import (
-    CallbackError,
+    AddressNotAllowedError,
     CallbackNotConfiguredError,
     CallbackRateLimitedError,
     CallbackRejectedError,
     CallbackUnauthorizedError,
     CallbackUnavailableError,
     CallbackUnreachableError,
+    SfacalError,
     log_params,
 )
 from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.net.httpx_transport import guarded_client
 from sfacal.sources.push.convert import SOURCE, schedule_to_out
 from sfacal.sources.trust import default_verify
 from sfacal.web.connections.models import SourceConnection
@@ -68,18 +73,22 @@ UNAVAILABLE = CallbackUnavailableError.code
 RATE_LIMITED = CallbackRateLimitedError.code
 UNAUTHORIZED = CallbackUnauthorizedError.code
 REJECTED = CallbackRejectedError.code
+NOT_ALLOWED = AddressNotAllowedError.code
 
 
 def _host(url: str) -> str:
     return urlsplit(url).hostname or "?"
 
 
-def callback_error(attempt: Attempt, url: str) -> CallbackError:
-    """The typed error (message and hint, L2) of a failed attempt to reach ``url``."""
+def callback_error(attempt: Attempt, url: str) -> SfacalError:
+    """The typed error (message and hint, L2) of a failed attempt to reach ``url``: a
+    :class:`~sfacal.core.errors.CallbackError`, or the refusal of the outbound address rule."""
     host = _host(url) if url else "?"
     status = str(attempt.status_code) if attempt.status_code is not None else None
     if attempt.error_code == NOT_CONFIGURED:
         return CallbackNotConfiguredError(attempt.message)
+    if attempt.error_code == NOT_ALLOWED:
+        return AddressNotAllowedError(attempt.message, host=host)
     if attempt.error_code == UNREACHABLE:
         return CallbackUnreachableError(attempt.message, host=host)
     if attempt.error_code == UNAVAILABLE:
@@ -243,8 +252,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def callback_client(timeout: float = 10.0) -> httpx.Client:
     """The HTTP client for callback URLs: no redirects followed (a signed body goes only where the
-    administrator said), the service's CA bundle trusted (:mod:`sfacal.sources.trust`)."""
-    return httpx.Client(timeout=timeout, follow_redirects=False, verify=default_verify())
+    administrator said), the service's CA bundle trusted (:mod:`sfacal.sources.trust`), connections
+    only to addresses the outbound address rule allows (:mod:`sfacal.net`)."""
+    return guarded_client(timeout=timeout, follow_redirects=False, verify=default_verify())
 
 
 def attempt_once(
@@ -278,6 +288,8 @@ def post_signed(
     host = _host(connection.callback_url)
     try:
         response = client.post(connection.callback_url, content=body, headers=headers)
+    except AddressNotAllowedError as exc:
+        return Attempt(number, None, False, False, NOT_ALLOWED, exc.detail)
     except httpx.TimeoutException as exc:
         return Attempt(
             number, None, False, True, UNREACHABLE, f"timeout calling {host}: {type(exc).__name__}"

@@ -1,8 +1,13 @@
-"""The sync log (L1/L2): filters, hints in the reader's language, CSV export, live refresh."""
+"""The sync log (L1/L2): filters, hints in the reader's language, CSV export, live refresh.
+
+The CSV export is UTF-8 with a BOM (for Excel) and written through
+:func:`sfacal.core.spreadsheet.csv_writer`: a schedule title, name or message that starts like a
+formula (``=``, ``+``, ``-``, ``@``, tab, carriage return) gets an apostrophe in front, so no SFA
+text becomes a formula in the administrator's spreadsheet.
+"""
 
 from __future__ import annotations
 
-import csv
 import zoneinfo
 from collections.abc import Iterator
 from typing import Any, cast
@@ -17,6 +22,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from sfacal.core.errors import normalize_lang
+from sfacal.core.spreadsheet import csv_writer
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.web.companies.permissions import AccessContext, ctx_of, member_required
 from sfacal.web.dateranges import DateRangeForm, company_zone, day_bounds
@@ -160,11 +166,12 @@ class _Echo:
 
 @member_required
 def log_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered log as CSV, UTF-8 with a BOM so that Excel opens it correctly."""
+    """The filtered log as CSV, UTF-8 with a BOM so that Excel opens it correctly; formula-like
+    cells neutralised (see the module docstring)."""
     _form, qs = filtered_entries(request)
     ctx = ctx_of(request)
     lang = normalize_lang(get_language())
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
     tz = _zone(ctx)
 
     def stream() -> Iterator[str]:
