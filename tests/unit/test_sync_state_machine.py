@@ -154,6 +154,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.suppressed: set[tuple[SourceRef, str]] = set()  # the user deleted it; no SFA change since
         self.frozen: dict[SourceRef, dict[str, tuple[str, str, str | None, RenderedEvent]]] = {}
         self.had_event: set[tuple[SourceRef, str]] = set()  # pairs with an event after the last settle
+        self.user_deleted: set[tuple[SourceRef, str]] = set()  # pairs whose event the user deleted since
 
     # ------------------------------------------------------------------ engine (executor)
 
@@ -253,12 +254,13 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _check_nothing_lost(self) -> None:
         """P4: a pair that had an event and is still wanted has one (maybe in its old place)."""
-        for ref, login in self.had_event:
+        for ref, login in self.had_event - self.user_deleted:
             change = self.store[ref.record_id]
             if self.expected(ref.record_id, login) == "present" and (ref, login) not in self.suppressed:
                 assert isinstance(change, Schedule)
                 assert self.events_of(ref, login), f"the switch lost the event of {(ref, login)}"
         self.had_event = {(ev.ref, ev.login) for _, _, ev in self.calendar.all_events()}
+        self.user_deleted.clear()
 
     # ------------------------------------------------------------------ oracle
 
@@ -477,7 +479,12 @@ class SyncMachine(RuleBasedStateMachine):
         events = self.calendar.all_events()
         mailbox, cal_name, ev = events[index % len(events)]
         del self.calendar.boxes[mailbox][cal_name][ev.id]
-        self.suppressed.add((ev.ref, ev.login))
+        self.user_deleted.add((ev.ref, ev.login))
+        if (mailbox, cal_name) == self._target(self.employees[ev.login]):
+            self.suppressed.add((ev.ref, ev.login))
+        # else: a copy left in the old place of a move that has not completed (its new calendar
+        # could not be written): the move is still wanted and re-creates the event in the new
+        # calendar once it can, as a move requested after the deletion would (P4, S9).
         for snapshot in self.frozen.values():
             snapshot.pop(ev.id, None)
         if noticed:  # a change notification / delta told the engine at once
@@ -552,6 +559,32 @@ class SyncMachine(RuleBasedStateMachine):
                 if ev.ref == ref
             }
             assert now == snapshot
+
+
+def _run_steps(machine: SyncMachine, steps: list[tuple[str, dict[str, Any]]]) -> None:
+    for name, kwargs in steps:
+        getattr(machine, name)(**kwargs)
+        machine.exactly_the_desired_events_exist()
+        machine.frozen_actuals_stay_as_they_were()
+        machine.no_duplicates_and_no_orphans()
+
+
+def test_p4_s9_an_old_copy_deleted_during_a_pending_move_is_recreated_when_the_move_completes() -> None:
+    """Found by the machine: the new calendar could not be written, so taro's events stayed in the
+    default calendar; taro deleted one of them there; once the new calendar could be written, the
+    move completed and created the event in it -- as a move requested after the deletion does."""
+    machine = SyncMachine()
+    _run_steps(
+        machine,
+        [
+            ("setup", {"day": 0}),
+            ("named_calendar_becomes", {"login": "taro", "writable": False}),
+            ("change_calendar", {"calendar": "営業", "login": "taro"}),
+            ("user_deletes_event", {"index": 0, "noticed": False}),
+            ("named_calendar_becomes", {"login": "taro", "writable": True}),
+        ],
+    )
+    assert any(cal == "営業" and ev.login == "taro" for _, cal, ev in machine.calendar.all_events())
 
 
 TestSyncStateMachine = SyncMachine.TestCase
