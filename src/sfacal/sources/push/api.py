@@ -7,7 +7,6 @@ the interactive documentation ``/api/v1/docs``. Every error answers with the JSO
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,6 +16,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from sfacal.sources.jsonbody import parse_json
 from sfacal.sources.push import errors
 from sfacal.sources.push.auth import CompanyTokenAuth
 
@@ -44,7 +44,9 @@ def body_limit(request: HttpRequest) -> int:
 
 
 def read_json(request: HttpRequest, limit: int) -> Any:
-    """The JSON body of ``request``: :class:`BodyTooLarge` over ``limit``, ``ValueError`` if not JSON."""
+    """The JSON body of ``request``: :class:`BodyTooLarge` over ``limit``,
+    :class:`~sfacal.sources.jsonbody.BodyNotJson` (a ``ValueError``) if not UTF-8 JSON nested at most
+    :data:`~sfacal.sources.jsonbody.MAX_DEPTH` levels."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     try:
         if int(declared) > limit:
@@ -57,7 +59,7 @@ def read_json(request: HttpRequest, limit: int) -> Any:
         raise BodyTooLarge(limit) from exc
     if len(raw) > limit:
         raise BodyTooLarge(limit)
-    return json.loads(raw.decode("utf-8"))
+    return parse_json(raw)
 
 
 class LimitedJsonParser(Parser):
