@@ -16,6 +16,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from sfacal.engine import inbox
 from sfacal.sources.jsonbody import parse_json
 from sfacal.sources.push import errors
 from sfacal.sources.push.auth import CompanyTokenAuth
@@ -90,6 +91,7 @@ class PushApi(NinjaAPI):
     """Adds the schemas of bodies that are parsed item by item (the batch) to the document."""
 
     extra_schemas: tuple[type[Schema], ...] = ()
+    extra_documents: dict[str, dict[str, Any]] = {}
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
@@ -99,6 +101,8 @@ class PushApi(NinjaAPI):
             for name, definition in doc.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components.setdefault(model.__name__, doc)
+        for name, definition in self.extra_documents.items():
+            components.setdefault(name, definition)
         return schema
 
 
@@ -158,13 +162,19 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(Exception)
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if inbox.is_unavailable(exc):  # locked past the busy timeout, unreachable: nothing stored
+            logger.warning(
+                "push api %s %s: the database is unavailable: %s", request.method, request.path, exc
+            )
+            return _respond(api, request, errors.unavailable(inbox.RETRY_AFTER_SECONDS))
         logger.exception("push api %s %s failed unexpectedly", request.method, request.path)
         return _respond(api, request, errors.internal_error())
 
     from sfacal.sources.push.routes import directory_router, schedule_router
-    from sfacal.sources.push.schemas import BatchRequest
+    from sfacal.sources.push.schemas import BATCH_REQUEST_SCHEMA, BatchItem
 
-    api.extra_schemas = (BatchRequest,)
+    api.extra_schemas = (BatchItem,)
+    api.extra_documents = {"BatchRequest": BATCH_REQUEST_SCHEMA}
 
     api.add_router("/", schedule_router)
     api.add_router("/", directory_router)
