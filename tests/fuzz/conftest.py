@@ -6,13 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fuzz.served import Served
+from tests.fuzz.served import Served, running
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    product = Served(tmp_path_factory.mktemp("served-fuzz") / "data")
-    try:
+    with running(tmp_path_factory.mktemp("served-fuzz") / "data") as product:
         yield product
-    finally:
-        product.stop()

@@ -8,6 +8,8 @@ Tests talk to it over HTTP only and read its database through :meth:`Stack.query
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,13 @@ class Served:
     def stop(self) -> None:
         self.http.close()
         self.stack.stop()
+
+
+@contextmanager
+def running(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """The served product for the ``with`` block (stopped at its end, whatever happens)."""
+    product = Served(data_dir, env)
+    try:
+        yield product
+    finally:
+        product.stop()

@@ -251,7 +251,10 @@ def put_employee(request: HttpRequest, login_id: LoginIdPath, payload: EmployeeI
         )
     except InputError as exc:
         raise errors.from_input_error(exc) from exc
-    (outcome,) = bulk.apply_employee_changes(company, [change], now=timezone.now())
+    try:
+        (outcome,) = bulk.apply_employee_changes(company, [change], now=timezone.now())
+    except bulk.ChangesInterrupted as exc:  # nothing written: the cause answers (a locked database: 503)
+        raise exc.cause from exc
     if outcome.error is not None:
         raise errors.from_input_error(outcome.error)
     assert outcome.employee is not None
