@@ -53,7 +53,7 @@ CANDIDATES = st.one_of(
         ]
     ),
 )
-PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 
 
 def ecma(pattern: str, value: str) -> bool:
@@ -75,7 +75,7 @@ def test_each_published_pattern_means_the_same_to_the_api_and_to_json_schema(nam
 
 
 @settings(
-    max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 @given(address=st.from_regex(formats.EMAIL_OR_EMPTY, fullmatch=True).filter(bool))
 def test_every_mail_address_the_document_allows_passes_djangos_validator(address: str) -> None:
