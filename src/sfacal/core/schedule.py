@@ -43,6 +43,7 @@ __all__ = [
     "Status",
     "TimedSpan",
     "change_from_dict",
+    "check_year",
     "localize",
     "quote_part",
     "require_aware",
@@ -52,6 +53,21 @@ __all__ = [
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 _E = TypeVar("_E", bound=StrEnum)
 MAX_REF_PART = 200
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+"""The years a source may send (a date outside them is a typo, and near year 1 or 9999 a UTC offset
+would leave the calendar's range)."""
+
+
+def check_year(value: date, field_name: str) -> date:
+    """``value`` if its year is within :data:`MIN_YEAR`..:data:`MAX_YEAR`, else :class:`InputError`."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InputError(
+            field_name,
+            f"the year must be between {MIN_YEAR} and {MAX_YEAR}",
+            reason_ja=f"年は {MIN_YEAR}〜{MAX_YEAR} の範囲で指定してください",
+        )
+    return value
 
 
 def zone(name: str, field_name: str = "timezone") -> ZoneInfo:

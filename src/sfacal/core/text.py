@@ -8,6 +8,10 @@
 * :func:`clean_text` normalises newlines to ``\\n`` and drops what a calendar (or a database) cannot
   hold: control characters other than ``\\n``/``\\t`` (NUL included), lone surrogates and the
   non-characters U+FFFE/U+FFFF; trailing whitespace goes. :func:`clean_line` makes one line of it.
+* :func:`check_storable` is what each source does with an identifier it receives (a record ID, a
+  login ID): kept as it is -- an identifier is never changed -- but refused with an
+  :class:`~sfacal.core.errors.InputError` naming the field when no database can store it (a NUL
+  character or a lone surrogate), so every door refuses the same identifiers.
 * :func:`truncate_utf16` cuts to a limit in UTF-16 code units (Exchange's unit) at a character
   boundary that never splits a surrogate pair, an emoji sequence or a combining sequence, and marks
   the cut with ``…``.
@@ -25,6 +29,7 @@ from sfacal.core.errors import InputError
 __all__ = [
     "ELLIPSIS",
     "MAX_TEXT",
+    "check_storable",
     "clean_line",
     "clean_text",
     "incoming_text",
@@ -47,6 +52,21 @@ def incoming_text(value: str, field_name: str) -> str:
             reason_ja=f"{MAX_TEXT:,}文字以内にしてください（{len(value):,}文字）",
         )
     return clean_text(value)
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable(value: str, field_name: str) -> str:
+    """``value`` unchanged, or :class:`InputError` naming ``field_name`` when it holds a NUL
+    character or a lone surrogate (neither can be stored, nor sent on as UTF-8)."""
+    if _UNSTORABLE.search(value) is not None:
+        raise InputError(
+            field_name,
+            "contains a NUL character or a lone surrogate (not valid text)",
+            reason_ja="使用できない文字（NUL 文字または単独のサロゲート）が含まれています",
+        )
+    return value
 
 
 _NEWLINES = re.compile(r"\r\n|\r|\u2028|\u2029|\x85|\x0b|\x0c")

@@ -14,6 +14,13 @@ arrive out of order or in bursts coalesce instead of replaying stale states. Aft
 the commit the entry is handed to the queue (``on_commit``); the periodic sweep
 re-enqueues any entry still pending, so a lost enqueue is only a delay.
 
+When the database cannot take the change now -- SQLite locked by another writer past its busy
+timeout, PostgreSQL unreachable -- :func:`accept` raises :class:`Unavailable` and nothing of the
+change is stored (its transaction is rolled back). Every door answers that the same way, 503 with
+``Retry-After: RETRY_AFTER_SECONDS``, so the sender delivers again; :func:`is_unavailable` tells such
+an error from a bug wherever a door meets it (also outside ``accept``, e.g. the push API's own
+transaction around it).
+
 A deletion is stored with the subject the record's events had (the last known state's,
 :mod:`sfacal.engine.naming`), so every log line about the deletion names what was deleted;
 :attr:`Accepted.subject` gives the source the same name for its own line.
@@ -34,7 +41,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
 from sfacal.core.schedule import Change, Schedule, ScheduleDeletion
 from sfacal.engine.models import InboxEntry, InboxState, StoredSchedule
@@ -54,6 +61,22 @@ class Accepted:
     entry_id: int | None
     record_id: str
     subject: str = ""  # what the log calls the record (a deletion: its events' last subject)
+
+
+RETRY_AFTER_SECONDS = 10
+"""What a door answers in ``Retry-After`` when the change could not be stored (503)."""
+
+
+class Unavailable(Exception):
+    """The database cannot take the change now (locked past its busy timeout, unreachable);
+    nothing of it was stored. Send it again after :data:`RETRY_AFTER_SECONDS`."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database cannot take writes now, try again" (503) rather than a
+    bug: :class:`Unavailable`, or Django's ``OperationalError`` / ``InterfaceError`` (a locked
+    SQLite file, a lost or refused connection)."""
+    return isinstance(exc, Unavailable | OperationalError | InterfaceError)
 
 
 # Set by the engine to enqueue processing of a committed entry; None while no engine is wired.
@@ -100,7 +123,8 @@ def _is_stale(change: Change, stored: StoredSchedule) -> bool:
 
 
 def accept(company: Company, change: Change, *, trigger: str) -> Accepted:
-    """Store ``change`` durably and queue it; see the module docstring."""
+    """Store ``change`` durably and queue it; see the module docstring. :class:`Unavailable` when
+    the database cannot take it now (nothing stored)."""
     for attempt in range(2):
         try:
             return _accept_once(company, change, trigger)
@@ -108,6 +132,8 @@ def accept(company: Company, change: Change, *, trigger: str) -> Accepted:
             # Two first deliveries of a new record raced to create its StoredSchedule row.
             if attempt:
                 raise
+        except (OperationalError, InterfaceError) as exc:
+            raise Unavailable(f"the change could not be stored now: {exc}") from exc
     raise AssertionError("unreachable")
 
 

@@ -113,8 +113,9 @@ def test_c9_put_business_names_replaces_the_master(api):
         ("/masters/purposes", [{"name": "a"}, {"name": "a"}], "[1].name"),
         ("/masters/purposes", [{"name": "未選択"}], "[0].name"),
         ("/masters/purposes", [{"name": ""}], "[0].name"),
-        ("/masters/business-names", ["ok", "マスタ設定値以外"], "[1].name"),
-        ("/masters/business-names", ["x" * 101], "[0].name"),
+        ("/masters/business-names", ["ok", "マスタ設定値以外"], "[1]"),
+        ("/masters/business-names", ["x" * 101], "[0]"),
+        ("/masters/business-names", ["ok", "ok"], "[1]"),
         ("/masters/business-names", {"not": "a list"}, "body"),
     ],
 )

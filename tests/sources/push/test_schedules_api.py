@@ -121,18 +121,19 @@ def test_put_replaces_and_changes_the_etag(api):
 
 
 def test_english_aliases_for_kind_and_status(api):
-    response = api.put(
-        "/schedules/T-1",
-        {
-            "kind": "Task",
-            "status": "actual",
-            "business_name": "会議",
-            "start": "2026-11-24T10:00:00+09:00",
-            "end": "2026-11-24T11:00:00+09:00",
-        },
-    )
+    body = {
+        "kind": "task",
+        "status": "actual",
+        "business_name": "会議",
+        "start": "2026-11-24T10:00:00+09:00",
+        "end": "2026-11-24T11:00:00+09:00",
+    }
+    response = api.put("/schedules/T-1", body)
     assert response.status_code == 201, response.content
     assert response.json()["kind"] == "業務" and response.json()["status"] == "実績"
+    # Exactly the document's enum: another spelling is refused, naming the field.
+    refused = api.put("/schedules/T-2", {**body, "kind": "Task"})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "kind"
 
 
 def test_naive_times_are_read_in_the_given_or_company_time_zone(api):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sfacal.sources.csv.employees import EMPLOYEE_COLUMNS, import_employees, preview_employees
 from sfacal.sources.csv.export import EmployeeRow, UnencodableError, employees_csv
-from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError
+from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError, Stopped
 from sfacal.sources.csv.schedules import SCHEDULE_COLUMNS, import_schedules, preview_schedules
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ImportReport",
     "RowChange",
     "RowError",
+    "Stopped",
     "UnencodableError",
     "employees_csv",
     "import_employees",

@@ -21,9 +21,10 @@ from django.utils import timezone
 from sfacal.core.errors import InputError
 from sfacal.sources.csv.cells import restore
 from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
-from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError
+from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError, Stopped, log_interruption
 from sfacal.web.companies.models import Company
 from sfacal.web.employees.bulk import (
+    ChangesInterrupted,
     EmployeeChange,
     apply_employee_changes,
     check_address,
@@ -128,7 +129,9 @@ def import_employees(
     Without a company only the file itself is checked (nothing is compared or written). A bad
     row is reported by line and column and never stops the good rows. The rows are applied by
     :func:`sfacal.web.employees.bulk.apply_employee_changes` (audited as ``actor``, the signed-in
-    user of an upload screen).
+    user of an upload screen), in short transactions; an import that stops midway keeps the rows
+    written before and says where it stopped (``report.stopped``, the rows after are
+    ``not_imported``).
     """
     report = ImportReport("employees", dry_run=dry_run or company is None)
     try:
@@ -146,9 +149,14 @@ def import_employees(
         report.changes += [RowChange(c.ref, c.login_id, "valid") for c in changes]
         report.changes.sort(key=lambda c: c.line)
         return report
-    outcomes = apply_employee_changes(
-        company, changes, now=now or timezone.now(), dry_run=dry_run, progress=progress, actor=actor
-    )
+    try:
+        outcomes = apply_employee_changes(
+            company, changes, now=now or timezone.now(), dry_run=dry_run, progress=progress, actor=actor
+        )
+    except ChangesInterrupted as exc:  # the rows before are written (short transactions)
+        outcomes = exc.outcomes
+        report.stopped = Stopped.at(exc.first.ref, exc.cause)
+        log_interruption(report.stopped, exc)
     for outcome in outcomes:
         if outcome.error is not None:
             report.errors.append(_row_error(table, outcome.ref, outcome.error.field, outcome.error))

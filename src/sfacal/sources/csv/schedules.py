@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from sfacal.core.errors import InputError
@@ -33,10 +32,10 @@ from sfacal.core.schedule import (
     zone,
 )
 from sfacal.core.text import incoming_text
-from sfacal.engine import inbox
+from sfacal.engine import inbox, writes
 from sfacal.engine.models import StoredSchedule, Trigger
 from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
-from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError
+from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError, Stopped, log_interruption
 from sfacal.sources.csv.values import CellError, parse_flag, parse_list, parse_point, parse_time
 from sfacal.web.companies.models import Company
 from sfacal.web.employees.models import Employee
@@ -335,6 +334,39 @@ def _dry_run(company: Company, source: str, changes: list[tuple[int, Change]], r
         report.changes.append(RowChange(line, change.ref.record_id, action))
 
 
+def _write(
+    company: Company,
+    changes: list[tuple[int, Change]],
+    report: ImportReport,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Every valid row through the inbox, in short transactions (:mod:`sfacal.engine.writes`: no
+    other writer waits more than about a chunk); an import that stops says where (``stopped``)."""
+    written: list[RowChange] = []
+
+    def write(chunk: Sequence[tuple[int, Change]]) -> None:
+        written.clear()
+        for line, change in chunk:
+            result = inbox.accept(company, change, trigger=Trigger.CSV)
+            action = result.outcome.value
+            if isinstance(change, ScheduleDeletion) and result.outcome is inbox.Outcome.ACCEPTED:
+                action = "deleted"
+            written.append(RowChange(line, change.ref.record_id, action))
+
+    def committed(done: int) -> None:
+        report.changes.extend(written)
+        if progress is not None:
+            progress(done)
+
+    try:
+        writes.write_in_chunks(changes, write, most=BATCH_SIZE, on_commit=committed)
+    except writes.Interrupted as exc:
+        rest = changes[exc.done :]
+        report.changes += [RowChange(line, change.ref.record_id, "not_imported") for line, change in rest]
+        report.stopped = Stopped.at(rest[0][0], exc.cause)
+        log_interruption(report.stopped, exc)
+
+
 def import_schedules(
     company: Company | None,
     data: bytes,
@@ -349,8 +381,9 @@ def import_schedules(
     """Import (or with ``dry_run``, only check) a schedule CSV into ``company``.
 
     Without a company only the file is checked (times are read in Asia/Tokyo). A bad row is
-    reported by line and column and never stops the good rows; good rows are committed in
-    batches of :data:`BATCH_SIZE`.
+    reported by line and column and never stops the good rows; good rows are committed in short
+    transactions (at most :data:`BATCH_SIZE` rows, under a second each), and an import that
+    stops midway says where (``report.stopped``).
     """
     report = ImportReport("schedules", dry_run=dry_run or company is None)
     try:
@@ -384,18 +417,7 @@ def import_schedules(
         if dry_run:
             _dry_run(company, source, changes, report)
         else:
-            done = 0
-            for chunk in _chunks(changes, BATCH_SIZE):
-                with transaction.atomic():
-                    for line, change in chunk:
-                        result = inbox.accept(company, change, trigger=Trigger.CSV)
-                        action = result.outcome.value
-                        if isinstance(change, ScheduleDeletion) and result.outcome is inbox.Outcome.ACCEPTED:
-                            action = "deleted"
-                        report.changes.append(RowChange(line, change.ref.record_id, action))
-                done += len(chunk)
-                if progress is not None:
-                    progress(done)
+            _write(company, changes, report, progress)
     report.changes.sort(key=lambda c: c.line)
     report.errors.sort(key=lambda e: e.line)
     return report

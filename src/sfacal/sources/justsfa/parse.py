@@ -10,6 +10,10 @@ Pure functions, no I/O. Tolerant by design (JUST.SFA has no public spec; see
 * text values go through :func:`sfacal.core.text.incoming_text`, like every source's: at most
   20,000 characters (an error naming the JUST.SFA field above), control characters (NUL included)
   and lone surrogates removed, newlines normalised;
+* identifiers (``recordId``, participants' user IDs) are kept as they are, and refused, naming the
+  field, when they hold a NUL character or a lone surrogate
+  (:func:`sfacal.core.text.check_storable`, as the push API refuses them);
+* years outside 1900-2200 are refused, naming the field (as the push API and the CSV import do);
 * a period of two dates ``["2025-12-30", "2025-12-31"]`` is all-day, the end date *included*
   (inferred); with ``midnight_all_day`` (default) a period from local midnight to a later local
   midnight is all-day too, the end excluded;
@@ -47,9 +51,10 @@ from sfacal.core.schedule import (
     Span,
     Status,
     TimedSpan,
+    check_year,
     zone,
 )
-from sfacal.core.text import incoming_text
+from sfacal.core.text import check_storable, incoming_text
 
 from .settings import JustSfaSettings
 
@@ -101,12 +106,15 @@ def _parse_point(text: object, tz_name: str, field_name: str) -> datetime | date
         )
     try:
         day = date(int(m["y"]), int(m["mo"]), int(m["d"]))
+        check_year(day, field_name)
         if m["h"] is None:
             if m["tz"]:
                 raise ValueError("a date with a UTC offset")
             return day
         frac = (m["f"] or "0")[:6].ljust(6, "0")
         naive = datetime.combine(day, time(int(m["h"]), int(m["mi"]), int(m["s"] or 0), int(frac)))
+    except InputError:
+        raise
     except ValueError as exc:
         raise InputError(
             field_name,
@@ -160,7 +168,7 @@ def parse_participants(value: object, field_name: str) -> tuple[str, ...]:
                 f"a participant has no user ID: {str(item)[:60]}",
                 reason_ja="ユーザーIDのない参加者があります",
             )
-        out.setdefault(uid, None)
+        out.setdefault(check_storable(uid, field_name), None)
     return tuple(out)
 
 
@@ -206,7 +214,7 @@ def record_id_of(raw: object) -> str:
             raise InputError("recordId", "must be a positive number", reason_ja="正の数が必要です")
         return str(raw)
     if isinstance(raw, str) and raw.strip() and len(raw.strip()) <= MAX_RECORD_ID:
-        return raw.strip()
+        return check_storable(raw.strip(), "recordId")
     raise InputError("recordId", "a record number is required", reason_ja="レコード番号が必要です")
 
 

@@ -9,13 +9,23 @@ Order of checks, each failure answered with JSON ``{"ok": false, "error": {"code
    whether a company exists;
 3. the secret request header, when the connection demands one (401 if missing or wrong; constant
    time);
-4. the body: at most :data:`MAX_BODY_BYTES` (413), JSON (400 ``invalid_json``), an object with a
-   known ``type`` (400 ``unknown_type`` naming ``type``);
+4. the body: at most :data:`MAX_BODY_BYTES` (413), JSON nested at most
+   :data:`~sfacal.sources.jsonbody.MAX_DEPTH` levels (400 ``invalid_json``), an object with a known
+   ``type`` (400 ``unknown_type`` naming ``type``);
 5. the test send (``TEST`` and similar types) is answered 200 and logged, nothing else happens;
 6. the record is normalised (400 ``input_invalid`` naming the field: a missing schedule field, an
-   end before the start...) and handed to ``inbox.accept()`` inside the request (S11). Only then
-   is 200 answered (``outcome``: accepted, duplicate or stale). A database failure answers 503,
-   so JUST.SFA delivers again.
+   end before the start, a year outside 1900-2200, a NUL character or a lone surrogate in
+   ``recordId`` or a participant) and handed to ``inbox.accept()`` inside the request (S11). Only
+   then is 200 answered (``outcome``: accepted, duplicate or stale). A database that cannot take
+   the change now (locked past its busy timeout, unreachable) answers 503 with ``Retry-After``
+   (:data:`sfacal.engine.inbox.RETRY_AFTER_SECONDS`) and stores nothing, so JUST.SFA delivers
+   again.
+
+No input answers 500: every text that goes into an answer, a log line or the sync log is cleaned
+first (:func:`sfacal.core.text.clean_text`: a lone surrogate or a NUL character in a refused value
+cannot break the answer or the database write). An unforeseen error is answered with the same JSON
+shape (500 ``internal_error``) and logged with its traceback under the connection's number, never
+the token.
 
 The webhook carries the whole record, so no API call is made here (J4). Each outcome is also
 written to the sync log (trigger ``webhook``) for the administrator, naming the schedule (its
@@ -41,8 +51,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sfacal.core.errors import InputError, SfacalError, log_params
 from sfacal.core.schedule import Schedule
+from sfacal.core.text import clean_text
 from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.sources.jsonbody import BodyNotJson, parse_json
 from sfacal.web.connections.models import SourceConnection, SourceKind
 from sfacal.web.employees.models import Employee
 
@@ -60,9 +72,14 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def _error(status: int, code: str, message: str, message_ja: str, field: str | None = None) -> JsonResponse:
-    error: dict[str, Any] = {"code": code, "message": message, "message_ja": message_ja}
+    # Messages may quote what was received: cleaned, a lone surrogate cannot break the answer.
+    error: dict[str, Any] = {
+        "code": code,
+        "message": clean_text(message),
+        "message_ja": clean_text(message_ja),
+    }
     if field is not None:
-        error["field"] = field
+        error["field"] = clean_text(field)
     response = JsonResponse(
         {"ok": False, "error": error}, status=status, json_dumps_params={"ensure_ascii": False}
     )
@@ -91,6 +108,7 @@ def _reject(
     """Log a refused delivery (and write it to the company's sync log when we know the company,
     with ``error``'s parameters when the refusal comes from one)."""
     conn = f"connection {connection.pk}" if connection is not None else "unknown token"
+    reason = clean_text(reason)
     log.warning(
         "JUST.SFA webhook refused (%s) from %s, %s: %s", response.status_code, _client(request), conn, reason
     )
@@ -132,11 +150,11 @@ def _sync_log(
             operation=operation,
             result=result,
             source=connection.kind,
-            record_id=record_id[:200],
-            subject=subject[:255],
+            record_id=clean_text(record_id)[:200],
+            subject=clean_text(subject)[:255],
             error_code=code[:64],
-            error_params=params or {},
-            message=message[:2000],
+            error_params={key: clean_text(value) for key, value in (params or {}).items()},
+            message=clean_text(message)[:2000],
         )
     except DatabaseError:  # the log must never turn an accepted change into a failure
         log.exception("could not write the webhook outcome to the sync log")
@@ -183,8 +201,36 @@ def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
     return _reject(request, None, _not_found(), "unknown token")
 
 
+def _unavailable(exc: BaseException) -> JsonResponse:
+    response = _error(
+        503,
+        "unavailable",
+        f"The change could not be stored now ({type(exc).__name__}); please send it again.",
+        "変更を保存できませんでした。しばらくしてから再送してください。",
+    )
+    response["Retry-After"] = str(inbox.RETRY_AFTER_SECONDS)
+    return response
+
+
 @csrf_exempt
 def receive(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        return _receive(request, token)
+    except Exception as exc:
+        # Never Django's HTML page (nor its request log line, which holds the token in the path).
+        if inbox.is_unavailable(exc):
+            log.warning("JUST.SFA webhook: the database is unavailable (%s)", type(exc).__name__)
+            return _unavailable(exc)
+        log.exception("JUST.SFA webhook failed unexpectedly")
+        return _error(
+            500,
+            "internal_error",
+            "An unexpected error occurred; it has been logged.",
+            "予期しないエラーが発生しました（記録済み）。",
+        )
+
+
+def _receive(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         response = _error(405, "method_not_allowed", "Only POST is accepted.", "POST のみ受け付けます。")
         response["Allow"] = "POST"
@@ -225,18 +271,18 @@ def receive(request: HttpRequest, token: str) -> HttpResponse:
     if len(raw) > MAX_BODY_BYTES:
         return _reject(request, connection, too_big, f"body of {len(raw)} bytes")
     try:
-        body = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        body = parse_json(raw, encoding="utf-8-sig")
+    except BodyNotJson as exc:
         return _reject(
             request,
             connection,
             _error(
                 400,
                 "invalid_json",
-                f"The body is not valid JSON: {exc}",
+                f"The body is not valid JSON: {exc.reason}",
                 "本文が正しい JSON ではありません。",
             ),
-            f"invalid JSON: {exc}",
+            f"invalid JSON: {exc.reason}",
         )
     if not isinstance(body, dict):
         return _reject(
@@ -308,14 +354,12 @@ def _handle_record(
         )
     try:
         accepted = inbox.accept(connection.company, change, trigger=Trigger.WEBHOOK)
-    except (DatabaseError, SfacalError) as exc:
-        log.exception("JUST.SFA webhook for connection %s could not be stored", connection.pk)
-        return _error(
-            503,
-            "unavailable",
-            f"The change could not be stored ({type(exc).__name__}); please send it again.",
-            "変更を保存できませんでした。再送してください。",
-        )
+    except (DatabaseError, SfacalError, inbox.Unavailable) as exc:
+        if inbox.is_unavailable(exc):
+            log.warning("JUST.SFA webhook for connection %s could not be stored now: %s", connection.pk, exc)
+        else:
+            log.exception("JUST.SFA webhook for connection %s could not be stored", connection.pk)
+        return _unavailable(exc)
     subject = accepted.subject
     message = f"{kind} {accepted.outcome.value}"
     if isinstance(change, Schedule):

@@ -7,7 +7,6 @@ the interactive documentation ``/api/v1/docs``. Every error answers with the JSO
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,6 +16,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from sfacal.engine import inbox
+from sfacal.sources.jsonbody import parse_json
 from sfacal.sources.push import errors
 from sfacal.sources.push.auth import CompanyTokenAuth
 
@@ -44,7 +45,9 @@ def body_limit(request: HttpRequest) -> int:
 
 
 def read_json(request: HttpRequest, limit: int) -> Any:
-    """The JSON body of ``request``: :class:`BodyTooLarge` over ``limit``, ``ValueError`` if not JSON."""
+    """The JSON body of ``request``: :class:`BodyTooLarge` over ``limit``,
+    :class:`~sfacal.sources.jsonbody.BodyNotJson` (a ``ValueError``) if not UTF-8 JSON nested at most
+    :data:`~sfacal.sources.jsonbody.MAX_DEPTH` levels."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     try:
         if int(declared) > limit:
@@ -57,7 +60,7 @@ def read_json(request: HttpRequest, limit: int) -> Any:
         raise BodyTooLarge(limit) from exc
     if len(raw) > limit:
         raise BodyTooLarge(limit)
-    return json.loads(raw.decode("utf-8"))
+    return parse_json(raw)
 
 
 class LimitedJsonParser(Parser):
@@ -88,6 +91,7 @@ class PushApi(NinjaAPI):
     """Adds the schemas of bodies that are parsed item by item (the batch) to the document."""
 
     extra_schemas: tuple[type[Schema], ...] = ()
+    extra_documents: dict[str, dict[str, Any]] = {}
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
@@ -97,6 +101,8 @@ class PushApi(NinjaAPI):
             for name, definition in doc.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components.setdefault(model.__name__, doc)
+        for name, definition in self.extra_documents.items():
+            components.setdefault(name, definition)
         return schema
 
 
@@ -156,13 +162,19 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(Exception)
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if inbox.is_unavailable(exc):  # locked past the busy timeout, unreachable: nothing stored
+            logger.warning(
+                "push api %s %s: the database is unavailable: %s", request.method, request.path, exc
+            )
+            return _respond(api, request, errors.unavailable(inbox.RETRY_AFTER_SECONDS))
         logger.exception("push api %s %s failed unexpectedly", request.method, request.path)
         return _respond(api, request, errors.internal_error())
 
     from sfacal.sources.push.routes import directory_router, schedule_router
-    from sfacal.sources.push.schemas import BatchRequest
+    from sfacal.sources.push.schemas import BATCH_REQUEST_SCHEMA, BatchItem
 
-    api.extra_schemas = (BatchRequest,)
+    api.extra_schemas = (BatchItem,)
+    api.extra_documents = {"BatchRequest": BATCH_REQUEST_SCHEMA}
 
     api.add_router("/", schedule_router)
     api.add_router("/", directory_router)

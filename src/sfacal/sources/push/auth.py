@@ -4,20 +4,26 @@ Only the SHA-256 of a token is stored (:class:`~sfacal.web.connections.models.Ap
 is looked up by that hash (a unique index) and the hash is compared again in constant time. The
 token decides the company (U2): nothing in a request can name another one. A missing, malformed,
 unknown or revoked token gets the same 401, so nothing is revealed about which companies exist.
+Recording ``last_used_at`` is best effort: a database too busy to take that write does not refuse
+the request.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import timedelta
 from typing import Any, cast
 
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
 from sfacal.web.companies.models import Company
 from sfacal.web.connections.models import ApiToken, hash_token
+
+logger = logging.getLogger("sfacal.push")
 
 TOKEN_PREFIX = "sfa_"
 MAX_TOKEN_LENGTH = 200
@@ -38,8 +44,11 @@ def company_for_token(token: str) -> tuple[Company, ApiToken] | None:
         return None
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-        row.last_used_at = now
+        try:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+            row.last_used_at = now
+        except DatabaseError as exc:  # a busy database must not refuse a valid token (a read needs no write)
+            logger.warning("could not record the use of API token %s: %s", row.pk, exc)
     return row.company, row
 
 

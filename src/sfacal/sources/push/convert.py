@@ -19,24 +19,12 @@ from typing import Any
 
 from sfacal.core.errors import InputError
 from sfacal.core.localtime import LocalTimeNote, resolve_span
-from sfacal.core.schedule import AllDaySpan, Schedule, SourceRef, Span, TimedSpan, zone
+from sfacal.core.schedule import AllDaySpan, Schedule, SourceRef, Span, TimedSpan, check_year, zone
 from sfacal.core.text import incoming_text
 from sfacal.sources.push.schemas import ScheduleIn
 
 SOURCE = "push"
 """The ``source`` part of every record the push API (and, by default, the CSV import) writes."""
-
-MIN_YEAR = 1900
-MAX_YEAR = 2200
-
-
-def _check_year(value: date, field_name: str) -> None:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise InputError(
-            field_name,
-            f"the year must be between {MIN_YEAR} and {MAX_YEAR}",
-            reason_ja=f"年は {MIN_YEAR}〜{MAX_YEAR} の範囲で指定してください",
-        )
 
 
 def parse_point(text: str, field_name: str) -> date | datetime:
@@ -58,7 +46,7 @@ def parse_point(text: str, field_name: str) -> date | datetime:
             f"not an ISO 8601 date or date and time: {raw[:40]!r}",
             reason_ja="日付・日時の形式が正しくありません（例: 2026-11-24T10:00:00+09:00）",
         ) from exc
-    _check_year(value if isinstance(value, date) else value.date(), field_name)
+    check_year(value if isinstance(value, date) else value.date(), field_name)
     return value
 
 
@@ -122,7 +110,7 @@ def to_schedule(
     updated_at = body.updated_at or now
     if updated_at.tzinfo is None or updated_at.utcoffset() is None:
         updated_at = updated_at.replace(tzinfo=zone(tz_name))
-    _check_year(updated_at.date(), "updated_at")
+    check_year(updated_at.date(), "updated_at")
     version = str(body.version) if body.version is not None else None
     if version is not None and len(version) > 128:
         raise InputError("version", "longer than 128 characters", reason_ja="128文字以内にしてください")

@@ -17,12 +17,13 @@ from sfacal.web.companies.models import BusinessName, Company, Purpose
 __all__ = ["replace_business_names", "replace_purposes"]
 
 
-def _check_master_names(names: Sequence[str], field_name: str) -> list[str]:
+def _check_master_names(names: Sequence[str], suffix: str) -> list[str]:
+    """The names, stripped; an :class:`InputError` names ``[i]`` + ``suffix`` (the JSON path)."""
     out: list[str] = []
     seen: set[str] = set()
     for i, raw in enumerate(names):
         name = raw.strip()
-        where = f"[{i}].name"
+        where = f"[{i}]{suffix}"
         if not name:
             raise InputError(where, "must not be empty", reason_ja="名前は必須です")
         if name in (UNSELECTED, OUTSIDE_MASTER):
@@ -41,7 +42,7 @@ def _check_master_names(names: Sequence[str], field_name: str) -> list[str]:
 @transaction.atomic
 def replace_purposes(company: Company, items: Sequence[tuple[str, bool]]) -> list[Purpose]:
     """C9: the 商談目的 master becomes exactly ``items`` (name, counted as a visit), in order."""
-    names = _check_master_names([name for name, _ in items], "purposes")
+    names = _check_master_names([name for name, _ in items], ".name")
     current = {p.name: p for p in Purpose.objects.filter(company=company)}
     Purpose.objects.filter(company=company).exclude(name__in=names).delete()
     for position, (name, (_, counted)) in enumerate(zip(names, items, strict=True)):
@@ -58,7 +59,7 @@ def replace_purposes(company: Company, items: Sequence[tuple[str, bool]]) -> lis
 @transaction.atomic
 def replace_business_names(company: Company, names: Sequence[str]) -> list[BusinessName]:
     """C9: the 業務名 master becomes exactly ``names``, in order."""
-    clean = _check_master_names(names, "business_names")
+    clean = _check_master_names(names, "")
     current = {b.name: b for b in BusinessName.objects.filter(company=company)}
     BusinessName.objects.filter(company=company).exclude(name__in=clean).delete()
     for position, name in enumerate(clean):

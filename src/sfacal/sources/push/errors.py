@@ -18,6 +18,7 @@ precondition_failed    412     ``If-Match``, ``version`` or ``updated_at`` says 
 payload_too_large      413     the body is over the limit
 input_invalid          422     a field is missing, mistyped or has a value that is not allowed
 internal_error         500     a bug; logged with a traceback (never expected)
+unavailable            503     the database cannot take the request now; ``Retry-After`` says when
 =====================  ======  ==========================================================
 """
 
@@ -121,6 +122,21 @@ def precondition_failed(field_name: str, message: str, message_ja: str) -> ApiEr
     return ApiError.single(412, "precondition_failed", field_name, message, message_ja)
 
 
+def unavailable(retry_after: int) -> ApiError:
+    """503: the database cannot take the request now (locked past its busy timeout, unreachable);
+    nothing was stored. ``Retry-After`` says when to send it again."""
+    error = ApiError.single(
+        503,
+        "unavailable",
+        None,
+        "The request could not be stored now (the database is busy or unreachable); nothing was "
+        f"changed. Send it again in {retry_after} seconds.",
+        f"データベースが混み合っているか接続できないため、保存できませんでした（何も変更されていません）。{retry_after} 秒後に再送してください。",
+    )
+    error.headers["Retry-After"] = str(retry_after)
+    return error
+
+
 def internal_error() -> ApiError:
     return ApiError.single(
         500,
@@ -216,7 +232,9 @@ def problems_from_pydantic(errors: Iterable[Mapping[str, Any]], *, prefix: str =
         ja = _JA_BY_TYPE.get(str(err.get("type", "")), "値が正しくありません")
         ctx = err.get("ctx") or {}
         if isinstance(ctx, Mapping):
-            if "expected" in ctx:
+            if "ja" in ctx:  # our own checks (fields.py) say it in Japanese themselves
+                ja = str(ctx["ja"])
+            elif "expected" in ctx:
                 ja += f"（{ctx['expected']}）"
             elif "max_length" in ctx:
                 ja += f"（最大 {ctx['max_length']}）"

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Body, HeaderEx, P, QueryEx, Router, Status
+from ninja import Body, Header, P, PathEx, Query, QueryEx, Router, Status
+from pydantic import Field
 
 from sfacal.core.errors import InputError
 from sfacal.sources.push import directory, errors, service
 from sfacal.sources.push.auth import request_company
+from sfacal.sources.push.fields import IfMatchValue, LoginId, MasterName, Moment, SourceId, StateValue
 from sfacal.sources.push.schemas import (
     MAX_MASTER_ITEMS,
     BatchResponse,
@@ -24,8 +25,6 @@ from sfacal.sources.push.schemas import (
     ScheduleIn,
     ScheduleOut,
     ScheduleStatus,
-    Text,
-    check_text,
 )
 from sfacal.web.companies.models import BusinessName, Company, Purpose
 from sfacal.web.employees import bulk
@@ -34,9 +33,23 @@ from sfacal.web.employees.models import Employee
 schedule_router = Router(tags=["schedules"])
 directory_router = Router(tags=["employees and masters"])
 
-_AUTH: dict[int, Any] = {401: ErrorOut}
+# Every operation may answer 401 (token) and 503 (the database cannot take the request now; see
+# Retry-After); reads 404 and 422 (a bad path or query value); writes 400, 412, 413 and 422.
+_AUTH: dict[int, Any] = {401: ErrorOut, 503: ErrorOut}
 _READ: dict[int, Any] = {**_AUTH, 404: ErrorOut, 422: ErrorOut}
 _WRITE: dict[int, Any] = {**_AUTH, 400: ErrorOut, 412: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+
+SourceIdPath = PathEx[SourceId, P()]  # type: ignore[valid-type]
+LoginIdPath = PathEx[LoginId, P()]  # type: ignore[valid-type]
+# Optional header and query parameters are typed without None and default to None: the document
+# then says "a string, or absent" (a header or a query value cannot be null).
+IF_MATCH = Header(None, alias="If-Match")
+DELETED_AT = Query(None, description="When the SFA deleted it; default now.")
+STATE = Query(None, description="on, off or forbidden (連携する, 連携しない, 使用禁止)")
+MasterList = Annotated[list[PurposeIn], Field(max_length=MAX_MASTER_ITEMS)]
+NameList = Annotated[
+    list[MasterName], Field(max_length=MAX_MASTER_ITEMS, json_schema_extra={"uniqueItems": True})
+]
 
 _BATCH_BODY = {
     "requestBody": {
@@ -67,7 +80,7 @@ def batch_schedules(request: HttpRequest) -> Any:
     company = request_company(request)
     try:
         data = read_json(request, MAX_BATCH_BODY_BYTES)
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise errors.malformed_json() from exc
     items = service.batch_items(data)
     return service.run_batch(company, items, now=timezone.now())
@@ -82,15 +95,18 @@ def batch_schedules(request: HttpRequest) -> Any:
         "Idempotent: the same content again answers 200 with `outcome: duplicate`. 201 when the "
         "schedule did not exist. `If-Match` (an ETag from an earlier answer), a lower numeric "
         "`version` or an older `updated_at` than the stored state give 412. Unknown participants "
-        "are kept (a warning in the answer and the log) and synced once the employee exists."
+        "are kept (a warning in the answer and the log) and synced once the employee exists. "
+        "Refused with 422 besides what the body's schema says: `end` before `start`; `start` and "
+        "`end` not both dates or both dates and times (without `all_day`); dates with `all_day: "
+        "false` or dates and times with `all_day: true`."
     ),
 )
 def put_schedule(
     request: HttpRequest,
-    source_id: str,
+    source_id: SourceIdPath,
     payload: ScheduleIn,
     response: HttpResponse,
-    if_match: HeaderEx[str | None, P(alias="If-Match")] = None,
+    if_match: IfMatchValue = IF_MATCH,
 ) -> Any:
     result = service.upsert(
         request_company(request), source_id, payload, if_match=if_match, now=timezone.now()
@@ -112,9 +128,9 @@ def put_schedule(
 )
 def delete_schedule(
     request: HttpRequest,
-    source_id: str,
-    updated_at: QueryEx[datetime | None, P(description="When the SFA deleted it; default now.")] = None,
-    if_match: HeaderEx[str | None, P(alias="If-Match")] = None,
+    source_id: SourceIdPath,
+    updated_at: Moment = DELETED_AT,
+    if_match: IfMatchValue = IF_MATCH,
 ) -> Any:
     service.delete(
         request_company(request), source_id, if_match=if_match, updated_at=updated_at, now=timezone.now()
@@ -128,7 +144,7 @@ def delete_schedule(
     url_name="get_schedule",
     summary="Read a schedule as stored",
 )
-def get_schedule(request: HttpRequest, source_id: str, response: HttpResponse) -> Any:
+def get_schedule(request: HttpRequest, source_id: SourceIdPath, response: HttpResponse) -> Any:
     result = service.read(request_company(request), source_id)
     if result.etag:
         response["ETag"] = result.etag
@@ -141,7 +157,7 @@ def get_schedule(request: HttpRequest, source_id: str, response: HttpResponse) -
     url_name="schedule_status",
     summary="Mirror state per participant and inbox state of the latest change",
 )
-def schedule_status(request: HttpRequest, source_id: str) -> Any:
+def schedule_status(request: HttpRequest, source_id: SourceIdPath) -> Any:
     return service.status(request_company(request), source_id)
 
 
@@ -167,14 +183,9 @@ def _employee_out(employee: Employee, created: bool = False) -> dict[str, Any]:
 
 def _login_id(value: str) -> str:
     try:
-        check_text(value)
         return bulk.check_login_id(value)
     except InputError as exc:
         raise errors.from_input_error(exc) from exc
-    except ValueError as exc:
-        raise errors.ApiError.single(
-            422, "input_invalid", "login_id", f"login_id: {exc}", "login_id: 使用できない文字があります"
-        ) from exc
 
 
 @directory_router.get(
@@ -185,7 +196,7 @@ def _login_id(value: str) -> str:
 )
 def list_employees(
     request: HttpRequest,
-    state: QueryEx[str | None, P(description="on, off or forbidden")] = None,
+    state: StateValue = STATE,
     limit: QueryEx[int, P(ge=1, le=1000)] = 100,
     offset: QueryEx[int, P(ge=0, le=10_000_000)] = 0,
 ) -> Any:
@@ -205,7 +216,7 @@ def list_employees(
     url_name="get_employee",
     summary="Read one employee",
 )
-def get_employee(request: HttpRequest, login_id: str) -> Any:
+def get_employee(request: HttpRequest, login_id: LoginIdPath) -> Any:
     company = request_company(request)
     row = Employee.objects.filter(company=company, login_id=_login_id(login_id)).first()
     if row is None:
@@ -220,10 +231,11 @@ def get_employee(request: HttpRequest, login_id: str) -> Any:
     summary="Create or update an employee (E1-E4)",
     description=(
         "Fields left out keep their value. Turning `state` on records the sync start (E4): only "
-        "schedules registered or updated after it are sent."
+        "schedules registered or updated after it are sent. `state` on with `user_id_mode` "
+        "explicit needs a `user_id` (422 naming `user_id`)."
     ),
 )
-def put_employee(request: HttpRequest, login_id: str, payload: EmployeeIn) -> Any:
+def put_employee(request: HttpRequest, login_id: LoginIdPath, payload: EmployeeIn) -> Any:
     company = request_company(request)
     try:
         change = bulk.EmployeeChange(
@@ -239,7 +251,10 @@ def put_employee(request: HttpRequest, login_id: str, payload: EmployeeIn) -> An
         )
     except InputError as exc:
         raise errors.from_input_error(exc) from exc
-    (outcome,) = bulk.apply_employee_changes(company, [change], now=timezone.now())
+    try:
+        (outcome,) = bulk.apply_employee_changes(company, [change], now=timezone.now())
+    except bulk.ChangesInterrupted as exc:  # nothing written: the cause answers (a locked database: 503)
+        raise exc.cause from exc
     if outcome.error is not None:
         raise errors.from_input_error(outcome.error)
     assert outcome.employee is not None
@@ -261,16 +276,6 @@ def _business_names(company: Company) -> list[str]:
     return [b.name for b in BusinessName.objects.filter(company=company).order_by("position", "id")]
 
 
-def _too_many(count: int) -> errors.ApiError:
-    return errors.ApiError.single(
-        422,
-        "input_invalid",
-        "body",
-        f"body: at most {MAX_MASTER_ITEMS} entries (got {count})",
-        f"body: {MAX_MASTER_ITEMS} 件までです（{count} 件）",
-    )
-
-
 @directory_router.get(
     "/masters/purposes",
     response={200: list[PurposeOut], **_AUTH},
@@ -286,12 +291,13 @@ def get_purposes(request: HttpRequest) -> Any:
     response={200: list[PurposeOut], **_WRITE},
     url_name="put_purposes",
     summary="Replace the 商談目的 master (C9)",
-    description="The list becomes the master, in this order; purposes not listed are removed.",
+    description=(
+        "The list becomes the master, in this order; purposes not listed are removed. A name that "
+        "appears twice is refused (422 naming `[i].name`)."
+    ),
 )
-def put_purposes(request: HttpRequest, payload: Body[list[PurposeIn]]) -> Any:
+def put_purposes(request: HttpRequest, payload: Body[MasterList]) -> Any:
     company = request_company(request)
-    if len(payload) > MAX_MASTER_ITEMS:
-        raise _too_many(len(payload))
     try:
         directory.replace_purposes(company, [(p.name, p.counted_as_visit) for p in payload])
     except InputError as exc:
@@ -314,12 +320,13 @@ def get_business_names(request: HttpRequest) -> Any:
     response={200: list[str], **_WRITE},
     url_name="put_business_names",
     summary="Replace the 業務名 master (C9)",
-    description="The list becomes the master, in this order; names not listed are removed.",
+    description=(
+        "The list becomes the master, in this order; names not listed are removed. A name that "
+        "appears twice is refused (422 naming `[i].name`)."
+    ),
 )
-def put_business_names(request: HttpRequest, payload: Body[list[Text]]) -> Any:
+def put_business_names(request: HttpRequest, payload: Body[NameList]) -> Any:
     company = request_company(request)
-    if len(payload) > MAX_MASTER_ITEMS:
-        raise _too_many(len(payload))
     try:
         directory.replace_business_names(company, payload)
     except InputError as exc:

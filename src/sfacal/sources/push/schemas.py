@@ -1,101 +1,44 @@
-"""Request and response bodies of the push API (pydantic models, published in the OpenAPI document)."""
+"""Request and response bodies of the push API (pydantic models, published in the OpenAPI document).
+
+The value types (and so the document's lengths, enums and patterns) are :mod:`.fields`; a body
+that the document allows is refused only for a rule between its fields (422, named in the
+operation's description), or, with 412, for the stored state (``If-Match``, ``version``,
+``updated_at``).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import ConfigDict, Field
 
-from sfacal.core.text import MAX_TEXT
+from sfacal.sources.push.fields import (
+    MAX_LOGIN_ID,
+    MAX_SOURCE_ID,
+    DateOrDateTime,
+    EmailOrEmpty,
+    FreeText,
+    IfMatchValue,
+    KindValue,
+    MasterName,
+    ModeValue,
+    Moment,
+    SourceId,
+    StateValue,
+    StatusValue,
+    StrictBool,
+    TimeZoneName,
+    VersionValue,
+    check_text,
+    setting,
+)
 
-MAX_SOURCE_ID = 200
-MAX_LOGIN_ID = 150
+__all__ = ["MAX_LOGIN_ID", "MAX_SOURCE_ID", "check_text"]
+
 MAX_BATCH_ITEMS = 500
 MAX_PARTICIPANTS = 500
 MAX_MASTER_ITEMS = 1000
-
-
-def check_text(value: str) -> str:
-    """Reject text a database cannot store: NUL characters and lone surrogates."""
-    if "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("the text is not valid Unicode (lone surrogate)") from exc
-    return value
-
-
-def _lower_ascii(value: Any) -> Any:
-    if isinstance(value, str) and value.isascii():
-        return value.strip().lower()
-    if isinstance(value, str):
-        return value.strip()
-    return value
-
-
-Text = Annotated[str, AfterValidator(check_text)]
-"""An identifier or a setting: refused with NUL characters or lone surrogates."""
-
-FreeText = Annotated[
-    str,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "maxLength": MAX_TEXT,
-            "description": f"At most {MAX_TEXT:,} characters. Control characters (NUL included) and "
-            "lone surrogates are removed, newlines normalised (the JUST.SFA webhook does the same).",
-        }
-    ),
-]
-"""A schedule's free text: length-checked and cleaned by ``convert.to_schedule`` with
-:func:`sfacal.core.text.incoming_text`, the same function every source uses (the error then names
-the field with a message about characters)."""
-
-
-def _int_to_str(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-VersionValue = Annotated[
-    Text,
-    BeforeValidator(_int_to_str),
-    Field(max_length=128),
-    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": 128}, {"type": "integer"}]}),
-]
-
-KindValue = Annotated[
-    Literal["商談", "業務", "meeting", "task"],
-    BeforeValidator(_lower_ascii),
-    Field(description="商談 (business talk; alias `meeting`) or 業務 (business task; alias `task`)."),
-]
-StatusValue = Annotated[
-    Literal["予定", "実績", "plan", "actual"],
-    BeforeValidator(_lower_ascii),
-    Field(
-        description="予定 (plan; alias `plan`) or 実績 (actual result; alias `actual`). Only plans are synced."
-    ),
-]
-DateOrDateTime = Annotated[
-    Text,
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "format": "date-time"},
-                {"type": "string", "format": "date"},
-            ],
-            "description": (
-                "ISO 8601. Timed: a date and time with an offset (`2026-11-24T10:00:00+09:00`), or "
-                "without one, read in `timezone`. All-day: a date (`2026-11-24`); the end date is the "
-                "last day, included."
-            ),
-        }
-    ),
-]
 
 
 class ScheduleIn(Schema):
@@ -107,11 +50,11 @@ class ScheduleIn(Schema):
     status: StatusValue
     start: DateOrDateTime
     end: DateOrDateTime
-    all_day: bool | None = Field(
+    all_day: StrictBool | None = Field(
         None, description="All-day schedule. Default: true when start and end are both dates."
     )
-    timezone: Annotated[Text, Field(max_length=64)] | None = Field(
-        None, description="IANA time zone (e.g. `Asia/Tokyo`). Default: the company's time zone."
+    timezone: TimeZoneName | None = Field(
+        None, description="IANA time zone (e.g. `Asia/Tokyo`). Default (null or empty): the company's."
     )
     title: FreeText | None = Field(None, description="件名")
     content: FreeText | None = Field(None, description="内容 (memo)")
@@ -119,12 +62,12 @@ class ScheduleIn(Schema):
     business_name: FreeText | None = Field(None, description="業務名")
     customer_name: FreeText | None = Field(None, description="顧客名")
     customer_address: FreeText | None = Field(None, description="顧客住所")
-    participants: list[Annotated[Text, Field(max_length=MAX_LOGIN_ID)]] = Field(
+    participants: list[setting(MAX_LOGIN_ID)] = Field(  # type: ignore[valid-type]
         default_factory=list,
         max_length=MAX_PARTICIPANTS,
         description="Login IDs (社員ログインID) of the participating employees.",
     )
-    updated_at: datetime | None = Field(
+    updated_at: Moment | None = Field(
         None,
         description="When the SFA last changed the record (with an offset). Default: now. "
         "A write older than the stored one is rejected with 412.",
@@ -193,16 +136,35 @@ class BatchItem(Schema):
     model_config = ConfigDict(extra="forbid")
 
     op: Literal["upsert", "delete"]
-    source_id: Annotated[Text, Field(min_length=1, max_length=MAX_SOURCE_ID)]
+    source_id: SourceId  # type: ignore[valid-type]
     schedule: ScheduleIn | None = Field(None, description="Required for `upsert`.")
-    if_match: Annotated[Text, Field(max_length=200)] | None = Field(
+    if_match: IfMatchValue | None = Field(
         None, description="Like the If-Match header: the ETag the write expects."
     )
-    updated_at: datetime | None = Field(None, description="`delete` only: when the SFA deleted it.")
+    updated_at: Moment | None = Field(None, description="`delete` only: when the SFA deleted it.")
 
 
-class BatchRequest(Schema):
-    items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+BATCH_REQUEST_SCHEMA: dict[str, Any] = {
+    "title": "BatchRequest",
+    "description": (
+        "The body of `POST /schedules:batch`: 1-500 items. Any item is taken into the batch and "
+        "gets its own result; an item that is not a valid BatchItem is answered in `results` "
+        "(422 naming `items[i]...`), never by refusing the batch."
+    ),
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["items"],
+    "properties": {
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_BATCH_ITEMS,
+            "items": {"anyOf": [{"$ref": "#/components/schemas/BatchItem"}, {}]},
+        }
+    },
+}
+"""The batch envelope as the OpenAPI document publishes it (the endpoint reads the body itself,
+item by item: :func:`sfacal.sources.push.service.batch_items`)."""
 
 
 class BatchResult(Schema):
@@ -262,30 +224,21 @@ class ScheduleStatus(Schema):
     participants: list[ParticipantStatus]
 
 
-StateValue = Annotated[
-    Literal["on", "off", "forbidden", "連携する", "連携しない", "使用禁止"],
-    BeforeValidator(_lower_ascii),
-]
-ModeValue = Annotated[Literal["explicit", "login_at_domain"], BeforeValidator(_lower_ascii)]
-
-
 class EmployeeIn(Schema):
     """Fields left out keep their current value (or the default for a new employee)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[Text, Field(max_length=200)] | None = None
-    email: Annotated[Text, Field(max_length=254)] | None = None
+    name: setting(200) | None = None  # type: ignore[valid-type]
+    email: EmailOrEmpty | None = None
     state: StateValue | None = Field(
         None, description="on (連携する), off (連携しない), forbidden (使用禁止)"
     )
     user_id_mode: ModeValue | None = Field(
         None, description="explicit (the user_id) or login_at_domain (login ID @ company domain)"
     )
-    user_id: Annotated[Text, Field(max_length=254)] | None = Field(
-        None, description="Mailbox user ID (UPN / SMTP address)"
-    )
-    calendar_name: Annotated[Text, Field(max_length=255)] | None = Field(
+    user_id: EmailOrEmpty | None = Field(None, description="Mailbox user ID (UPN / SMTP address)")
+    calendar_name: setting(255) | None = Field(  # type: ignore[valid-type]
         None, description="Target calendar name; empty = the default calendar"
     )
 
@@ -313,20 +266,10 @@ class EmployeeList(Schema):
 class PurposeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[Text, Field(min_length=1, max_length=100)]
-    counted_as_visit: bool = True
+    name: MasterName
+    counted_as_visit: StrictBool = True
 
 
 class PurposeOut(Schema):
     name: str
     counted_as_visit: bool
-
-
-class BusinessNameIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[Text, Field(min_length=1, max_length=100)]
-
-
-class BusinessNameOut(Schema):
-    name: str

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import pydantic
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from sfacal.core.errors import InputError, error_from_code
 from sfacal.core.localtime import LocalTimeIssue, LocalTimeNote
 from sfacal.core.render import MAX_SUBJECT, event_subject, subject_overflow
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef
+from sfacal.core.text import check_storable
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
 from sfacal.sources.push import errors
@@ -29,7 +30,7 @@ from sfacal.sources.push.convert import (
     schedule_to_out,
     to_schedule,
 )
-from sfacal.sources.push.schemas import MAX_BATCH_ITEMS, BatchItem, ScheduleIn, check_text
+from sfacal.sources.push.schemas import MAX_BATCH_ITEMS, BatchItem, ScheduleIn
 from sfacal.web.companies.models import Company
 from sfacal.web.employees.models import Employee, SyncState
 
@@ -46,20 +47,13 @@ class WriteResult:
 
 
 def check_source_id(source_id: str, field_name: str = "source_id") -> str:
-    """The record ID from the path (or a batch item), or a 422 naming ``field_name``."""
+    """The record ID from the path (or a batch item; both already passed
+    :data:`~sfacal.sources.push.fields.SourceId`), or a 422 naming ``field_name``."""
     try:
-        check_text(source_id)
+        check_storable(source_id, field_name)
         return SourceRef("x", SOURCE, source_id).record_id
-    except (ValueError, InputError) as exc:
-        reason = exc.params.get("reason", str(exc)) if isinstance(exc, InputError) else str(exc)
-        reason_ja = (
-            exc.params.get("reason_ja", reason)
-            if isinstance(exc, InputError)
-            else "使用できない文字があります"
-        )
-        raise errors.ApiError.single(
-            422, "input_invalid", field_name, f"{field_name}: {reason}", f"{field_name}: {reason_ja}"
-        ) from exc
+    except InputError as exc:
+        raise errors.from_input_error(exc, rename={"record_id": field_name}) from exc
 
 
 def _stored(company: Company, record_id: str, *, lock: bool = False) -> StoredSchedule | None:
@@ -191,6 +185,18 @@ def log_unknown_participants(
         schedule.ref.record_id,
         ", ".join(unknown),
     )
+    try:
+        _log_unknown(company, schedule, unknown, trigger)
+    except DatabaseError as exc:  # the change is stored: a missing log line must not make it an error
+        logger.warning(
+            "company=%s record=%s: could not log the unknown participants: %s",
+            company.slug,
+            schedule.ref.record_id,
+            exc,
+        )
+
+
+def _log_unknown(company: Company, schedule: Schedule, unknown: Sequence[str], trigger: str) -> None:
     SyncLogEntry.objects.create(
         company=company,
         trigger=trigger,
@@ -439,7 +445,10 @@ def run_batch(company: Company, items: Sequence[object], *, now: datetime) -> di
             ]
             results.append(_error_result(index, shown_id, shown_op, exc))
             continue
-        except Exception:  # one broken item must not lose the others
+        except Exception as exc:  # one broken item must not lose the others
+            if inbox.is_unavailable(exc):
+                _unavailable_from(company, index, items, results, exc)
+                break
             logger.exception("company=%s batch item %d failed unexpectedly", company.slug, index)
             results.append(_error_result(index, shown_id, shown_op, errors.internal_error()))
             continue
@@ -457,6 +466,32 @@ def run_batch(company: Company, items: Sequence[object], *, now: datetime) -> di
         )
     failed = sum(1 for r in results if r["error"] is not None)
     return {"succeeded": len(results) - failed, "failed": failed, "results": results}
+
+
+def _unavailable_from(
+    company: Company, index: int, items: Sequence[object], results: list[dict[str, Any]], exc: Exception
+) -> None:
+    """The database cannot take writes now: item ``index`` and every one after it are answered 503
+    without being tried (each would wait the busy timeout again); the items before stay as they
+    are. With none of them stored, the whole batch is a 503."""
+    logger.warning(
+        "company=%s batch stopped at item %d: the database is unavailable: %s", company.slug, index, exc
+    )
+    unavailable = errors.unavailable(inbox.RETRY_AFTER_SECONDS)
+    if not any(result["error"] is None for result in results):
+        raise unavailable from exc
+    for rest in range(index, len(items)):
+        raw = items[rest]
+        source_id = raw.get("source_id") if isinstance(raw, Mapping) else None
+        op = raw.get("op") if isinstance(raw, Mapping) else None
+        results.append(
+            _error_result(
+                rest,
+                source_id if isinstance(source_id, str) else None,
+                op if isinstance(op, str) else None,
+                unavailable,
+            )
+        )
 
 
 def _batch_field(name: str | None, op: str | None, prefix: str) -> str:

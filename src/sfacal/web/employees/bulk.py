@@ -8,6 +8,9 @@ every change (E4 sync start, P3/S2, E2, P4, a new employee's catch-up) is
   given (E2).
 * Sync on with an explicit user ID mode needs a user ID.
 * Values may be written in Japanese or English (:func:`parse_state`, :func:`parse_user_id_mode`).
+* Many changes are written in short transactions (:mod:`sfacal.engine.writes`): another writer (a
+  webhook) never waits for a long import, and an import that stops midway keeps what it wrote
+  (:class:`ChangesInterrupted` says where it stopped).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from typing import Any, Literal, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 
 from sfacal.core.errors import InputError
+from sfacal.engine import writes
 from sfacal.engine.sync import on_employee_settings_changed
 from sfacal.web.companies.models import AuditEntry, Company
 from sfacal.web.employees.models import Employee, SyncState, UserIdMode
 
 __all__ = [
+    "ChangesInterrupted",
     "EmployeeChange",
     "EmployeeOutcome",
     "apply_employee_changes",
@@ -143,7 +147,7 @@ class EmployeeChange:
     ref: int = 0  # the caller's reference (a CSV line number), echoed in the outcome
 
 
-Action = Literal["created", "updated", "unchanged", "error"]
+Action = Literal["created", "updated", "unchanged", "error", "not_imported"]
 
 
 @dataclass
@@ -153,6 +157,18 @@ class EmployeeOutcome:
     ref: int = 0
     employee: Employee | None = None
     error: InputError | None = None
+
+
+class ChangesInterrupted(Exception):
+    """:func:`apply_employee_changes` stopped while writing: the chunks before are committed.
+    ``outcomes`` is complete (the rows whose write did not commit are ``not_imported``),
+    ``first`` is the outcome of the first row not written, ``cause`` what stopped it."""
+
+    def __init__(self, outcomes: list[EmployeeOutcome], first: EmployeeOutcome, cause: BaseException) -> None:
+        super().__init__(f"stopped at {first.login_id!r}: {type(cause).__name__}: {cause}")
+        self.outcomes = outcomes
+        self.first = first
+        self.cause = cause
 
 
 _FIELDS = ("name", "email", "state", "user_id_mode", "user_id", "calendar_name")
@@ -210,24 +226,41 @@ def _audit_entries(
     ]
 
 
+@dataclass
+class _Write:
+    """One employee to write: its outcome, its state before (``None`` values when new), the
+    fields that changed."""
+
+    outcome: EmployeeOutcome
+    employee: Employee
+    before: dict[str, object]
+    is_new: bool
+    changed: list[str]
+    position: int  # 1-based, in ``changes``
+
+
 def apply_employee_changes(
     company: Company,
     changes: Sequence[EmployeeChange],
     *,
     now: datetime,
     dry_run: bool = False,
-    batch_size: int = 500,
+    batch_size: int = 2000,
     actor: object = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[EmployeeOutcome]:
     """Create or update many employees; a bad change is reported and never stops the others.
 
-    Reads the company's employees once, writes new ones with ``bulk_create`` and changed ones
-    with ``bulk_update``, ``batch_size`` at a time (each batch one transaction), with an audit
-    entry per changed field (``actor``: the signed-in user, if any). Each written employee then
-    goes through :func:`sfacal.engine.sync.on_employee_settings_changed` (E4 with ``now`` as the
-    sync start, P4, S2, E2, a new employee's catch-up); its background work starts after the
-    commit. ``dry_run`` checks and compares without writing.
+    Reads the company's employees once and checks every change first; then writes new ones with
+    ``bulk_create`` and changed ones with ``bulk_update``, in short transactions
+    (:func:`sfacal.engine.writes.write_in_chunks`: at most ``batch_size`` employees and under a
+    second each, so no other writer waits long), with an audit entry per changed field
+    (``actor``: the signed-in user, if any). Each written employee then goes through
+    :func:`sfacal.engine.sync.on_employee_settings_changed` (E4 with ``now`` as the sync start, P4,
+    S2, E2, a new employee's catch-up); its background work starts after its chunk commits.
+    ``dry_run`` checks and compares without writing. ``progress(rows)`` follows the writes.
+
+    :class:`ChangesInterrupted` when a write fails midway: the chunks before it are committed.
     """
     logins = [c.login_id.strip() for c in changes]
     existing: dict[str, Employee] = {}
@@ -236,30 +269,10 @@ def apply_employee_changes(
         for row in Employee.objects.filter(company=company, login_id__in=chunk):
             existing[row.login_id] = row
     outcomes: list[EmployeeOutcome] = []
-    pending: list[tuple[Employee, dict[str, object], bool]] = []  # (employee, before, is_new)
-    update_fields: set[str] = set()
+    pending: list[_Write] = []
     seen: set[str] = set()
 
-    def flush() -> None:
-        if dry_run or not pending:
-            pending.clear()
-            return
-        new = [e for e, _, is_new in pending if is_new]
-        updated = [e for e, _, is_new in pending if not is_new]
-        with transaction.atomic():
-            if new:
-                Employee.objects.bulk_create(new)
-            if updated:
-                Employee.objects.bulk_update(updated, [*sorted(update_fields), "updated_at"])
-            entries = [
-                entry for e, before, _ in pending for entry in _audit_entries(company, e, before, actor)
-            ]
-            AuditEntry.objects.bulk_create(entries, batch_size=1000)
-            for employee, before, is_new in pending:
-                on_employee_settings_changed(employee, {} if is_new else before, now=now)
-        pending.clear()
-
-    for done, change in enumerate(changes, 1):
+    for position, change in enumerate(changes, 1):
         try:
             login = check_login_id(change.login_id)
             if login in seen:
@@ -284,23 +297,51 @@ def apply_employee_changes(
                 raise
         except InputError as exc:
             outcomes.append(EmployeeOutcome(change.login_id, "error", change.ref, error=exc))
-        else:
-            if is_new:
-                employee.updated_at = now
-                pending.append((employee, snapshot, True))
-                existing[login] = employee
-                action: Action = "created"
-            elif changed:
-                employee.updated_at = now
-                pending.append((employee, snapshot, False))
-                update_fields.update(changed)
-                action = "updated"
-            else:
-                action = "unchanged"
-            outcomes.append(EmployeeOutcome(login, action, change.ref, employee))
-        if len(pending) >= batch_size:
-            flush()
-        if progress is not None:
-            progress(done)
-    flush()
+            continue
+        action: Action = "created" if is_new else "updated" if changed else "unchanged"
+        outcome = EmployeeOutcome(login, action, change.ref, employee)
+        outcomes.append(outcome)
+        if action != "unchanged":
+            employee.updated_at = now
+            pending.append(_Write(outcome, employee, snapshot, is_new, changed, position))
+            existing[login] = employee
+    if not dry_run and pending:
+        _write(company, pending, outcomes, now=now, actor=actor, batch_size=batch_size, progress=progress)
+    if progress is not None:
+        progress(len(changes))
     return outcomes
+
+
+def _write(
+    company: Company,
+    pending: list[_Write],
+    outcomes: list[EmployeeOutcome],
+    *,
+    now: datetime,
+    actor: object,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    def write(chunk: Sequence[_Write]) -> None:
+        new = [w.employee for w in chunk if w.is_new]
+        updated = [w.employee for w in chunk if not w.is_new]
+        if new:
+            Employee.objects.bulk_create(new)
+        if updated:
+            fields = sorted({name for w in chunk if not w.is_new for name in w.changed})
+            Employee.objects.bulk_update(updated, [*fields, "updated_at"])
+        entries = [entry for w in chunk for entry in _audit_entries(company, w.employee, w.before, actor)]
+        AuditEntry.objects.bulk_create(entries, batch_size=1000)
+        for w in chunk:
+            on_employee_settings_changed(w.employee, {} if w.is_new else w.before, now=now)
+
+    def committed(done: int) -> None:
+        if progress is not None:
+            progress(pending[done - 1].position)
+
+    try:
+        writes.write_in_chunks(pending, write, most=batch_size, on_commit=committed)
+    except writes.Interrupted as exc:
+        for w in pending[exc.done :]:
+            w.outcome.action = "not_imported"
+        raise ChangesInterrupted(outcomes, pending[exc.done].outcome, exc.cause) from exc

@@ -324,23 +324,27 @@ def _import_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("employee_import")
     data = base64.b64decode(stored["data"])
     invitations: list[tuple[str, str]] = []
-    with transaction.atomic():
-        report = import_employees(company, data, actor=request.user)
-        written = [c.key for c in report.changes if c.action in ("created", "updated")]
-        if stored.get("create_accounts") and written:
-            User = get_user_model()
-            for target in Employee.objects.for_company(company).filter(
-                login_id__in=written, account__isnull=True
-            ):
-                login = target.login_id
-                username = (
-                    login if not User.objects.filter(username=login).exists() else f"{company.slug}.{login}"
-                )
-                if not User.objects.filter(username=username).exists():
+    # The import writes in short transactions of its own (no webhook waits for it); each account
+    # is created in one of its own.
+    report = import_employees(company, data, actor=request.user)
+    written = [c.key for c in report.changes if c.action in ("created", "updated")]
+    if stored.get("create_accounts") and written:
+        User = get_user_model()
+        for target in Employee.objects.for_company(company).filter(
+            login_id__in=written, account__isnull=True
+        ):
+            login = target.login_id
+            username = (
+                login if not User.objects.filter(username=login).exists() else f"{company.slug}.{login}"
+            )
+            if not User.objects.filter(username=username).exists():
+                with transaction.atomic():
                     target.account = create_account(company, username, target.email, Role.EMPLOYEE)
                     target.save(update_fields=["account"])
-                    invitations.append((login, invitation_url(request, target.account)))
+                invitations.append((login, invitation_url(request, target.account)))
     del request.session[IMPORT_SESSION_KEY]
+    if report.stopped is not None:
+        messages.error(request, report.stopped.message(_lang()))
     counts = report.counts
     messages.success(
         request,

@@ -2,7 +2,8 @@
 
 Guarantees: refuses in one line, naming ``sfacal migrate``, while the schema is behind; the report
 and every message are in one language (``--lang``; default: the run's language from the command line,
-the site's default language from code); exit status 1 if any row failed.
+the site's default language from code); exit status 1 if any row failed, or if the import stopped
+midway (the report then says at which line; the lines before it are imported).
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ class Command(BaseCommand):
         if report.file_error is not None:
             raise CommandError(report.file_error.message(lang))
         self.stdout.write(report.format(lang, max_lines=options["max_errors"]))
+        if report.stopped is not None:
+            raise CommandError(report.stopped.message(lang), returncode=1)
         if report.errors:
             raise CommandError(
                 _("Rows with errors: %(count)d") % {"count": len(report.error_lines)}, returncode=1
