@@ -187,9 +187,9 @@ def _people(mailboxes: int) -> list[tuple[str, str]]:
 def _company(people: list[tuple[str, str]], **settings: Any) -> Any:
     """The benchmark company (sync and calendar writes on, ``settings`` on top) and its employees,
     each with sync on since 2020 and their own mailbox."""
-    from sfacal.web.companies.models import CompanySettings
-    from sfacal.web.companies.provisioning import ensure_company
-    from sfacal.web.employees.models import Employee
+    from sfacal.directory.companies.models import CompanySettings
+    from sfacal.directory.companies.provisioning import ensure_company
+    from sfacal.directory.employees.models import Employee
 
     company = ensure_company("bench", "Bench")
     cs = CompanySettings.objects.get(company=company)

@@ -40,6 +40,11 @@ from urllib.parse import unquote, urlparse
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
 
 
+DEMO_MAILBOX_VIEWER_ENV = "SFACAL_DEMO_MAILBOX_VIEWER"
+"""Set by ``sfacal serve --demo`` only: the base URL of the Microsoft 365 emulator's read-only
+mailbox viewer (``…/_control/view``), which the screens link to while the demo runs."""
+
+
 def env_flag(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value.strip() == "":

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from sfacal.directory.companies.models import CompanySettings
+from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.engine import loop
 from sfacal.web import checks
-from sfacal.web.companies.models import CompanySettings
-from sfacal.web.companies.provisioning import ensure_company
 
 from .helpers import M365
 

@@ -23,12 +23,12 @@ from sfacal.demo import people
 from sfacal.demo.provision import DemoRefusedError, prepare_company, wire_company
 from sfacal.demo.stream import Salesperson
 from sfacal.demo.world import start_world
+from sfacal.directory.companies.models import Company, CompanySettings, Membership
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection, UserMapping
+from sfacal.directory.employees.models import Employee
 from sfacal.emulators.m365 import ControlClient
 from sfacal.engine.models import MirrorEvent, StoredSchedule
-from sfacal.web.companies.models import Company, CompanySettings, Membership
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection, UserMapping
-from sfacal.web.employees.models import Employee
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from sfacal.web.companies.models import AuditEntry, CompanySettings, Membership, Role
+from sfacal.directory.companies.models import AuditEntry, CompanySettings, Membership, Role
 from sfacal.web.companies.tested_first import AUDIT_FIELD
 from tests.e2e.test_walk import PASSWORD, shot, sign_in, switch_language
 from tests.integration.conftest import new_tenant, wire_company

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
-from sfacal.web.companies.models import Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
+from sfacal.directory.companies.models import Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
 from tests.e2e.test_walk import PASSWORD, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

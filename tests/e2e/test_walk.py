@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 
+from sfacal.directory.companies.models import CompanySettings, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine.models import InboxEntry, InboxState, LogResult, SyncLogEntry, Trigger
 from sfacal.engine.passes import process_inbox
-from sfacal.web.companies.models import CompanySettings, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees.models import Employee, SyncState
 from tests.integration.conftest import new_tenant, wire_company
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef, TimedSpan
-from sfacal.web.companies.models import Company, CompanySettings
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.models import Company, CompanySettings
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee
 from tests.engine.fakecal import FakeCalendar, installed
 
 DOMAIN = "example.com"

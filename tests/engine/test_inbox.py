@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef, TimedSpan
+from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, StoredSchedule
-from sfacal.web.companies.provisioning import ensure_company
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from sfacal.directory.companies.models import Company
+from sfacal.directory.connections.models import ApiToken
 from sfacal.engine import passes
 from sfacal.engine.models import LogResult, StoredSchedule, SyncLogEntry
 from sfacal.sources.csv import schedules as csv_schedules
 from sfacal.sources.csv.reader import read_table
 from sfacal.sources.csv.report import ImportReport
 from sfacal.sources.justsfa import JustSfaSettings, record_change
-from sfacal.web.companies.models import Company
-from sfacal.web.connections.models import ApiToken
 from sfacal.web.logs.presenters import describe
 from tests.engine.conftest import employee
 from tests.engine.fakecal import FakeCalendar

@@ -8,12 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from sfacal.directory.companies.models import CompanySettings
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import figures, inbox, passes, sync
 from sfacal.engine.backfill import run_backfill
 from sfacal.engine.leases import LeaseSet, mark_dirty
 from sfacal.engine.models import InboxEntry, MailboxLease, MirrorEvent, SyncLogEntry
-from sfacal.web.companies.models import CompanySettings
-from sfacal.web.employees.models import Employee
 from tests.engine.conftest import DOMAIN, T0, employee, meeting, switched_to_sales
 
 pytestmark = pytest.mark.django_db
@@ -161,8 +161,8 @@ def test_late_mapped_justsfa_user_gets_the_stored_schedules(
     company, fake, django_capture_on_commit_callbacks
 ):
     """SPEC: unknown participants are logged and kept, and sync once the employee is mapped (J3)."""
+    from sfacal.directory.connections.models import SourceConnection, UserMapping
     from sfacal.sources.justsfa.mapping import sync_mapping_to_employee
-    from sfacal.web.connections.models import SourceConnection, UserMapping
 
     mail = "yamada@example.com"
     fake.add_mailbox(mail)
@@ -180,8 +180,8 @@ def test_late_mapped_justsfa_user_gets_the_stored_schedules(
 
 
 def test_e2_mapping_change_of_mailbox_moves_the_events(company, fake, django_capture_on_commit_callbacks):
+    from sfacal.directory.connections.models import SourceConnection, UserMapping
     from sfacal.sources.justsfa.mapping import sync_mapping_to_employee
-    from sfacal.web.connections.models import SourceConnection, UserMapping
 
     old, new = "yamada@example.com", "t.yamada@example.com"
     fake.add_mailbox(old)
@@ -213,7 +213,7 @@ def test_e4_turning_on_again_moves_the_sync_start_to_the_given_moment(company, f
 
 def test_s11_p4_backfill_whose_worker_died_is_started_again_by_the_sweep(company, fake, monkeypatch):
     from sfacal.engine import tasks
-    from sfacal.engine.backfill import request_backfill
+    from sfacal.engine.sync import request_backfill
 
     emp = switched_to_sales(company, fake)
     sync.set_enqueue(lambda name, kwargs: None)  # the job is queued, then its worker dies

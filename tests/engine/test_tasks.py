@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sfacal.directory.companies.models import Company, CompanySettings, Direction
 from sfacal.engine import tasks
-from sfacal.web.companies.models import Company, CompanySettings, Direction
 
 
 def test_c5_two_way_company_gets_its_calendar_read_every_minute(company: Company, fake: Any) -> None:

@@ -21,11 +21,11 @@ from sfacal.core.errors import (
 )
 from sfacal.core.schedule import Schedule
 from sfacal.core.twoway import ScheduleEdit
+from sfacal.directory.companies.models import Company, CompanySettings
 from sfacal.engine import calendar, inbox, loop, passes, twoway
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.models import DeltaState, MirrorEvent, StoredSchedule, SyncLogEntry
 from sfacal.sources.base import CheckResult
-from sfacal.web.companies.models import Company, CompanySettings
 from tests.engine.conftest import DOMAIN, employee, meeting
 from tests.engine.fakecal import FakeCalendar, FakeService
 
@@ -384,8 +384,8 @@ def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
 def test_t1_push_source_edit_is_delivered_signed_to_the_callback_url(two_way, cal, receiver, monkeypatch):
     import json
 
+    from sfacal.directory.connections.models import SourceConnection
     from sfacal.sources.push.writeback import verify_signature
-    from sfacal.web.connections.models import SourceConnection
 
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)

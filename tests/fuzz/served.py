@@ -22,9 +22,9 @@ PERIOD = f"{SF}_period"
 PARTICIPANTS = f"{SF}_participants"
 
 SETUP = """
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken, SourceConnection
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken, SourceConnection
+from sfacal.directory.employees.models import Employee
 company = ensure_company("acme", "ACME")
 Employee.objects.create(company=company, login_id="tanaka", state="on", user_id="tanaka@example.com")
 _, token = ApiToken.issue(company, "fuzz")

@@ -23,11 +23,11 @@ from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from sfacal.directory.companies.models import Company
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken, SourceConnection
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import InboxEntry
-from sfacal.web.companies.models import Company
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken, SourceConnection
-from sfacal.web.employees.models import Employee
 from tests.fuzz import strategies as fuzz
 from tests.fuzz.served import good_record, good_schedule
 from tests.sources.justsfa.test_webhook_bad_input import CONFIG

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from sfacal.directory.companies.models import Company, CompanySettings
+from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.emulators.justsfa import running_emulator as running_justsfa
 from sfacal.emulators.m365 import AppInfo, EmulatorHandle, running_emulator
 from sfacal.engine import calendar, inbox, loop
-from sfacal.web.companies.models import Company, CompanySettings
-from sfacal.web.companies.provisioning import ensure_company
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from sfacal.directory import crypto
+from sfacal.directory.companies.models import AuditEntry, CompanySettings, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee
+from sfacal.directory.fields import PREFIX
 from sfacal.emulators.m365 import EmulatorHandle
-from sfacal.web import crypto
-from sfacal.web.companies.models import AuditEntry, CompanySettings, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.companies.tested_first import AUDIT_FIELD
-from sfacal.web.employees.models import Employee
-from sfacal.web.fields import PREFIX
 from tests.integration.conftest import Tenant, new_tenant
 from tests.integration.test_engine_m365 import change, run, staff
 from tests.ui.test_company_settings import form_data

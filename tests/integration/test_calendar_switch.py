@@ -16,10 +16,10 @@ from datetime import timedelta
 
 import pytest
 
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import passes
 from sfacal.engine.backfill import run_backfill
 from sfacal.engine.models import MirrorEvent, SyncLogEntry
-from sfacal.web.employees.models import Employee
 from tests.integration.conftest import new_tenant, wire_company
 from tests.integration.test_engine_m365 import T0, change, staff
 

@@ -24,9 +24,9 @@ SETUP = """
 from datetime import datetime, timedelta, timezone
 from sfacal.core.schedule import Schedule, SourceRef, TimedSpan
 from sfacal.engine import inbox
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.companies.models import CompanySettings
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.companies.models import CompanySettings
+from sfacal.directory.employees.models import Employee
 cfg = {cfg!r}
 c = ensure_company("crash", "Crash")
 cs = CompanySettings.objects.get(company=c)
@@ -41,7 +41,7 @@ CHANGES = """
 from datetime import datetime, timedelta, timezone
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef, TimedSpan
 from sfacal.engine import inbox
-from sfacal.web.companies.models import Company
+from sfacal.directory.companies.models import Company
 c = Company.objects.get(slug="crash")
 start = datetime(2030, 1, 7, 9, tzinfo=timezone.utc)
 now = datetime.now(timezone.utc)

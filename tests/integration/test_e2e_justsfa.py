@@ -19,10 +19,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 TENANT = "e2e"
 SETUP = """
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.companies.models import CompanySettings
-from sfacal.web.connections.models import SourceConnection
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.companies.models import CompanySettings
+from sfacal.directory.connections.models import SourceConnection
+from sfacal.directory.employees.models import Employee
 from datetime import datetime, timezone
 cfg = json.loads({cfg!r})
 c = ensure_company("akagi", "赤木")

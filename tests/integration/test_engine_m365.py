@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sfacal.core.schedule import ScheduleDeletion
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import inbox, passes, reconcile
 from sfacal.engine.models import InboxEntry, MirrorEvent, SyncLogEntry
-from sfacal.web.employees.models import Employee
 from tests.engine.conftest import meeting
 from tests.integration.conftest import new_tenant, wire_company
 

@@ -32,7 +32,7 @@ SCHEDULES = 600
 PASSWORD = "Import-lock-2026!"
 ADMIN = """
 from django.contrib.auth import get_user_model
-from sfacal.web.companies.models import Company, Membership, Role
+from sfacal.directory.companies.models import Company, Membership, Role
 user = get_user_model().objects.create_user("importer", password={password!r})
 Membership.objects.create(user=user, company=Company.objects.get(slug="acme"), role=Role.COMPANY_ADMIN)
 """
@@ -142,7 +142,7 @@ def test_webhooks_during_a_large_import_on_the_employee_screen_are_accepted_with
         worker.join()
     assert confirm["response"].status_code == 302, confirm["response"].text[:500]
     count = served.stack.query(
-        "from sfacal.web.employees.models import Employee\n"
+        "from sfacal.directory.employees.models import Employee\n"
         "result = Employee.objects.filter(login_id__startswith='scr').count()"
     )
     assert count == SCREEN_EMPLOYEES

@@ -13,12 +13,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from sfacal.directory.companies.models import AuditEntry, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.emulators.justsfa import EmulatorHandle, ScheduleSetup, running_emulator
 from sfacal.sources.justsfa import poll_connection
-from sfacal.web.companies.models import AuditEntry, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
 from sfacal.web.companies.tested_first import AUDIT_FIELD
-from sfacal.web.connections.models import SourceConnection, SourceKind
 
 pytestmark = pytest.mark.django_db
 

@@ -37,10 +37,10 @@ SETUP = """
 from datetime import datetime, timezone as tz
 from django.contrib.auth import get_user_model
 from sfacal.web.accounts.invitations import create_account, invitation_path
-from sfacal.web.companies.models import CompanySettings, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken, SourceConnection
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.models import CompanySettings, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken, SourceConnection
+from sfacal.directory.employees.models import Employee
 cfg = json.loads({cfg!r})
 c = ensure_company("acme", "ACME")
 cs = CompanySettings.objects.get(company=c)

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sfacal.directory.companies.models import Company
+from sfacal.directory.connections.models import SourceConnection
+from sfacal.directory.employees.models import Employee
 from sfacal.emulators.justsfa import EmulatorHandle as JustSfaHandle
 from sfacal.emulators.justsfa import ScheduleSetup
 from sfacal.emulators.justsfa import running_emulator as running_justsfa
@@ -20,9 +23,6 @@ from sfacal.emulators.m365 import EmulatorHandle as M365Handle
 from sfacal.engine import passes, twoway
 from sfacal.engine.models import DeltaState, MirrorEvent, StoredSchedule, SyncLogEntry
 from sfacal.sources.justsfa import poll_connection
-from sfacal.web.companies.models import Company
-from sfacal.web.connections.models import SourceConnection
-from sfacal.web.employees.models import Employee
 from tests.integration.conftest import Tenant, new_tenant, wire_company
 
 pytestmark = pytest.mark.django_db
@@ -288,7 +288,7 @@ def test_t5_both_sides_changed_the_sfa_wins_and_the_conflict_is_logged(world: Wo
 
 
 def test_s9_one_way_mode_never_writes_back(world: World) -> None:
-    from sfacal.web.companies.models import CompanySettings
+    from sfacal.directory.companies.models import CompanySettings
 
     CompanySettings.objects.filter(company=world.company).update(direction="one_way")
     rid = world.record("片方向", ["yamada"])

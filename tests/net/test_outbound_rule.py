@@ -23,13 +23,13 @@ from sfacal.calendars.msgraph import AuthMethod, GraphAuth, GraphSettings
 from sfacal.calendars.msgraph.auth import AccessToken
 from sfacal.calendars.msgraph.client import GraphClient
 from sfacal.core.errors import AddressNotAllowedError, SfacalError
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.net import ALLOW_ENV
 from sfacal.sources.justsfa import JustSfaSettings
 from sfacal.sources.justsfa import check_connection as check_justsfa
 from sfacal.sources.push.writeback import WriteBackPayload, deliver_write_back
 from sfacal.web.checks import check_push_connection
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection, SourceKind
 
 from .conftest import Listener, Names, closed_port
 

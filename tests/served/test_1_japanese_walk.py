@@ -668,7 +668,7 @@ def test_employee_signs_in_and_sets_up_their_sync(walk: Walk, world: World) -> N
 def company_id(stack: ServedStack, slug: str) -> int:
     return int(
         stack.query(
-            f"from sfacal.web.companies.models import Company\nresult = Company.objects.get(slug={slug!r}).pk"
+            f"from sfacal.directory.companies.models import Company\nresult = Company.objects.get(slug={slug!r}).pk"
         )
     )
 
@@ -966,7 +966,7 @@ def test_a_mistyped_client_secret_does_not_replace_working_credentials(
     admin = world.screens["admin"]
     page = admin.page
     stored = (
-        "from sfacal.web.companies.models import CompanySettings\n"
+        "from sfacal.directory.companies.models import CompanySettings\n"
         "s = CompanySettings.objects.get(company__slug='acme')\n"
         "result = [s.auth_method, s.client_secret]"
     )

@@ -15,12 +15,12 @@ from django.test import Client
 from sfacal.core.render import MAX_SUBJECT, clean_text
 from sfacal.core.schedule import Schedule
 from sfacal.core.text import MAX_TEXT
+from sfacal.directory.companies.models import Company, CompanySettings
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken, SourceConnection
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import passes
 from sfacal.engine.models import StoredSchedule, SyncLogEntry
-from sfacal.web.companies.models import Company, CompanySettings
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken, SourceConnection
-from sfacal.web.employees.models import Employee
 from sfacal.web.logs.presenters import describe
 from tests.engine.fakecal import FakeCalendar, installed
 from tests.sources.justsfa.test_webhook_bad_input import CONFIG, SF

@@ -14,9 +14,9 @@ from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from sfacal.web.companies.models import Company, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees.models import Employee, SyncState
+from sfacal.directory.companies.models import Company, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee, SyncState
 from tests.engine.fakecal import FakeCalendar, installed
 
 PASSWORD = "correct-horse-battery-9"

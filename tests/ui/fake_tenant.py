@@ -19,10 +19,10 @@ import pytest
 
 from sfacal.calendars.base import CheckResult
 from sfacal.core.errors import SecretInvalidError, SourceAuthError
+from sfacal.directory.companies.models import CompanySettings
 from sfacal.engine import calendar
 from sfacal.sources.base import CheckResult as SourceCheckResult
 from sfacal.web import checks
-from sfacal.web.companies.models import CompanySettings
 
 
 @dataclass

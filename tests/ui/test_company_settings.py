@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sfacal.web.companies.models import AuditEntry, CompanySettings
+from sfacal.directory.companies.models import AuditEntry, CompanySettings
 from tests.ui.conftest import make_pfx
 from tests.ui.fake_tenant import FakeTenant, installed_tenant
 

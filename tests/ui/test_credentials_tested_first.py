@@ -16,11 +16,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from sfacal.directory.companies.models import AuditEntry, CompanySettings
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.engine import calendar
 from sfacal.sources.justsfa import JustSfaSettings
-from sfacal.web.companies.models import AuditEntry, CompanySettings
 from sfacal.web.companies.tested_first import AUDIT_FIELD
-from sfacal.web.connections.models import SourceConnection, SourceKind
 from tests.ui.conftest import make_pfx
 from tests.ui.fake_tenant import FakeJustSfa, FakeTenant, installed_justsfa, installed_tenant
 from tests.ui.test_company_settings import CLIENT_ID, ENDPOINT_V2, form_data

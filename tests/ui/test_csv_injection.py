@@ -21,9 +21,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from sfacal.core.spreadsheet import FORMULA_START
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.csv import preview_employees
-from sfacal.web.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 

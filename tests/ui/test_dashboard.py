@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind
+from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind
 
 pytestmark = pytest.mark.django_db
 

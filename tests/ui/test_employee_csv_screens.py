@@ -7,8 +7,8 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sfacal.web.companies.models import AuditEntry
-from sfacal.web.employees.models import Employee, SyncState
+from sfacal.directory.companies.models import AuditEntry
+from sfacal.directory.employees.models import Employee, SyncState
 
 pytestmark = pytest.mark.django_db
 

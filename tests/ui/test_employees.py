@@ -8,10 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sfacal.engine import backfill
+from sfacal.directory.companies.models import AuditEntry
+from sfacal.directory.employees.models import Employee, SyncState, UserIdMode
+from sfacal.engine import sync
 from sfacal.web import checks
-from sfacal.web.companies.models import AuditEntry
-from sfacal.web.employees.models import Employee, SyncState, UserIdMode
 
 pytestmark = pytest.mark.django_db
 
@@ -243,7 +243,7 @@ def test_p3_unknown_exclusion_is_rejected(client_for, employee):
 def test_p4_calendar_change_requests_backfill(client_for, employee, monkeypatch, calendar_service):
     calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "予定表", "営業")
     calls = []
-    monkeypatch.setattr(backfill, "request_backfill", lambda e, old, new: calls.append((e.pk, old, new)))
+    monkeypatch.setattr(sync, "request_backfill", lambda e, old, new: calls.append((e.pk, old, new)))
     employee.state = SyncState.ON
     employee.user_id = "taro@acme.onmicrosoft.com"
     employee.calendar_name = "予定表"
@@ -258,7 +258,7 @@ def test_p4_calendar_change_requests_backfill(client_for, employee, monkeypatch,
 
 def test_p4_no_backfill_when_calendar_unchanged(client_for, employee, monkeypatch):
     calls = []
-    monkeypatch.setattr(backfill, "request_backfill", lambda *a: calls.append(a))
+    monkeypatch.setattr(sync, "request_backfill", lambda *a: calls.append(a))
     employee.state = SyncState.ON
     employee.user_id = "taro@acme.onmicrosoft.com"
     employee.save()
@@ -293,7 +293,7 @@ def test_p4_missing_calendar_is_refused_on_save_naming_the_calendars_that_exist(
 ):
     calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "営業", "Visits")
     calls = []
-    monkeypatch.setattr(backfill, "request_backfill", lambda *a: calls.append(a))
+    monkeypatch.setattr(sync, "request_backfill", lambda *a: calls.append(a))
     employee.state = SyncState.ON
     employee.user_id = "taro@acme.onmicrosoft.com"
     employee.save()
@@ -316,7 +316,7 @@ def test_e3_missing_calendar_is_refused_on_the_administrators_screen(
 ):
     calendar_service.add_mailbox("taro@acme.onmicrosoft.com", "営業")
     calls = []
-    monkeypatch.setattr(backfill, "request_backfill", lambda *a: calls.append(a))
+    monkeypatch.setattr(sync, "request_backfill", lambda *a: calls.append(a))
     for action in ("save", "check"):
         response = admin_client.post(
             reverse("employee_edit", args=[employee.pk]),

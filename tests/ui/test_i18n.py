@@ -21,12 +21,12 @@ from sfacal.core.errors import ERROR_TYPES
 from sfacal.core.policy import Reason
 from sfacal.core.schedule import AllDaySpan, Schedule, SourceRef, TimedSpan
 from sfacal.core.settings import OUTSIDE_MASTER, UNSELECTED
+from sfacal.directory.companies.models import BusinessName, Purpose, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
 from sfacal.web.accounts.invitations import create_account, invitation_path
-from sfacal.web.companies.models import BusinessName, Purpose, Role
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
-from sfacal.web.employees.models import Employee
 from sfacal.web.logs.presenters import OPERATIONS
 from tests.engine.fakecal import FakeCalendar, installed
 from tests.ui.conftest import make_user, signed_in
@@ -117,6 +117,7 @@ def test_catalog_has_every_string_of_the_code(tmp_path):
         p for p in (src / "web").rglob("*") if p.suffix in (".py", ".html") and "migrations" not in p.parts
     ]
     files += [src / "engine" / "models.py"]
+    files += [p for p in (src / "directory").rglob("*.py") if "migrations" not in p.parts]
     py = [str(p) for p in files if p.suffix == ".py"]
     html = [p for p in files if p.suffix == ".html"]
     # Templates are turned into gettext calls the way Django's makemessages does.

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from sfacal.web.companies.models import Role
+from sfacal.directory.companies.models import Role
 from tests.ui.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

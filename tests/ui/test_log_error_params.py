@@ -22,11 +22,11 @@ from sfacal.core.errors import (
     log_params,
 )
 from sfacal.core.schedule import SourceRef
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.engine.context import load_context
 from sfacal.engine.loglines import insert_log_lines, log_line
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.push.writeback import WriteBackPayload, deliver_write_back
-from sfacal.web.connections.models import SourceConnection, SourceKind
 from sfacal.web.logs.presenters import describe
 
 UNKNOWN = ("(unknown)", "（不明）")

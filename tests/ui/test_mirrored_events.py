@@ -16,11 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sfacal.core.schedule import AllDaySpan, Schedule, ScheduleDeletion, SourceRef, TimedSpan
+from sfacal.directory.companies.models import CompanySettings, Role
+from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine import inbox, passes
 from sfacal.engine.models import MirrorEvent
-from sfacal.web.companies.models import CompanySettings, Role
 from sfacal.web.employees.demo_links import VIEWER_ENV
-from sfacal.web.employees.models import Employee, SyncState
 from tests.engine.fakecal import FakeCalendar, installed
 from tests.ui.conftest import make_user
 

@@ -8,9 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from sfacal.directory.companies.models import Role
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.web.accounts.invitations import invitation_path
-from sfacal.web.companies.models import Role
-from sfacal.web.connections.models import SourceConnection, SourceKind
 from tests.ui.conftest import make_user, signed_in
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from sfacal.directory.companies.models import AuditEntry, BusinessName, CompanySettings, Purpose
+from sfacal.directory.connections.models import (
+    ApiToken,
+    SourceConnection,
+    SourceKind,
+    UserMapping,
+    hash_token,
+)
+from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
-from sfacal.web.companies.models import AuditEntry, BusinessName, CompanySettings, Purpose
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping, hash_token
-from sfacal.web.employees.models import Employee, SyncState
 from tests.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

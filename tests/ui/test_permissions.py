@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from sfacal.directory.companies.models import BusinessName, Purpose, Role
+from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
+from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
-from sfacal.web.companies.models import BusinessName, Purpose, Role
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
-from sfacal.web.employees.models import Employee, SyncState
 from tests.ui.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_u1_super_admin_creates_company_with_first_admin(client_for, db):
     assert response.status_code == 200
     body = response.content.decode()
     assert "/accounts/invitation/" in body
-    from sfacal.web.companies.models import Company, Membership
+    from sfacal.directory.companies.models import Company, Membership
 
     company = Company.objects.get(slug="beta")
     membership = Membership.objects.get(user__username="beta-admin")

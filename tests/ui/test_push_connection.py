@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
+from sfacal.directory.companies.models import AuditEntry
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.sources.push.writeback import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
-from sfacal.web.companies.models import AuditEntry
-from sfacal.web.connections.models import SourceConnection, SourceKind
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from sfacal.directory.companies.models import Role
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
-from sfacal.web.companies.models import Role
 from tests.ui.conftest import make_user
 
 pytestmark = pytest.mark.django_db

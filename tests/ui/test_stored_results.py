@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from sfacal.web.companies.models import Company, CompanySettings
-from sfacal.web.connections.models import SourceConnection, SourceKind
+from sfacal.directory.companies.models import Company, CompanySettings
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 
 from .conftest import signed_in
 

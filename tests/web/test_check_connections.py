@@ -17,13 +17,13 @@ from django.conf import settings
 from django.utils import translation
 
 from sfacal import cli
+from sfacal.directory.companies.models import Company
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.emulators import justsfa as justsfa_emulator
 from sfacal.emulators import m365 as m365_emulator
 from sfacal.engine import loop
 from sfacal.sources.justsfa.settings import OPTIONAL_FIELDS, REQUIRED_FIELDS
-from sfacal.web.companies.models import Company
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection, SourceKind
 
 pytestmark = pytest.mark.django_db
 

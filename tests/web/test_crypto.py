@@ -7,7 +7,7 @@ import stat
 import pytest
 from cryptography.fernet import Fernet
 
-from sfacal.web import crypto
+from sfacal.directory import crypto
 
 
 @pytest.fixture

@@ -140,8 +140,8 @@ def product_log() -> Iterator[io.StringIO]:
 
 @pytest.mark.django_db
 def test_a_permission_denied_page_is_one_line_in_the_product_log(product_log, client):
-    from sfacal.web.companies.models import Role
-    from sfacal.web.companies.provisioning import ensure_company
+    from sfacal.directory.companies.models import Role
+    from sfacal.directory.companies.provisioning import ensure_company
     from tests.ui.conftest import make_user, signed_in
 
     employee = make_user(ensure_company("acme", "ACME"), "taro", Role.EMPLOYEE)

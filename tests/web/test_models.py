@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from sfacal.web.companies.models import BusinessName, CompanySettings, Purpose
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, hash_token
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.models import BusinessName, CompanySettings, Purpose
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind, hash_token
+from sfacal.directory.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 

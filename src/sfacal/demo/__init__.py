@@ -37,9 +37,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from sfacal import config
+from sfacal.config import DEMO_MAILBOX_VIEWER_ENV as VIEWER_ENV
 from sfacal.core.addresses import AddressRule
 from sfacal.net import ALLOW_ENV
-from sfacal.web.employees.demo_links import VIEWER_ENV
 
 from .people import ADMIN_PASSWORD, ADMIN_USERNAME, COMPANY_NAME, EMPLOYEE_PASSWORD, PEOPLE, WEBHOOK_HEADER
 from .provision import DemoRefusedError, prepare_company, wire_company

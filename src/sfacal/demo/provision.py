@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from sfacal.directory.companies.certs import read_pfx
+from sfacal.directory.companies.models import AuthMethod, Company, CompanySettings, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection, SourceKind, UserMapping
 from sfacal.engine.models import InboxEntry, MailboxLease, MirrorEvent, StoredSchedule
 from sfacal.sources.justsfa.mapping import sync_mapping_to_employee
-from sfacal.web.companies.certs import read_pfx
-from sfacal.web.companies.models import AuthMethod, Company, CompanySettings, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection, SourceKind, UserMapping
 
 from .people import (
     ADMIN_PASSWORD,

@@ -9,6 +9,9 @@ class EngineConfig(AppConfig):
 
     def ready(self) -> None:
         # The inbox starts queuing processing tasks on commit (S10).
-        from sfacal.engine import tasks
+        from sfacal.directory.employees import changes
+        from sfacal.engine import sync, tasks
 
         tasks.install()
+        # Every saved employee change gets the engine's side (E4, P3/S2, E2, P4, catch-up).
+        changes.subscribe(sync.on_employee_settings_changed)

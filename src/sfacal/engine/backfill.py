@@ -22,33 +22,18 @@ from django.utils import timezone
 
 from sfacal.core.planner import backfill as core_backfill
 from sfacal.core.schedule import Schedule
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.context import RecordKey, employee_settings, load_changes, load_context, load_employees
 from sfacal.engine.mirrors import OpResult, load_mirror_values, mirror_row
 from sfacal.engine.models import MirrorEvent, StoredSchedule, Trigger
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
-from sfacal.web.employees.models import Employee
 
-__all__ = ["request_backfill", "run_backfill", "run_catch_up"]
+__all__ = ["participant_index", "run_backfill", "run_catch_up"]
 
 log = logging.getLogger(__name__)
 
 BUSY_WAIT_S = 120.0
-
-
-def request_backfill(employee: Employee, old_calendar: str | None, new_calendar: str | None) -> None:
-    """P4: start the back-fill (in the background when a queue is wired)."""
-    from sfacal.engine import sync
-
-    Employee.objects.filter(pk=employee.pk).update(
-        backfill_total=0, backfill_done=0, backfill_wanted_at=timezone.now()
-    )
-    sync._run(
-        "backfill",
-        employee_id=employee.pk,
-        old_calendar=old_calendar or "",
-        new_calendar=new_calendar or "",
-    )
 
 
 def _keys_for(employee: Employee, window: datetime) -> list[RecordKey]:

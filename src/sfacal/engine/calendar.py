@@ -18,7 +18,7 @@ from typing import Any
 
 from sfacal.calendars.base import CalendarService
 from sfacal.calendars.msgraph import AuthMethod, GraphSettings, MicrosoftGraphCalendar
-from sfacal.web.companies.models import CompanySettings
+from sfacal.directory.companies.models import CompanySettings
 
 __all__ = [
     "ServiceFactory",

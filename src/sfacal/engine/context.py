@@ -22,9 +22,9 @@ from sfacal.core.render import FieldMapping
 from sfacal.core.schedule import Change, ScheduleDeletion, SourceRef, change_from_dict
 from sfacal.core.settings import CompanyPolicy, EmployeeSettings, Masters
 from sfacal.core.stored import change_from_stored, stored_participants
+from sfacal.directory.companies.models import BusinessName, Company, CompanySettings, Direction, Purpose
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import StoredSchedule
-from sfacal.web.companies.models import BusinessName, Company, CompanySettings, Direction, Purpose
-from sfacal.web.employees.models import Employee
 
 __all__ = [
     "CompanyContext",

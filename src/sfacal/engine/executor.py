@@ -33,10 +33,10 @@ from django.db import transaction
 from sfacal.calendars.base import CalendarService, EventWrite, UpdateEvent, WriteOutcome, write_for_operation
 from sfacal.core.errors import SfacalError, TransientError, redact
 from sfacal.core.planner import Operation, OpKind
+from sfacal.directory.companies.models import CompanySettings
 from sfacal.engine import loop as engine_loop
 from sfacal.engine.leases import LeaseSet
 from sfacal.engine.mirrors import OpResult, OpStatus, Recorder
-from sfacal.web.companies.models import CompanySettings
 
 __all__ = ["BATCH", "CHUNK", "COALESCE", "DbBridge", "Execution", "write_for"]
 

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from sfacal.directory.companies.models import Company
 from sfacal.engine.models import LogResult, SyncLogEntry
-from sfacal.web.companies.models import Company
 
 __all__ = ["EXECUTIONS", "MonthlyFigures", "month_start", "monthly_figures"]
 

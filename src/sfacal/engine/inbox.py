@@ -44,9 +44,9 @@ from typing import Any
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
 from sfacal.core.schedule import Change, Schedule, ScheduleDeletion
+from sfacal.directory.companies.models import Company
 from sfacal.engine.models import InboxEntry, InboxState, StoredSchedule
 from sfacal.engine.naming import last_subject, subject_of
-from sfacal.web.companies.models import Company
 
 
 class Outcome(StrEnum):

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from sfacal.calendars.base import CalendarService
 from sfacal.core.errors import SfacalError
+from sfacal.directory.companies.models import CompanySettings
 from sfacal.engine import calendar
-from sfacal.web.companies.models import CompanySettings
 
 __all__ = ["forget_services", "get_loop", "run", "service_for", "shutdown", "submit"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from sfacal.web.companies.models import Company, CompanyScopedManager
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.models import Company, CompanyScopedManager
+from sfacal.directory.employees.models import Employee
 
 
 class Trigger(models.TextChoices):

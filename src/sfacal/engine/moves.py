@@ -31,12 +31,12 @@ from django.utils import timezone
 from sfacal.calendars.base import find_calendar
 from sfacal.core.errors import CalendarNotFoundError, MailboxNotFoundError, SfacalError
 from sfacal.core.schedule import SourceRef
+from sfacal.directory.employees.models import Employee, LastResult
 from sfacal.engine import loop as engine_loop
 from sfacal.engine.context import CompanyContext, RecordKey
 from sfacal.engine.loglines import insert_log_lines, log_line
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState
 from sfacal.engine.work import FollowUp, ItemState, PassSummary, WorkItem
-from sfacal.web.employees.models import Employee, LastResult
 
 __all__ = ["PROBE_TIMEOUT_S", "RETRY_S", "finish_moves", "vanished_places"]
 

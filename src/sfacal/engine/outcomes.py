@@ -22,6 +22,7 @@ from sfacal.core.planner import Operation, Plan
 from sfacal.core.policy import Reason
 from sfacal.core.schedule import Change, Kind, Schedule
 from sfacal.core.settings import UNSELECTED, EmployeeSettings
+from sfacal.directory.employees.models import Employee, LastResult
 from sfacal.engine import inbox
 from sfacal.engine.context import CompanyContext, RecordKey
 from sfacal.engine.loglines import insert_log_lines, log_line
@@ -29,7 +30,6 @@ from sfacal.engine.mirrors import OpResult, OpStatus
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.engine.naming import subject_of
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
-from sfacal.web.employees.models import Employee, LastResult
 
 __all__ = ["plan_log_lines", "postponed_lines", "retry_delay", "settle_results", "subject_of"]
 

@@ -27,12 +27,12 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from sfacal.directory.employees.models import Employee, LastResult, SyncState
 from sfacal.engine.context import RecordKey, load_context
 from sfacal.engine.leases import LeaseSet, company_key, mark_dirty
 from sfacal.engine.models import InboxEntry, InboxState, MirrorEvent, MirrorState, StoredSchedule, Trigger
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
-from sfacal.web.employees.models import Employee, LastResult, SyncState
 
 __all__ = [
     "ENTRY_LIMIT",
@@ -176,7 +176,7 @@ def process_inbox(
 def _failing_logins(company_id: int) -> set[str]:
     """Employees whose last execution failed for a reason a person must fix, with no settings
     change since (the batch leaves them out; a change or "sync now" tries again)."""
-    from sfacal.web.companies.models import CompanySettings
+    from sfacal.directory.companies.models import CompanySettings
 
     company_changed = (
         CompanySettings.objects.filter(company_id=company_id).values_list("updated_at", flat=True).first()

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from sfacal.directory.companies.models import CompanySettings
 from sfacal.engine.models import SyncLogEntry
-from sfacal.web.companies.models import CompanySettings
 
 DEFAULT_RETENTION_DAYS = 92
 

@@ -5,7 +5,7 @@
 * :func:`on_employee_settings_changed` -- every path that saves an employee calls it (the
   screens, the bulk change behind the push API and the CSV import, the JUST.SFA user mapping); it
   is the one place of these rules: turning sync on records the moment (E4/S8); a new target
-  calendar moves the events (P4, :func:`sfacal.engine.backfill.request_backfill`); new exclusions
+  calendar moves the events (P4, :func:`request_backfill`); new exclusions
   (P3) or a new mailbox (E2) are applied to the already mirrored schedules (S2); an employee who
   did not exist before gets the stored schedules that named them (back-fill window), so a
   participant registered late syncs.
@@ -30,19 +30,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from sfacal.directory.companies.models import Company
+from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine import backfill
 from sfacal.engine.context import RecordKey, load_context
 from sfacal.engine.models import InboxEntry, InboxState, MirrorEvent, MirrorState, StoredSchedule, Trigger
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import PassSummary, WorkItem
-from sfacal.web.companies.models import Company
-from sfacal.web.employees.models import Employee, SyncState
 
 __all__ = [
     "SyncSummary",
     "on_company_settings_changed",
     "on_employee_settings_changed",
     "replan_employee",
+    "request_backfill",
     "set_enqueue",
     "sync_now",
 ]
@@ -196,6 +197,20 @@ def _start(name: str, kwargs: dict[str, Any]) -> None:
         process_inbox(kwargs["company_id"])
 
 
+def request_backfill(employee: Employee, old_calendar: str | None, new_calendar: str | None) -> None:
+    """P4: start the back-fill (:func:`sfacal.engine.backfill.run_backfill`; in the background when
+    a queue is wired), its progress reset and its "wanted" mark set for the sweep."""
+    Employee.objects.filter(pk=employee.pk).update(
+        backfill_total=0, backfill_done=0, backfill_wanted_at=timezone.now()
+    )
+    _run(
+        "backfill",
+        employee_id=employee.pk,
+        old_calendar=old_calendar or "",
+        new_calendar=new_calendar or "",
+    )
+
+
 def on_employee_settings_changed(
     employee: Employee,
     before: Mapping[str, Any] | None,
@@ -240,7 +255,7 @@ def on_employee_settings_changed(
         old_cal = (before.get("calendar_name") or "").strip()
         new_cal = (after.get("calendar_name") or "").strip()
         if "calendar_name" in before and old_cal != new_cal:
-            backfill.request_backfill(employee, old_cal, new_cal)  # P4
+            request_backfill(employee, old_cal, new_cal)  # P4
             started.append("backfill")
             return started
         if any(_norm(before.get(f)) != _norm(after.get(f)) for f in MIRROR_FIELDS if f in before):

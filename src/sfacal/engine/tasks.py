@@ -26,11 +26,11 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from sfacal.directory.companies.models import CompanySettings, Direction
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import backfill, passes, reconcile, retention, sync, twoway
 from sfacal.engine.leases import LeaseSet, lease_seconds
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
-from sfacal.web.companies.models import CompanySettings, Direction
-from sfacal.web.employees.models import Employee
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ def run_job(name: str, kwargs: dict[str, Any]) -> None:
     elif name == "process_company":
         enqueue_company(kwargs["company_id"], force=True)
     elif name == "sync_now":
-        from sfacal.web.companies.models import Company
-        from sfacal.web.employees.models import Employee
+        from sfacal.directory.companies.models import Company
+        from sfacal.directory.employees.models import Employee
 
         company = Company.objects.get(pk=kwargs["company_id"])
         employee_id = kwargs.get("employee_id")

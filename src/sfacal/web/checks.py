@@ -40,15 +40,15 @@ from sfacal.core.errors import (
     normalize_lang,
 )
 from sfacal.core.expiry import expiry_day
+from sfacal.directory.companies.certs import check_thumbprint, read_pfx
+from sfacal.directory.companies.models import AuthMethod, CompanySettings
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine.calendar import build_service
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.base import CheckResult as SourceCheckResult
 from sfacal.sources.justsfa import JustSfaSettings, check_saved_connection
 from sfacal.sources.justsfa import check_connection as check_justsfa
 from sfacal.sources.push.source import PushSource
-from sfacal.web.companies.certs import check_thumbprint, read_pfx
-from sfacal.web.companies.models import AuthMethod, CompanySettings
-from sfacal.web.connections.models import SourceConnection
 
 logger = logging.getLogger(__name__)
 

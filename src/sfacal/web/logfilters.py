@@ -29,7 +29,7 @@ TOKEN_PATHS: tuple[re.Pattern[str], ...] = (
 """URL paths whose segments are secrets; each match keeps group 1 and hides the rest."""
 
 _MORE_SECRETS: tuple[re.Pattern[str], ...] = (
-    # push-API tokens (sfacal.web.connections.models.ApiToken.issue), wherever they appear
+    # push-API tokens (sfacal.directory.connections.models.ApiToken.issue), wherever they appear
     re.compile(r"\bsfa_[A-Za-z0-9_-]{8,}"),
     # Authorization headers of any scheme, and other header/field names that hold a credential
     re.compile(

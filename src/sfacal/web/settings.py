@@ -13,7 +13,7 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from sfacal import config
-from sfacal.web import crypto
+from sfacal.directory import crypto
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir()
@@ -41,9 +41,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "huey.contrib.djhuey",
-    "sfacal.web.companies",
-    "sfacal.web.employees",
-    "sfacal.web.connections",
+    "sfacal.directory.companies",
+    "sfacal.directory.employees",
+    "sfacal.directory.connections",
     "sfacal.engine",
     "sfacal.web.ops",
     "sfacal.web",

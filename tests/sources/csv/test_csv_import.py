@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sfacal.core.schedule import AllDaySpan, Schedule, ScheduleDeletion, change_from_dict
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import InboxEntry, StoredSchedule
 from sfacal.sources.csv import import_employees, import_schedules, preview_employees, preview_schedules
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 

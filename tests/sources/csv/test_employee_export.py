@@ -12,6 +12,8 @@ from django.core.management.base import CommandError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee
 from sfacal.sources.csv import (
     EmployeeRow,
     UnencodableError,
@@ -20,8 +22,6 @@ from sfacal.sources.csv import (
     preview_employees,
 )
 from sfacal.sources.csv.cells import FORMULA_START, neutralize, restore
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees.models import Employee
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 FIELDS = ("login_id", "name", "email", "state", "user_id_mode", "user_id", "calendar_name")

@@ -13,12 +13,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError
 
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees import changes
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, StoredSchedule
 from sfacal.sources.csv import import_employees, import_schedules
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees import bulk
-from sfacal.web.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +81,7 @@ def test_schedule_import_stopped_midway_keeps_whole_chunks_and_says_where(
 def test_employee_import_stopped_midway_keeps_whole_chunks_and_says_where(
     company: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(
-        bulk, "on_employee_settings_changed", locked_after(25, bulk.on_employee_settings_changed)
-    )
+    monkeypatch.setattr(changes, "settings_changed", locked_after(25, changes.settings_changed))
     report = import_employees(company, employees_csv(), now=NOW)
     logins = sorted(Employee.objects.values_list("login_id", flat=True))
     done = len(logins)

@@ -22,11 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfacal.core.schedule import Schedule
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import InboxEntry, StoredSchedule
 from sfacal.sources.csv import import_employees, import_schedules, preview_employees, preview_schedules
 from sfacal.sources.csv.reader import line_of, unclosed_quote
 from sfacal.sources.csv.report import UnclosedQuoteError
-from sfacal.web.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ SCHEDULES = (
 
 @pytest.fixture
 def company():
-    from sfacal.web.companies.provisioning import ensure_company
+    from sfacal.directory.companies.provisioning import ensure_company
 
     return ensure_company("acme", "ACME")
 
@@ -93,7 +93,7 @@ def test_import_command_refuses_the_file(company, tmp_path, kind, text, lang, me
 
 @pytest.mark.parametrize(("lang", "message"), [("ja", MESSAGE_JA), ("en", MESSAGE_EN)])
 def test_upload_screen_shows_the_line_and_offers_no_preview(client, company, lang, message):
-    from sfacal.web.companies.models import Membership, Role
+    from sfacal.directory.companies.models import Membership, Role
     from tests.ui.conftest import make_user, signed_in
 
     admin = make_user(company, "admin", Role.COMPANY_ADMIN)

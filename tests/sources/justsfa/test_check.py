@@ -148,8 +148,8 @@ def test_j1_unreachable_server_is_a_network_error(emu, setup, make_client):
 
 @pytest.mark.django_db
 def test_j1_saved_connection_records_the_outcome(emu, setup, make_client):
-    from sfacal.web.companies.provisioning import ensure_company
-    from sfacal.web.connections.models import SourceConnection
+    from sfacal.directory.companies.provisioning import ensure_company
+    from sfacal.directory.connections.models import SourceConnection
 
     company = ensure_company("acme", "ACME")
     conn = SourceConnection.objects.create(

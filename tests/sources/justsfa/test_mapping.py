@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from sfacal.core.errors import InputError
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection, UserMapping
+from sfacal.directory.employees.models import Employee
 from sfacal.sources.justsfa import sync_mapping_to_employee, unlink_mapping
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection, UserMapping
-from sfacal.web.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from sfacal.core.errors import SourceRateLimitedError
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.emulators.justsfa import EmulatorHandle, ScheduleSetup
 from sfacal.engine.models import InboxEntry, StoredSchedule, SyncLogEntry
 from sfacal.sources.justsfa import (
@@ -18,8 +20,6 @@ from sfacal.sources.justsfa import (
     poll,
     poll_connection,
 )
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection
 
 from .conftest import TENANT, ClientFactory, config_for, schedule_record
 

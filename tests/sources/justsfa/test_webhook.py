@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from sfacal.core.schedule import AllDaySpan, Schedule, TimedSpan, change_from_dict
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection
+from sfacal.directory.employees.models import Employee
 from sfacal.emulators.justsfa import EmulatorHandle, ScheduleSetup
 from sfacal.engine.models import InboxEntry, StoredSchedule, SyncLogEntry
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection
-from sfacal.web.employees.models import Employee
 
 from .conftest import TENANT, config_for, schedule_record
 

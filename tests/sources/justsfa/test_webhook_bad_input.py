@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine.models import InboxEntry, StoredSchedule, SyncLogEntry
 from sfacal.sources.justsfa.webhook import MAX_BODY_BYTES
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import SourceConnection
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine.models import InboxEntry, StoredSchedule, SyncLogEntry
-from sfacal.web.connections.models import SourceConnection
 from tests.sources.justsfa import test_webhook_bad_input as bad_input
 from tests.sources.justsfa.test_webhook_bad_input import SF, assert_good_one_is_accepted, error_of, post
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sfacal.web.companies.models import Company
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken
+from sfacal.directory.companies.models import Company
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sfacal.web.companies.models import BusinessName, Purpose
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.models import BusinessName, Purpose
+from sfacal.directory.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +128,7 @@ def test_c9_bad_master_input_is_422_and_changes_nothing(api, path, body, field):
 
 
 def test_employee_changes_are_audited(api):
-    from sfacal.web.companies.models import AuditEntry
+    from sfacal.directory.companies.models import AuditEntry
 
     api.put("/employees/tanaka", {"state": "off", "user_id": "tanaka@example.com"})
     api.put("/employees/tanaka", {"state": "on"})
@@ -141,12 +141,10 @@ def test_employee_changes_are_audited(api):
 
 
 def test_p4_new_calendar_while_on_requests_the_backfill(api, monkeypatch, django_capture_on_commit_callbacks):
-    from sfacal.engine import backfill
+    from sfacal.engine import sync
 
     calls: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(
-        backfill, "request_backfill", lambda e, old, new: calls.append((e.login_id, old, new))
-    )
+    monkeypatch.setattr(sync, "request_backfill", lambda e, old, new: calls.append((e.login_id, old, new)))
     api.put("/employees/tanaka", {"state": "on", "user_id": "tanaka@example.com", "calendar_name": "A"})
     with django_capture_on_commit_callbacks(execute=True):
         api.put("/employees/tanaka", {"calendar_name": "B"})

@@ -21,9 +21,9 @@ from schemathesis.checks import (
 )
 from schemathesis.generation.modes import GenerationMode
 
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken
-from sfacal.web.employees.models import Employee
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken
+from sfacal.directory.employees.models import Employee
 
 pytestmark = pytest.mark.django_db
 

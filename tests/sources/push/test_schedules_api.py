@@ -10,10 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from sfacal.core.schedule import AllDaySpan, Schedule
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.connections.models import ApiToken
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.models import InboxEntry, LogResult, MirrorEvent, StoredSchedule, SyncLogEntry
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.connections.models import ApiToken
-from sfacal.web.employees.models import Employee
 
 from .conftest import Api, meeting
 

@@ -12,9 +12,9 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, StoredSchedule
-from sfacal.web.connections.models import SourceConnection
 from tests.sources.justsfa.test_webhook_bad_input import CONFIG
 from tests.sources.justsfa.test_webhook_bad_input import good_body as good_delivery
 
@@ -73,14 +73,14 @@ def test_push_batch_stopped_midway_reports_the_rest_as_503(api: Any, monkeypatch
 
 
 def test_push_employee_write_answers_503(api: Any, monkeypatch: Any) -> None:
-    from sfacal.web.employees import bulk
+    from sfacal.directory.employees import changes
 
-    monkeypatch.setattr(bulk, "on_employee_settings_changed", locked)
+    monkeypatch.setattr(changes, "settings_changed", locked)
     assert_unavailable(api.put("/employees/tanaka", {"state": "off"}))
 
 
 def test_push_read_works_when_the_token_use_cannot_be_recorded(api: Any, monkeypatch: Any) -> None:
-    from sfacal.web.connections.models import ApiToken
+    from sfacal.directory.connections.models import ApiToken
 
     monkeypatch.setattr(type(ApiToken.objects.none()), "update", locked)
     assert api.get("/employees").status_code == 200

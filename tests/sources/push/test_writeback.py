@@ -16,6 +16,7 @@ import pytest
 
 from sfacal.core.schedule import AllDaySpan, Schedule, SourceRef, TimedSpan
 from sfacal.core.twoway import ScheduleEdit, apply_edit
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.emulators.tls import TlsFiles, ensure_tls_files
 from sfacal.engine.models import LogResult, SyncLogEntry
 from sfacal.sources.push.writeback import (
@@ -29,7 +30,6 @@ from sfacal.sources.push.writeback import (
     sign,
     verify_signature,
 )
-from sfacal.web.connections.models import SourceConnection, SourceKind
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def connection(db, receiver):
-    from sfacal.web.companies.provisioning import ensure_company
+    from sfacal.directory.companies.provisioning import ensure_company
 
     company = ensure_company("acme", "ACME")
     return SourceConnection.objects.create(

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from sfacal.calendars.base import CalendarService, EventSnapshot
 from sfacal.core.errors import ResyncRequiredError, SfacalError
 from sfacal.core.planner import backfill_window_start
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import loop as engine_loop
 from sfacal.engine.context import CompanyContext
 from sfacal.engine.models import MirrorEvent
-from sfacal.web.employees.models import Employee
 
 WINDOW_AHEAD = timedelta(days=400)
 WINDOW_MIN_AHEAD = timedelta(days=180)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from sfacal.core.schedule import Schedule
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
+from sfacal.directory.employees.models import SyncState
 from sfacal.engine import loop as engine_loop
 from sfacal.engine.context import (
     CompanyContext,
@@ -28,7 +29,6 @@ from sfacal.engine.processor import run_items
 from sfacal.engine.twoway.actions import Restores, TwoWayReport, apply_change, line_for
 from sfacal.engine.twoway.reads import DeltaCursor, Place, Read, fresh_window, read_all
 from sfacal.engine.work import WorkItem
-from sfacal.web.employees.models import SyncState
 
 _ROW_STATES = (MirrorState.SYNCED, MirrorState.FAILED)
 

@@ -8,9 +8,9 @@ from typing import cast
 
 from sfacal.core.schedule import Schedule
 from sfacal.core.twoway import ScheduleEdit
+from sfacal.directory.companies.models import Company
 from sfacal.engine.models import MirrorEvent
 from sfacal.sources.base import Source
-from sfacal.web.companies.models import Company
 
 PUSH_ATTEMPTS = 3
 
@@ -30,7 +30,7 @@ def source_for(company: Company, source_name: str) -> Source | None:
     Raises :class:`SfacalError` when its stored settings are unusable."""
     if _source_factory is not None:
         return _source_factory(company, source_name)
-    from sfacal.web.connections.models import SourceConnection, SourceKind
+    from sfacal.directory.connections.models import SourceConnection, SourceKind
 
     for conn in SourceConnection.objects.filter(company=company, enabled=True).order_by("pk"):
         if conn.kind == SourceKind.JUSTSFA:

@@ -19,11 +19,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from sfacal.core.errors import InputError
-from sfacal.sources.csv.cells import restore
-from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
-from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError, Stopped, log_interruption
-from sfacal.web.companies.models import Company
-from sfacal.web.employees.bulk import (
+from sfacal.directory.companies.models import Company
+from sfacal.directory.employees.bulk import (
     ChangesInterrupted,
     EmployeeChange,
     apply_employee_changes,
@@ -32,6 +29,9 @@ from sfacal.web.employees.bulk import (
     parse_state,
     parse_user_id_mode,
 )
+from sfacal.sources.csv.cells import restore
+from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
+from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError, Stopped, log_interruption
 
 EMPLOYEE_COLUMNS = Columns(
     aliases={
@@ -128,7 +128,7 @@ def import_employees(
 
     Without a company only the file itself is checked (nothing is compared or written). A bad
     row is reported by line and column and never stops the good rows. The rows are applied by
-    :func:`sfacal.web.employees.bulk.apply_employee_changes` (audited as ``actor``, the signed-in
+    :func:`sfacal.directory.employees.bulk.apply_employee_changes` (audited as ``actor``, the signed-in
     user of an upload screen), in short transactions; an import that stops midway keeps the rows
     written before and says where it stopped (``report.stopped``, the rows after are
     ``not_imported``).

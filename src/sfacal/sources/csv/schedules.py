@@ -32,13 +32,14 @@ from sfacal.core.schedule import (
     zone,
 )
 from sfacal.core.text import incoming_text
-from sfacal.engine import inbox, writes
+from sfacal.directory import writes
+from sfacal.directory.companies.models import Company
+from sfacal.directory.employees.models import Employee
+from sfacal.engine import inbox
 from sfacal.engine.models import StoredSchedule, Trigger
 from sfacal.sources.csv.reader import EXTRA_CELLS, Columns, Table, read_table
 from sfacal.sources.csv.report import FileError, ImportReport, RowChange, RowError, Stopped, log_interruption
 from sfacal.sources.csv.values import CellError, parse_flag, parse_list, parse_point, parse_time
-from sfacal.web.companies.models import Company
-from sfacal.web.employees.models import Employee
 
 DEFAULT_SOURCE = "push"
 """Same records as the push API (``sfacal.sources.push``)."""
@@ -340,7 +341,7 @@ def _write(
     report: ImportReport,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Every valid row through the inbox, in short transactions (:mod:`sfacal.engine.writes`: no
+    """Every valid row through the inbox, in short transactions (:mod:`sfacal.directory.writes`: no
     other writer waits more than about a chunk); an import that stops says where (``stopped``)."""
     written: list[RowChange] = []
 

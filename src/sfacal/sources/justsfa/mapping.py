@@ -7,7 +7,7 @@ schedules carry as participants), the mailbox is given explicitly (``user_id_mod
 :func:`sync_mapping_to_employee` after saving a row and :func:`unlink_mapping` before deleting one.
 
 A participant without a row is kept in the stored schedule; once a row is added, the employee
-exists and :func:`sfacal.engine.sync.on_employee_settings_changed` syncs the stored schedules that
+exists and :func:`sfacal.directory.employees.changes.settings_changed` (the engine) syncs the stored schedules that
 named them (the catch-up of a new employee); a row that changes an existing employee's state or
 mailbox goes through the same function with the employee's settings before the change (E4 sync
 start, E2 mailbox move).
@@ -20,9 +20,9 @@ from typing import Any
 from django.db import transaction
 
 from sfacal.core.errors import InputError
-from sfacal.engine.sync import on_employee_settings_changed
-from sfacal.web.connections.models import UserMapping
-from sfacal.web.employees.models import Employee, SyncState, UserIdMode
+from sfacal.directory.connections.models import UserMapping
+from sfacal.directory.employees import changes
+from sfacal.directory.employees.models import Employee, SyncState, UserIdMode
 
 __all__ = ["sync_mapping_to_employee", "unlink_mapping"]
 
@@ -76,7 +76,7 @@ def sync_mapping_to_employee(mapping: UserMapping) -> Employee:
         mapping.employee = employee
         UserMapping.objects.filter(pk=mapping.pk).update(employee=employee)
     if not before or any(before[f] != getattr(employee, f) for f in _SETTINGS):
-        on_employee_settings_changed(employee, before)
+        changes.settings_changed(employee, before)
     return employee
 
 

@@ -30,9 +30,9 @@ from django.utils import timezone as dj_timezone
 
 from sfacal.core.errors import InputError, SfacalError
 from sfacal.core.schedule import ScheduleDeletion
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, StoredSchedule, SyncLogEntry, Trigger
-from sfacal.web.connections.models import SourceConnection
 
 from .client import RecordsClient
 from .parse import record_change, record_id_of, ref_for

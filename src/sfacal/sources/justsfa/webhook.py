@@ -52,11 +52,11 @@ from django.views.decorators.csrf import csrf_exempt
 from sfacal.core.errors import InputError, SfacalError, log_params
 from sfacal.core.schedule import Schedule
 from sfacal.core.text import clean_text
+from sfacal.directory.connections.models import SourceConnection, SourceKind
+from sfacal.directory.employees.models import Employee
 from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.jsonbody import BodyNotJson, parse_json
-from sfacal.web.connections.models import SourceConnection, SourceKind
-from sfacal.web.employees.models import Employee
 
 from .parse import deletion, record_change, record_id_of
 from .settings import JustSfaSettings

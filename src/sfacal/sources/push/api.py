@@ -17,50 +17,17 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from sfacal.engine import inbox
-from sfacal.sources.jsonbody import parse_json
 from sfacal.sources.push import errors
 from sfacal.sources.push.auth import CompanyTokenAuth
+from sfacal.sources.push.bodies import (
+    BodyTooLarge,
+    body_limit,
+    read_json,
+)
+from sfacal.sources.push.routes import directory_router, schedule_router
+from sfacal.sources.push.schemas import BATCH_REQUEST_SCHEMA, BatchItem
 
 logger = logging.getLogger("sfacal.push")
-
-MAX_BODY_BYTES = 1024 * 1024
-"""Largest body of a single-item request (413 above)."""
-MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
-"""Largest body of a batch request (413 above)."""
-
-BATCH_URL_NAMES = frozenset({"batch_schedules", "batch_schedules_alias"})
-
-
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
-
-
-def body_limit(request: HttpRequest) -> int:
-    match = getattr(request, "resolver_match", None)
-    if match is not None and match.url_name in BATCH_URL_NAMES:
-        return MAX_BATCH_BODY_BYTES
-    return MAX_BODY_BYTES
-
-
-def read_json(request: HttpRequest, limit: int) -> Any:
-    """The JSON body of ``request``: :class:`BodyTooLarge` over ``limit``,
-    :class:`~sfacal.sources.jsonbody.BodyNotJson` (a ``ValueError``) if not UTF-8 JSON nested at most
-    :data:`~sfacal.sources.jsonbody.MAX_DEPTH` levels."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    try:
-        if int(declared) > limit:
-            raise BodyTooLarge(limit)
-    except ValueError:
-        pass
-    try:
-        raw = request.body
-    except RequestDataTooBig as exc:
-        raise BodyTooLarge(limit) from exc
-    if len(raw) > limit:
-        raise BodyTooLarge(limit)
-    return parse_json(raw)
 
 
 class LimitedJsonParser(Parser):
@@ -169,9 +136,6 @@ def build_api() -> NinjaAPI:
             return _respond(api, request, errors.unavailable(inbox.RETRY_AFTER_SECONDS))
         logger.exception("push api %s %s failed unexpectedly", request.method, request.path)
         return _respond(api, request, errors.internal_error())
-
-    from sfacal.sources.push.routes import directory_router, schedule_router
-    from sfacal.sources.push.schemas import BATCH_REQUEST_SCHEMA, BatchItem
 
     api.extra_schemas = (BatchItem,)
     api.extra_documents = {"BatchRequest": BATCH_REQUEST_SCHEMA}

@@ -1,6 +1,6 @@
 """Per-company API tokens (``Authorization: Bearer sfa_…``).
 
-Only the SHA-256 of a token is stored (:class:`~sfacal.web.connections.models.ApiToken`). A request
+Only the SHA-256 of a token is stored (:class:`~sfacal.directory.connections.models.ApiToken`). A request
 is looked up by that hash (a unique index) and the hash is compared again in constant time. The
 token decides the company (U2): nothing in a request can name another one. A missing, malformed,
 unknown or revoked token gets the same 401, so nothing is revealed about which companies exist.
@@ -20,8 +20,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
-from sfacal.web.companies.models import Company
-from sfacal.web.connections.models import ApiToken, hash_token
+from sfacal.directory.companies.models import Company
+from sfacal.directory.connections.models import ApiToken, hash_token
 
 logger = logging.getLogger("sfacal.push")
 

@@ -1,7 +1,7 @@
 """Masters (C9) as external systems write them: the push API replaces a master list at once.
 
 The employee rules the push API shares with the CSV import and the screens live in
-:mod:`sfacal.web.employees.bulk`.
+:mod:`sfacal.directory.employees.bulk`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.db import transaction
 
 from sfacal.core.errors import InputError
 from sfacal.core.settings import OUTSIDE_MASTER, UNSELECTED
-from sfacal.web.companies.models import BusinessName, Company, Purpose
+from sfacal.directory.companies.models import BusinessName, Company, Purpose
 
 __all__ = ["replace_business_names", "replace_purposes"]
 

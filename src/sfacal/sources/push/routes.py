@@ -10,8 +10,12 @@ from ninja import Body, Header, P, PathEx, Query, QueryEx, Router, Status
 from pydantic import Field
 
 from sfacal.core.errors import InputError
+from sfacal.directory.companies.models import BusinessName, Company, Purpose
+from sfacal.directory.employees import bulk
+from sfacal.directory.employees.models import Employee
 from sfacal.sources.push import directory, errors, service
 from sfacal.sources.push.auth import request_company
+from sfacal.sources.push.bodies import MAX_BATCH_BODY_BYTES, read_json
 from sfacal.sources.push.fields import IfMatchValue, LoginId, MasterName, Moment, SourceId, StateValue
 from sfacal.sources.push.schemas import (
     MAX_MASTER_ITEMS,
@@ -26,9 +30,6 @@ from sfacal.sources.push.schemas import (
     ScheduleOut,
     ScheduleStatus,
 )
-from sfacal.web.companies.models import BusinessName, Company, Purpose
-from sfacal.web.employees import bulk
-from sfacal.web.employees.models import Employee
 
 schedule_router = Router(tags=["schedules"])
 directory_router = Router(tags=["employees and masters"])
@@ -75,8 +76,6 @@ _BATCH_BODY = {
     openapi_extra=_BATCH_BODY,
 )
 def batch_schedules(request: HttpRequest) -> Any:
-    from sfacal.sources.push.api import MAX_BATCH_BODY_BYTES, read_json
-
     company = request_company(request)
     try:
         data = read_json(request, MAX_BATCH_BODY_BYTES)

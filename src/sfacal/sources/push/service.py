@@ -20,6 +20,8 @@ from sfacal.core.localtime import LocalTimeIssue, LocalTimeNote
 from sfacal.core.render import MAX_SUBJECT, event_subject, subject_overflow
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef
 from sfacal.core.text import check_storable
+from sfacal.directory.companies.models import Company
+from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
 from sfacal.sources.push import errors
@@ -31,8 +33,6 @@ from sfacal.sources.push.convert import (
     to_schedule,
 )
 from sfacal.sources.push.schemas import MAX_BATCH_ITEMS, BatchItem, ScheduleIn
-from sfacal.web.companies.models import Company
-from sfacal.web.employees.models import Employee, SyncState
 
 logger = logging.getLogger("sfacal.push")
 

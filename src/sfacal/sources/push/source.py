@@ -17,6 +17,7 @@ import httpx
 from sfacal.core.errors import CallbackNotConfiguredError
 from sfacal.core.schedule import Schedule
 from sfacal.core.twoway import ScheduleEdit, apply_edit
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.sources.base import CheckResult
 from sfacal.sources.push.writeback import (
     callback_client,
@@ -25,7 +26,6 @@ from sfacal.sources.push.writeback import (
     payload_from_edit,
     post_signed,
 )
-from sfacal.web.connections.models import SourceConnection
 
 PING_EVENT = "ping"
 

@@ -50,11 +50,11 @@ from sfacal.core.errors import (
 )
 from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
+from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.net.httpx_transport import guarded_client
 from sfacal.sources.push.convert import SOURCE, schedule_to_out
 from sfacal.sources.trust import default_verify
-from sfacal.web.connections.models import SourceConnection
 
 logger = logging.getLogger("sfacal.push.writeback")
 

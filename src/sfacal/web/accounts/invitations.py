@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from sfacal.web.companies.models import Company, Membership, Role
+from sfacal.directory.companies.models import Company, Membership, Role
 
 
 def invitation_path(user: Any) -> str:

@@ -16,10 +16,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from sfacal.directory.companies.audit import record_event
+from sfacal.directory.companies.models import Membership
 from sfacal.web.accounts import throttle
 from sfacal.web.accounts.forms import SignInForm
-from sfacal.web.companies.audit import record_event
-from sfacal.web.companies.models import Membership
 from sfacal.web.companies.permissions import access_context, landing_url_name
 
 

@@ -1,1 +1,1 @@
-"""Companies: company settings (C1–C9), masters, memberships and the audit trail."""
+"""The company screens: basic settings with "save and test" (C1–C8), masters (C9), companies (U1)."""

@@ -16,8 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from sfacal.core.errors import PfxUnreadableError
-from sfacal.web.companies.certs import PfxInfo, parse_thumbprint, read_pfx
-from sfacal.web.companies.models import (
+from sfacal.directory.companies.certs import PfxInfo, parse_thumbprint, read_pfx
+from sfacal.directory.companies.models import (
     AuthMethod,
     CalendarService,
     Company,

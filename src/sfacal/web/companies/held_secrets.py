@@ -9,7 +9,7 @@ are held here, and the page carries only a random token that names them.
 Guarantees (each has a test):
 
 * Values are held server-side in the user's session, each encrypted with the keys of the stored
-  secrets (:mod:`sfacal.web.crypto`); neither the page nor the session cookie holds them.
+  secrets (:mod:`sfacal.directory.crypto`); neither the page nor the session cookie holds them.
 * One holding per form and session; holding again replaces it. :func:`held` hands the values
   out only for the token the page was given, the same company, and for :data:`HOLD_FOR` after
   they were held; otherwise it drops them and answers ``{}``.
@@ -27,7 +27,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from sfacal.web import crypto
+from sfacal.directory import crypto
 
 __all__ = ["HOLD_FOR", "held", "hold", "release"]
 

@@ -21,8 +21,8 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
-from sfacal.web.companies.models import Company, CompanySettings, Membership, Role
-from sfacal.web.employees.models import Employee, SyncState
+from sfacal.directory.companies.models import Company, CompanySettings, Membership, Role
+from sfacal.directory.employees.models import Employee, SyncState
 
 V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 

@@ -32,13 +32,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
 
+from sfacal.directory.companies.audit import record_event
+from sfacal.directory.companies.models import AuditEntry, Company, CompanySettings
 from sfacal.web import checks
 from sfacal.web.companies import held_secrets
-from sfacal.web.companies.audit import record_event
-from sfacal.web.companies.models import AuditEntry, Company, CompanySettings
 
 if TYPE_CHECKING:
-    from sfacal.web.connections.models import SourceConnection
+    from sfacal.directory.connections.models import SourceConnection
 
 __all__ = ["AUDIT_FIELD", "SAVE_UNTESTED", "CandidateForm", "Screen", "record_untested_save", "submit"]
 

@@ -17,20 +17,8 @@ from django.views.decorators.http import require_POST
 
 from sfacal.core.errors import normalize_lang
 from sfacal.core.expiry import CredentialKind, credential_expiry_warning
-from sfacal.engine.sync import on_company_settings_changed
-from sfacal.web import checks
-from sfacal.web.accounts.invitations import create_account, invitation_url
-from sfacal.web.companies import held_secrets, tested_first
-from sfacal.web.companies.audit import record_changes, record_event, snapshot
-from sfacal.web.companies.forms import (
-    BusinessNameForm,
-    CompanySettingsForm,
-    NewCompanyForm,
-    PurposeForm,
-    clean_master_name,
-    token_endpoint_tenant,
-)
-from sfacal.web.companies.models import (
+from sfacal.directory.companies.audit import record_changes, record_event, snapshot
+from sfacal.directory.companies.models import (
     AuthMethod,
     BusinessName,
     Company,
@@ -39,9 +27,21 @@ from sfacal.web.companies.models import (
     Purpose,
     Role,
 )
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.employees.models import Employee
+from sfacal.engine.sync import on_company_settings_changed
+from sfacal.web import checks
+from sfacal.web.accounts.invitations import create_account, invitation_url
+from sfacal.web.companies import held_secrets, tested_first
+from sfacal.web.companies.forms import (
+    BusinessNameForm,
+    CompanySettingsForm,
+    NewCompanyForm,
+    PurposeForm,
+    clean_master_name,
+    token_endpoint_tenant,
+)
 from sfacal.web.companies.permissions import company_admin_required, company_of, super_admin_required
-from sfacal.web.companies.provisioning import ensure_company
-from sfacal.web.employees.models import Employee
 
 
 def expiry_warnings(settings: CompanySettings, lang: str) -> list[dict[str, str]]:

@@ -1,1 +1,1 @@
-"""SFA source connections: JUST.SFA settings and user mapping (J1–J3), push API tokens."""
+"""The screens of the SFA connections: JUST.SFA (J1–J3), push API tokens and write-back."""

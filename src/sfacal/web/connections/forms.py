@@ -13,9 +13,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from sfacal.core.errors import InputError, normalize_lang
+from sfacal.directory.companies.models import new_token
+from sfacal.directory.connections.models import SourceConnection, UserMapping
 from sfacal.sources.justsfa.settings import JustSfaSettings
-from sfacal.web.companies.models import new_token
-from sfacal.web.connections.models import SourceConnection, UserMapping
 
 IDENTIFIER_FIELDS: list[tuple[str, Any, str]] = [
     ("table", _("Data table identifier"), "table_162331777"),

@@ -16,12 +16,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.companies.audit import record_changes, record_event, snapshot
+from sfacal.directory.companies.models import Company, new_token
+from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
 from sfacal.sources.justsfa import webhook_path
 from sfacal.sources.justsfa.mapping import sync_mapping_to_employee, unlink_mapping
 from sfacal.web import checks
 from sfacal.web.companies import held_secrets, tested_first
-from sfacal.web.companies.audit import record_changes, record_event, snapshot
-from sfacal.web.companies.models import Company, new_token
 from sfacal.web.companies.permissions import company_admin_required, company_of, ctx_of
 from sfacal.web.connections.forms import (
     IDENTIFIER_FIELDS,
@@ -33,7 +34,6 @@ from sfacal.web.connections.forms import (
     PushCallbackForm,
     TokenForm,
 )
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
 
 JUSTSFA_NAME = "default"
 PUSH_NAME = "default"

@@ -16,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind
+from sfacal.directory.employees.models import Employee, SyncState
+from sfacal.directory.employees.services import mailbox_of
 from sfacal.engine.models import LogResult, SyncLogEntry
 from sfacal.web.companies.permissions import access_context, landing_url_name, member_required
 from sfacal.web.companies.views import expiry_warnings
-from sfacal.web.connections.models import ApiToken, SourceConnection, SourceKind
 from sfacal.web.employees.demo_links import mailbox_view_url, mailboxes_view_url
-from sfacal.web.employees.models import Employee, SyncState
-from sfacal.web.employees.services import mailbox_of
 from sfacal.web.logs.presenters import describe, month_start
 
 RECENT_FAILURES = 10

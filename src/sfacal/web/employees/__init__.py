@@ -1,1 +1,1 @@
-"""Employees and their sync settings (E1–E6, P1–P4)."""
+"""The employee screens (E1–E6), the personal sync settings (P1–P4) and the mirrored events."""

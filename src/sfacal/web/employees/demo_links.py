@@ -1,6 +1,7 @@
 """Links to the demo's emulated mailboxes (``sfacal serve --demo`` only).
 
-* The demo (:func:`sfacal.demo.start_demo`) sets :data:`VIEWER_ENV` to the Microsoft 365
+* The demo (:func:`sfacal.demo.start_demo`) sets :data:`VIEWER_ENV`
+  (:data:`sfacal.config.DEMO_MAILBOX_VIEWER_ENV`) to the Microsoft 365
   emulator's read-only mailbox viewer and removes it when it stops; it is read at each request,
   since the demo starts after the settings are loaded.
 * Without it (every real installation) there is no link: :func:`mailbox_view_url` and
@@ -13,10 +14,9 @@ from __future__ import annotations
 import os
 from urllib.parse import quote
 
-__all__ = ["VIEWER_ENV", "mailbox_view_url", "mailboxes_view_url"]
+from sfacal.config import DEMO_MAILBOX_VIEWER_ENV as VIEWER_ENV
 
-VIEWER_ENV = "SFACAL_DEMO_MAILBOX_VIEWER"
-"""Environment variable: the base URL of the emulator's mailbox viewer (``…/_control/view``)."""
+__all__ = ["VIEWER_ENV", "mailbox_view_url", "mailboxes_view_url"]
 
 
 def mailboxes_view_url() -> str | None:

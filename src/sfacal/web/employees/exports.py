@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.companies.audit import record_event
+from sfacal.directory.employees.models import Employee
 from sfacal.sources.csv import EmployeeRow, UnencodableError, employees_csv
-from sfacal.web.companies.audit import record_event
 from sfacal.web.companies.permissions import company_admin_required, company_of
-from sfacal.web.employees.models import Employee
 
 __all__ = ["EXPORT_ENCODINGS", "ExportForm", "employee_export"]
 

@@ -10,10 +10,10 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from sfacal.core.settings import OUTSIDE_MASTER, UNSELECTED
-from sfacal.web.companies.models import BusinessName, Company, Purpose
+from sfacal.directory.companies.models import BusinessName, Company, Purpose
+from sfacal.directory.employees.models import Employee, SyncState, UserIdMode
+from sfacal.directory.employees.services import resolve_mailbox
 from sfacal.web.employees.exclusion_labels import exclusion_label
-from sfacal.web.employees.models import Employee, SyncState, UserIdMode
-from sfacal.web.employees.services import resolve_mailbox
 
 
 def _choice(form: forms.Form, name: str) -> forms.ChoiceField:

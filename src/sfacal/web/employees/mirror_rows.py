@@ -28,10 +28,10 @@ from sfacal.core.errors import InputError
 from sfacal.core.render import RenderedEvent, render
 from sfacal.core.schedule import Schedule
 from sfacal.core.stored import change_from_stored
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.context import mapping_for
 from sfacal.engine.models import MirrorEvent, MirrorState, StoredSchedule, SyncLogEntry
 from sfacal.web.dateranges import day_bounds
-from sfacal.web.employees.models import Employee
 from sfacal.web.logs.presenters import LogLine, describe
 
 __all__ = ["STATES", "MirrorRow", "mirror_rows", "mirrors_of", "state_counts"]

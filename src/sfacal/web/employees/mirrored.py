@@ -22,12 +22,12 @@ from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.employees.models import Employee
+from sfacal.directory.employees.services import mailbox_of
 from sfacal.web.companies.permissions import company_admin_required, ctx_of, member_required
 from sfacal.web.dateranges import DateRangeForm, company_zone
 from sfacal.web.employees.demo_links import mailbox_view_url
 from sfacal.web.employees.mirror_rows import STATES, mirror_rows, mirrors_of, state_counts
-from sfacal.web.employees.models import Employee
-from sfacal.web.employees.services import mailbox_of
 
 __all__ = ["MirrorFilterForm", "employee_events", "my_events"]
 

@@ -23,10 +23,10 @@ from django import forms
 from django.utils.translation import gettext as _
 
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
+from sfacal.directory.companies.models import CompanySettings
+from sfacal.directory.employees.models import Employee, SyncState
+from sfacal.directory.employees.services import mailbox_of
 from sfacal.web import checks
-from sfacal.web.companies.models import CompanySettings
-from sfacal.web.employees.models import Employee, SyncState
-from sfacal.web.employees.services import mailbox_of
 
 __all__ = ["TargetCheck", "verify_target"]
 

@@ -19,11 +19,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.companies.audit import record_event
+from sfacal.directory.companies.models import Role
+from sfacal.directory.employees.models import Employee, SyncState
+from sfacal.directory.employees.services import (
+    apply_change,
+    audit,
+    before_change,
+    mailbox_of,
+    resolve_mailbox,
+)
 from sfacal.sources.csv import ImportReport, import_employees, preview_employees
 from sfacal.web import checks
 from sfacal.web.accounts.invitations import create_account, invitation_url
-from sfacal.web.companies.audit import record_event
-from sfacal.web.companies.models import Role
 from sfacal.web.companies.permissions import (
     company_admin_required,
     company_of,
@@ -31,14 +39,6 @@ from sfacal.web.companies.permissions import (
     personal_settings_required,
 )
 from sfacal.web.employees.forms import BulkForm, EmployeeForm, ImportUploadForm, PersonalSettingsForm
-from sfacal.web.employees.models import Employee, SyncState
-from sfacal.web.employees.services import (
-    apply_change,
-    audit,
-    before_change,
-    mailbox_of,
-    resolve_mailbox,
-)
 from sfacal.web.employees.target_check import TargetCheck, verify_target
 
 PAGE_SIZE = 25

@@ -23,9 +23,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.companies.models import Company, CompanySettings
+from sfacal.directory.connections.models import SourceConnection, SourceKind
 from sfacal.web import checks
-from sfacal.web.companies.models import Company, CompanySettings
-from sfacal.web.connections.models import SourceConnection, SourceKind
 
 
 @dataclass(frozen=True)

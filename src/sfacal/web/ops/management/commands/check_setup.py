@@ -100,7 +100,7 @@ def _queue() -> str:
 
 
 def _secret_key() -> str:
-    from sfacal.web import crypto
+    from sfacal.directory import crypto
 
     token = crypto.encrypt_text("check")
     if crypto.decrypt_text(token) != "check":
@@ -111,8 +111,8 @@ def _secret_key() -> str:
 
 
 def _stored_secrets() -> str:
-    from sfacal.web.companies.models import CompanySettings
-    from sfacal.web.crypto import SecretDecryptionError
+    from sfacal.directory.companies.models import CompanySettings
+    from sfacal.directory.crypto import SecretDecryptionError
 
     if schema.pending_migrations():
         raise SkippedError

@@ -24,8 +24,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from sfacal.web.companies.models import Company, Membership, Role
-from sfacal.web.companies.provisioning import ensure_company
+from sfacal.directory.companies.models import Company, Membership, Role
+from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.web.ops.schema import ensure_schema
 
 

@@ -18,8 +18,8 @@ from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from sfacal.core.errors import normalize_lang
+from sfacal.directory.companies.models import Company
 from sfacal.sources.csv import ImportReport, import_employees, import_schedules
-from sfacal.web.companies.models import Company
 from sfacal.web.ops.schema import require_schema
 
 PROGRESS_MIN_ROWS = 500

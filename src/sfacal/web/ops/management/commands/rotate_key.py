@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import ngettext
 
-from sfacal.web import crypto
-from sfacal.web.fields import EncryptedBinaryField, EncryptedTextField
+from sfacal.directory import crypto
+from sfacal.directory.fields import EncryptedBinaryField, EncryptedTextField
 from sfacal.web.ops.schema import require_schema
 
 

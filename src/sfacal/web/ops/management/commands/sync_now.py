@@ -13,10 +13,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from sfacal.directory.companies.models import Company
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.passes import process_inbox
 from sfacal.engine.sync import sync_now
-from sfacal.web.companies.models import Company
-from sfacal.web.employees.models import Employee
 from sfacal.web.ops.schema import require_schema
 
 

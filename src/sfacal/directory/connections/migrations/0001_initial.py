@@ -4,8 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import sfacal.web.companies.models
-import sfacal.web.fields
+import sfacal.directory.companies.models
+import sfacal.directory.fields
 
 
 class Migration(migrations.Migration):
@@ -78,12 +78,14 @@ class Migration(migrations.Migration):
                 ("config", models.JSONField(blank=True, default=dict)),
                 (
                     "api_key",
-                    sfacal.web.fields.EncryptedTextField(blank=True, default="", verbose_name="API key"),
+                    sfacal.directory.fields.EncryptedTextField(
+                        blank=True, default="", verbose_name="API key"
+                    ),
                 ),
                 (
                     "webhook_token",
                     models.CharField(
-                        default=sfacal.web.companies.models.new_token, max_length=64, unique=True
+                        default=sfacal.directory.companies.models.new_token, max_length=64, unique=True
                     ),
                 ),
                 (
@@ -92,7 +94,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "webhook_header_value",
-                    sfacal.web.fields.EncryptedTextField(
+                    sfacal.directory.fields.EncryptedTextField(
                         blank=True, default="", verbose_name="secret header value"
                     ),
                 ),
@@ -102,7 +104,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "callback_secret",
-                    sfacal.web.fields.EncryptedTextField(
+                    sfacal.directory.fields.EncryptedTextField(
                         blank=True, default="", verbose_name="callback signing secret"
                     ),
                 ),

@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CompaniesConfig(AppConfig):
-    name = "sfacal.web.companies"
+    name = "sfacal.directory.companies"
     label = "companies"
     verbose_name = _("Companies")

@@ -1,4 +1,4 @@
-"""engine.writes: long writes as short transactions. A chunk is all or nothing, the chunks before a
+"""directory.writes: long writes as short transactions. A chunk is all or nothing, the chunks before a
 failure stay, the failure says how far it got, and chunk sizes follow the measured pace."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import pytest
 from django.db import OperationalError
 
-from sfacal.engine import writes
+from sfacal.directory import writes
+from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.engine.models import SyncLogEntry
-from sfacal.web.companies.provisioning import ensure_company
 
 pytestmark = pytest.mark.django_db
 

@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ConnectionsConfig(AppConfig):
-    name = "sfacal.web.connections"
+    name = "sfacal.directory.connections"
     label = "connections"
     verbose_name = _("SFA connections")

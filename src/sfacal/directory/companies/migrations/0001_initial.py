@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import sfacal.web.fields
+import sfacal.directory.fields
 
 
 class Migration(migrations.Migration):
@@ -123,13 +123,13 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "certificate_pfx",
-                    sfacal.web.fields.EncryptedBinaryField(
+                    sfacal.directory.fields.EncryptedBinaryField(
                         blank=True, null=True, verbose_name="certificate (.pfx)"
                     ),
                 ),
                 (
                     "certificate_password",
-                    sfacal.web.fields.EncryptedTextField(
+                    sfacal.directory.fields.EncryptedTextField(
                         blank=True, default="", verbose_name="certificate password"
                     ),
                 ),
@@ -143,7 +143,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "client_secret",
-                    sfacal.web.fields.EncryptedTextField(
+                    sfacal.directory.fields.EncryptedTextField(
                         blank=True, default="", verbose_name="client secret"
                     ),
                 ),

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from sfacal.web.companies.models import Company, CompanyScopedManager
+from sfacal.directory.companies.models import Company, CompanyScopedManager
 
 
 class SyncState(models.TextChoices):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from sfacal.web.companies.models import AuditEntry, Company
+from sfacal.directory.companies.models import AuditEntry, Company
 
 SECRET_SET = "set"
 SECRET_REPLACED = "replaced"

@@ -1,14 +1,15 @@
 """Changes to many employees at once (E1-E4, E6): the push API and the CSV import (command and
 upload screen) go through here, so they follow the same rules as each other; the engine's side of
 every change (E4 sync start, P3/S2, E2, P4, a new employee's catch-up) is
-:func:`sfacal.engine.sync.on_employee_settings_changed`, as for the employee screens.
+:func:`sfacal.directory.employees.changes.settings_changed` (the engine's rules), as for the
+employee screens.
 
 * A field given as ``None`` keeps its current value (a new employee gets the default).
 * A new employee without an explicit user ID mode uses "login ID @ domain" unless a user ID is
   given (E2).
 * Sync on with an explicit user ID mode needs a user ID.
 * Values may be written in Japanese or English (:func:`parse_state`, :func:`parse_user_id_mode`).
-* Many changes are written in short transactions (:mod:`sfacal.engine.writes`): another writer (a
+* Many changes are written in short transactions (:mod:`sfacal.directory.writes`): another writer (a
   webhook) never waits for a long import, and an import that stops midway keeps what it wrote
   (:class:`ChangesInterrupted` says where it stopped).
 """
@@ -24,10 +25,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from sfacal.core.errors import InputError
-from sfacal.engine import writes
-from sfacal.engine.sync import on_employee_settings_changed
-from sfacal.web.companies.models import AuditEntry, Company
-from sfacal.web.employees.models import Employee, SyncState, UserIdMode
+from sfacal.directory import writes
+from sfacal.directory.companies.models import AuditEntry, Company
+from sfacal.directory.employees import changes
+from sfacal.directory.employees.models import Employee, SyncState, UserIdMode
 
 __all__ = [
     "ChangesInterrupted",
@@ -253,10 +254,10 @@ def apply_employee_changes(
 
     Reads the company's employees once and checks every change first; then writes new ones with
     ``bulk_create`` and changed ones with ``bulk_update``, in short transactions
-    (:func:`sfacal.engine.writes.write_in_chunks`: at most ``batch_size`` employees and under a
+    (:func:`sfacal.directory.writes.write_in_chunks`: at most ``batch_size`` employees and under a
     second each, so no other writer waits long), with an audit entry per changed field
     (``actor``: the signed-in user, if any). Each written employee then goes through
-    :func:`sfacal.engine.sync.on_employee_settings_changed` (E4 with ``now`` as the sync start, P4,
+    :func:`~sfacal.directory.employees.changes.settings_changed` (the engine's E4 with ``now`` as the sync start, P4,
     S2, E2, a new employee's catch-up); its background work starts after its chunk commits.
     ``dry_run`` checks and compares without writing. ``progress(rows)`` follows the writes.
 
@@ -333,7 +334,7 @@ def _write(
         entries = [entry for w in chunk for entry in _audit_entries(company, w.employee, w.before, actor)]
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
         for w in chunk:
-            on_employee_settings_changed(w.employee, {} if w.is_new else w.before, now=now)
+            changes.settings_changed(w.employee, {} if w.is_new else w.before, now=now)
 
     def committed(done: int) -> None:
         if progress is not None:

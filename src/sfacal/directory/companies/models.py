@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from sfacal.web.fields import EncryptedBinaryField, EncryptedTextField
+from sfacal.directory.fields import EncryptedBinaryField, EncryptedTextField
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 DEFAULT_TOKEN_ENDPOINT_HOST = "https://login.microsoftonline.com"

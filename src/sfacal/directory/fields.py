@@ -1,4 +1,4 @@
-"""Model fields whose values are encrypted at rest (see ``sfacal.web.crypto``)."""
+"""Model fields whose values are encrypted at rest (see ``sfacal.directory.crypto``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from sfacal.web import crypto
+from sfacal.directory import crypto
 
 PREFIX = "fernet:"
 

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from sfacal.web.companies.models import Company, CompanyScopedManager, new_token
-from sfacal.web.employees.models import Employee
-from sfacal.web.fields import EncryptedTextField
+from sfacal.directory.companies.models import Company, CompanyScopedManager, new_token
+from sfacal.directory.employees.models import Employee
+from sfacal.directory.fields import EncryptedTextField
 
 
 class SourceKind(models.TextChoices):

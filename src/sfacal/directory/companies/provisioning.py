@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from sfacal.core.settings import DEFAULT_BUSINESS_NAMES, DEFAULT_PURPOSES
-from sfacal.web.companies.models import BusinessName, Company, CompanySettings, Purpose
+from sfacal.directory.companies.models import BusinessName, Company, CompanySettings, Purpose
 
 
 @transaction.atomic

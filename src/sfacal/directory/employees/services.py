@@ -1,10 +1,11 @@
-"""What the employee screens do when they save an employee (E1-E5, P1-P4).
+"""Saving one employee (E1-E5, P1-P4), as the employee screens and the personal settings do.
 
-The rules themselves live in one place each: the screen-only P1 rule (turning sync off on the
-personal screen drops the link settings) here; the engine's side of every settings change (E4
-sync start, P3/S2 exclusions, E2 mailbox, P4 calendar back-fill, a new employee's catch-up) in
-:func:`sfacal.engine.sync.on_employee_settings_changed`; changes to many employees at once (push
-API, CSV import) in :mod:`sfacal.web.employees.bulk`.
+The rules themselves live in one place each: the P1 rule (turning sync off on the personal screen
+drops the link settings) here; the engine's side of every settings change (E4 sync start, P3/S2
+exclusions, E2 mailbox, P4 calendar back-fill, a new employee's catch-up) in
+:func:`sfacal.engine.sync.on_employee_settings_changed`, reached through
+:func:`sfacal.directory.employees.changes.settings_changed`; changes to many employees at once
+(push API, CSV import) in :mod:`sfacal.directory.employees.bulk`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 from sfacal.core.errors import InputError
 from sfacal.core.settings import EmployeeSettings
 from sfacal.core.settings import UserIdMode as CoreUserIdMode
-from sfacal.engine.sync import on_employee_settings_changed
-from sfacal.web.companies.audit import record_changes, snapshot
-from sfacal.web.employees.models import Employee, SyncState, UserIdMode
+from sfacal.directory.companies.audit import record_changes, snapshot
+from sfacal.directory.employees import changes
+from sfacal.directory.employees.models import Employee, SyncState, UserIdMode
 
 SETTINGS_FIELDS = (
     "state",
@@ -60,7 +61,7 @@ def apply_change(employee: Employee, before: Mapping[str, Any], *, personal: boo
     ``before`` is :func:`before_change` of the employee as it was (empty for a new employee).
     Turning sync off from the personal screen drops the link settings (P1); everything else --
     the sync start (E4), exclusions and mailbox (P3/S2, E2), the calendar back-fill (P4), a new
-    employee's catch-up -- is :func:`~sfacal.engine.sync.on_employee_settings_changed`.
+    employee's catch-up -- is the engine's, through :func:`~.changes.settings_changed`.
 
     Returns ``True`` when a back-fill into a new calendar was started.
     """
@@ -68,7 +69,7 @@ def apply_change(employee: Employee, before: Mapping[str, Any], *, personal: boo
         employee.user_id = ""
         employee.calendar_name = ""
     employee.save()
-    return "backfill" in on_employee_settings_changed(employee, before)
+    return "backfill" in changes.settings_changed(employee, before)
 
 
 def audit(employee: Employee, before: Mapping[str, Any], user: Any) -> None:

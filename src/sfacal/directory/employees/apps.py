@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EmployeesConfig(AppConfig):
-    name = "sfacal.web.employees"
+    name = "sfacal.directory.employees"
     label = "employees"
     verbose_name = _("Employees")
