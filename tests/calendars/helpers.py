@@ -110,8 +110,8 @@ class M365:
         return self.control.events(upn)
 
 
-def start_m365(directory: Path) -> Iterator[M365]:
-    with running_emulator(directory) as emu:
+def start_m365(directory: Path, knobs: dict[str, Any] | None = None) -> Iterator[M365]:
+    with running_emulator(directory, knobs=knobs) as emu:
         tenant = emu.control.create_tenant(f"t{next(_counter)}.onmicrosoft.com")
         yield M365(emu, tenant)
 

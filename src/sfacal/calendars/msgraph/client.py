@@ -42,7 +42,7 @@ from sfacal.net.httpx_transport import guarded_async_client
 from .auth import AccessToken, GraphAuth, network_error_from
 from .errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
 from .settings import GraphSettings
-from .throttle import MailboxSlots, backoff_delay, mailbox_slots
+from .throttle import MailboxSlots, backoff_delay, count_retries, mailbox_slots
 from .wire import WirePool, WireResponse
 
 __all__ = ["BatchItem", "GraphClient", "GraphResponse", "item_path", "user_path"]
@@ -316,6 +316,7 @@ class GraphClient:
                     raise err from None
                 await self._sleep(backoff_delay(attempt, cap=self.settings.max_backoff_s))
                 attempt += 1
+                count_retries(requests=1)
                 continue
             except httpx.HTTPError as exc:  # invalid URL and the like: a bug or bad data
                 raise SfacalError(redact(f"{what}: {type(exc).__name__}: {exc}")) from None
@@ -331,6 +332,7 @@ class GraphClient:
                 log.info("%s answered %d, retrying in %.2f s", what, status, wait)
                 await self._sleep(wait)
                 attempt += 1
+                count_retries(requests=1)
                 continue
             if status < 400 or status in accept:
                 return GraphResponse(status, response.headers, body)
@@ -437,5 +439,6 @@ class GraphClient:
                 )
                 await self._sleep(wait)
                 attempt += 1
+                count_retries(batch_items=len(retry))
             pending = retry
         return [r if r is not None else GraphResponse(500, {}, None) for r in results]

@@ -72,6 +72,7 @@ class GraphRequest:
     in_batch: bool = False
     batch_id: str | None = None
     parsed: Any = _UNPARSED  # a batch item's body, already decoded with the batch
+    throttle_after: float | None = None  # a batch item Graph throttles: 429 with this Retry-After
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -225,6 +226,13 @@ class Pipeline:
                 ctx.user = user
                 mailbox = user.id if user is not None else ref.lower()
                 key = (app_id, mailbox)
+                if req.throttle_after is not None:  # chosen by batch_throttle.throttled_items
+                    raise GraphError(
+                        429,
+                        "ApplicationThrottled",
+                        "Application is over its MailboxConcurrency limit.",
+                        {"Retry-After": f"{req.throttle_after:g}"},
+                    )
                 self._acquire(key)
             return Admitted(ctx, handler, key, app_id, mailbox, started)
         except GraphError as exc:
