@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import datetime, timedelta
 
-from sfacal.calendars.base import CreateEvent, EventTag, UpdateEvent, WriteOutcome
+from sfacal.calendars.base import UpdateEvent, WriteOutcome
 from sfacal.calendars.msgraph import MicrosoftGraphCalendar
 from sfacal.calendars.msgraph.throttle import retry_counts
 from sfacal.core.render import RenderedEvent
-from sfacal.core.schedule import SourceRef
 
-from .helpers import M365
-
-
-def _writes(n: int, prefix: str) -> list[CreateEvent]:
-    start = datetime(2030, 9, 1, 9, 0)
-    return [
-        CreateEvent(
-            RenderedEvent(
-                f"訪問 {i}", "東京", "", start + timedelta(hours=i), start + timedelta(hours=i, minutes=30)
-            ),
-            EventTag(SourceRef("acme", "justsfa", f"{prefix}-{i}"), "taro"),
-            f"tx-{prefix}-{i}",
-        )
-        for i in range(n)
-    ]
+from .helpers import M365, create_writes
 
 
 def test_s11_200_operations_under_429_503_all_succeed_once_within_4_in_flight(m365: M365) -> None:
@@ -40,7 +24,7 @@ def test_s11_200_operations_under_429_503_all_succeed_once_within_4_in_flight(m3
         failure_retry_after_s=1,
     )
     try:
-        writes = _writes(200, "bulk")
+        writes = create_writes(200, "bulk")
 
         async def main() -> list[object]:
             async with MicrosoftGraphCalendar.from_settings(settings) as cal:
@@ -100,7 +84,7 @@ def test_s11_connection_resets_are_retried_without_duplicates(m365: M365) -> Non
         async def main() -> list[str]:
             async with MicrosoftGraphCalendar.from_settings(settings) as cal:
                 ids = []
-                for write in _writes(15, "reset"):
+                for write in create_writes(15, "reset"):
                     snap = await cal.create_event(user.upn, write.event, write.tag, write.transaction_id)
                     ids.append(snap.id)
                 return ids
@@ -124,7 +108,7 @@ def test_s11_items_throttled_inside_a_batch_are_sent_again_alone_and_in_order(m3
     m365.control.set_knobs(batch_throttle=True, batch_throttle_seed=3)
     before = retry_counts()
     try:
-        writes = _writes(100, "inbatch")
+        writes = create_writes(100, "inbatch")
 
         async def main() -> tuple[list[WriteOutcome], list[WriteOutcome]]:
             async with MicrosoftGraphCalendar.from_settings(settings) as cal:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import World, event_body
+from .conftest import World, event_body, make_world
 
 
 def batch(world: World, requests: list[dict[str, Any]]) -> httpx.Response:
@@ -232,3 +232,32 @@ def test_batch_throttle_counts_each_mailbox_of_a_batch_on_its_own(world: World) 
     for prefix in ("a", "b"):
         throttled = [x for x in answers if x["id"].startswith(prefix) and x["status"] == 429]
         assert 2 <= len(throttled) <= 3
+
+
+def test_app_wide_limit_counts_every_request_of_the_app_across_mailboxes(world: World) -> None:
+    """Besides the per-mailbox limits, Graph limits each application globally: 130,000 requests
+    per 10 seconds across all tenants (learn.microsoft.com/graph/throttling-limits, global
+    limits); a batch's requests are evaluated individually (learn.microsoft.com/graph/throttling,
+    "Throttling and batching"). The knob makes the limit small enough to meet in a test."""
+    control = world.handle.control
+    assert control.knobs()["app_rate_limit"] == 130_000 and control.knobs()["app_rate_window_s"] == 10.0
+    control.set_knobs(app_rate_limit=6, app_rate_window_s=30)
+    users = [world.new_user() for _ in range(3)]
+    for user in users[:2]:  # two mailboxes, far from their own limits
+        assert world.get(f"users/{user.upn}/calendar").status_code == 200
+    items = [{"id": str(i), "method": "GET", "url": f"/users/{users[2].upn}/calendar"} for i in range(3)]
+    r = batch(world, items)  # the envelope is not counted, its 3 items are: 5 so far
+    assert r.status_code == 200 and all(x["status"] == 200 for x in r.json()["responses"])
+    assert world.get(f"users/{world.upn}/calendar").status_code == 200  # the 6th
+    r = world.get(f"users/{users[0].upn}/calendar")
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "TooManyRequests"
+    assert 1 <= int(r.headers["Retry-After"]) <= 30
+    r = batch(world, items[:2])
+    assert [x["status"] for x in r.json()["responses"]] == [429, 429]
+    # Another application has its own budget.
+    other = make_world(world.handle)
+    try:
+        assert other.get(f"users/{other.upn}/calendar").status_code == 200
+    finally:
+        other.http.close()
