@@ -17,13 +17,19 @@ What runs:
 It prints ONE JSON line::
 
     {"mailboxes", "events_per_mailbox", "latency_ms", "seconds", "bound_seconds", "ratio",
-     "requests", "throttled", "duplicates", "missing", "peak_rss_mb", ...}
+     "requests", "throttled", "items_retried", "duplicates", "missing", "peak_rss_mb", ...}
 
 * ``seconds``: from the start of the engine's pass (every change already accepted) to the commit of
   the last mirror row (the latest ``MirrorEvent.updated_at``);
-* ``bound_seconds`` = max over mailboxes of ceil(n_m / 4) * L: no client can be faster (DESIGN.md,
-  "Performance model"); ``ratio`` = seconds / bound_seconds;
+* ``bound_seconds``: no client can be faster (DESIGN.md, "Performance model") than
+  max( max over mailboxes of ceil(n_m / 4) * L,  (ceil(n / R) - 1) * W + L ): 4 requests in flight
+  per mailbox, and Graph's limit of R requests per W seconds per application for the n = M x N
+  creates (R = 130,000, W = 10 s unless ``--app-limit``/``--app-window`` make it smaller);
+  ``ratio`` = seconds / bound_seconds;
 * ``requests`` / ``throttled``: the emulator's counters (every Graph request, batch items included);
+* ``items_retried`` / ``requests_retried``: JSON batch items and whole requests the connector sent
+  again (an item Graph throttled inside a batch is sent again in a smaller batch); with
+  ``--batch-throttle`` the emulator throttles 4-6 of every 20 items for one mailbox, as Graph does;
 * ``duplicates`` / ``missing``: from the emulator's stored events against the desired set (one event
   per schedule and employee, found by the product's tag);
 * ``peak_rss_mb``: peak resident memory of this (the engine's) process, read before the emulator's
@@ -112,6 +118,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="run the emulator under py-spy and write its collapsed stacks here (profiling aid)",
     )
     p.add_argument("--journal", default=None, help="write the emulator's request journal (JSON) here")
+    p.add_argument(
+        "--batch-throttle",
+        action="store_true",
+        help="the emulator throttles some items of each batch (as Graph)",
+    )
+    p.add_argument(
+        "--app-limit", type=int, default=130_000, help="Graph's requests per window per application"
+    )
+    p.add_argument("--app-window", type=int, default=10, help="that window in seconds")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds of passes")
     return p.parse_args(argv)
 
@@ -156,8 +171,10 @@ def _wait_healthy(control: Any, proc: subprocess.Popen[bytes], data_dir: Path) -
     raise RuntimeError("the emulator did not start")
 
 
-def _django(data_dir: Path, ca_pem: Path | None) -> None:
+def _django(data_dir: Path, ca_pem: Path | None, app_limit: int = 130_000, app_window: int = 10) -> None:
     os.environ["SFACAL_DATA_DIR"] = str(data_dir)
+    os.environ["SFACAL_GRAPH_APP_LIMIT"] = str(app_limit)  # the engine keeps the limit the emulator has
+    os.environ["SFACAL_GRAPH_APP_WINDOW_S"] = str(app_window)
     os.environ["DJANGO_SETTINGS_MODULE"] = "sfacal.web.settings"
     if ca_pem is not None:
         os.environ["SFACAL_CA_BUNDLE"] = str(ca_pem)
@@ -318,15 +335,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     control = ControlClient(base_url, tls.ca_pem)
     try:
         _wait_healthy(control, emulator, data_dir)
-        _django(data_dir, tls.ca_pem)
+        control.set_knobs(
+            batch_throttle=args.batch_throttle,
+            app_rate_limit=args.app_limit,
+            app_rate_window_s=args.app_window,
+        )
+        _django(data_dir, tls.ca_pem, args.app_limit, args.app_window)
         company, people = _setup(control, base_url, args.mailboxes)
         t = time.perf_counter()
         desired = _accept(company, people, args.events_per_mailbox)
         accept_seconds = time.perf_counter() - t
 
+        from sfacal.calendars.msgraph.throttle import retry_counts
         from sfacal.engine.models import MirrorEvent
 
         before = control.counters()
+        retried_before = retry_counts()
         load_1m = os.getloadavg()[0]
         reference_ms = _reference_ms()
         profiler = None
@@ -353,11 +377,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         last = MirrorEvent.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
         seconds = (last - started_at).total_seconds() if last is not None else pass_seconds
         after = control.counters()
+        retried = retry_counts()
         if args.journal:
             Path(args.journal).write_text(json.dumps(control.journal(0.0)))
         duplicates, missing = _count(control, desired)
         per_mailbox = Counter(upn for upn, _ in desired)
-        bound = max(math.ceil(n / 4) for n in per_mailbox.values()) * args.latency_ms / 1000
+        latency = args.latency_ms / 1000
+        mailbox_bound = max(math.ceil(n / 4) for n in per_mailbox.values()) * latency
+        app_bound = (math.ceil(len(desired) / args.app_limit) - 1) * args.app_window + latency
+        bound = max(mailbox_bound, app_bound)
         return {
             "mailboxes": args.mailboxes,
             "events_per_mailbox": args.events_per_mailbox,
@@ -367,6 +395,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ratio": round(seconds / bound, 2) if bound else None,
             "requests": after["requests"] - before["requests"],
             "throttled": after["throttled"] - before["throttled"],
+            "items_retried": retried.batch_items - retried_before.batch_items,
+            "requests_retried": retried.requests - retried_before.requests,
+            "batch_throttle": args.batch_throttle,
+            "app_limit": args.app_limit,
+            "app_window_s": args.app_window,
             "duplicates": duplicates,
             "missing": missing,
             "peak_rss_mb": round(peak_rss_mb, 1),

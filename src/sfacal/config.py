@@ -23,6 +23,9 @@ a fresh machine with nothing set:
 ``SFACAL_BEHIND_PROXY``
     On behind a reverse proxy that terminates TLS: its ``X-Forwarded-Proto`` and ``X-Forwarded-For``
     are believed, from the addresses in ``SFACAL_TRUSTED_PROXIES`` only (default: this machine).
+``SFACAL_GRAPH_APP_LIMIT``, ``SFACAL_GRAPH_APP_WINDOW_S``
+    Microsoft Graph's limit per application across all tenants, which every worker keeps
+    together: requests per window (default 130,000 per 10 seconds, Microsoft's published figure).
 ``SFACAL_DEBUG``, ``SFACAL_ALLOWED_HOSTS``, ``SFACAL_CA_BUNDLE``, ``SFACAL_LOG_LEVEL`` — see
 ``docs/operations.md``.
 
@@ -38,6 +41,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+GRAPH_APP_LIMIT_ENV = "SFACAL_GRAPH_APP_LIMIT"
+GRAPH_APP_WINDOW_ENV = "SFACAL_GRAPH_APP_WINDOW_S"
 
 
 DEMO_MAILBOX_VIEWER_ENV = "SFACAL_DEMO_MAILBOX_VIEWER"

@@ -33,3 +33,21 @@ def test_backfill_benchmark_prints_one_json_line_without_duplicates_or_missing(t
     assert result["bound_seconds"] == 3 * 0.005  # ceil(10 / 4) rounds of 5 ms
     assert result["requests"] >= 30 and result["throttled"] >= 0
     assert result["seconds"] > 0 and result["ratio"] > 0 and result["peak_rss_mb"] > 0
+
+
+def test_backfill_benchmark_reports_retried_items_and_bounds_by_the_application_limit(tmp_path: Path) -> None:
+    """With Graph's throttling inside batches on, the items sent again are reported; with a small
+    application limit the bound includes it and the product keeps under it (no 429 left over)."""
+    result = run_bench(
+        "backfill.py",
+        *("--mailboxes", "2", "--events-per-mailbox", "20", "--latency-ms", "5"),
+        *("--batch-throttle", "--app-limit", "30", "--app-window", "1"),
+        *("--data-dir", str(tmp_path / "run"), "--no-pin"),
+    )
+    assert {"items_retried", "requests_retried", "batch_throttle", "app_limit", "app_window_s"} <= set(result)
+    assert result["duplicates"] == 0 and result["missing"] == 0
+    # 40 creates at 30 per second: at least one window, then the last batch's latency.
+    assert result["bound_seconds"] == 1 + 0.005
+    # Each mailbox's batch of 20 had 4-6 items throttled; each was sent again, and nothing else
+    # was throttled (the application's limit was kept).
+    assert 8 <= result["items_retried"] == result["throttled"] <= 12

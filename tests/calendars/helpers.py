@@ -17,7 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from sfacal.calendars.base import CreateEvent, EventTag
 from sfacal.calendars.msgraph import AuthMethod, GraphSettings, MicrosoftGraphCalendar
+from sfacal.core.render import RenderedEvent
+from sfacal.core.schedule import SourceRef
 from sfacal.emulators.m365 import EmulatorHandle, TenantInfo, running_emulator
 
 T = TypeVar("T")
@@ -110,8 +113,8 @@ class M365:
         return self.control.events(upn)
 
 
-def start_m365(directory: Path) -> Iterator[M365]:
-    with running_emulator(directory) as emu:
+def start_m365(directory: Path, knobs: dict[str, Any] | None = None) -> Iterator[M365]:
+    with running_emulator(directory, knobs=knobs) as emu:
         tenant = emu.control.create_tenant(f"t{next(_counter)}.onmicrosoft.com")
         yield M365(emu, tenant)
 
@@ -124,3 +127,18 @@ def run_with(settings: GraphSettings, scenario: Callable[[MicrosoftGraphCalendar
             return await scenario(cal)
 
     return asyncio.run(main())
+
+
+def create_writes(n: int, prefix: str) -> list[CreateEvent]:
+    """``n`` creates of half-hour events an hour apart, each with its own tag and transaction id."""
+    start = datetime(2030, 9, 1, 9, 0)
+    return [
+        CreateEvent(
+            RenderedEvent(
+                f"訪問 {i}", "東京", "", start + timedelta(hours=i), start + timedelta(hours=i, minutes=30)
+            ),
+            EventTag(SourceRef("acme", "justsfa", f"{prefix}-{i}"), "taro"),
+            f"tx-{prefix}-{i}",
+        )
+        for i in range(n)
+    ]

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo, available_timezones
 
 import httpx
 import pytest
@@ -42,6 +43,7 @@ from sfacal.calendars.msgraph.auth import (
 )
 from sfacal.calendars.msgraph.client import BatchItem, GraphClient
 from sfacal.calendars.msgraph.errors import graph_error, retry_after_seconds
+from sfacal.calendars.msgraph.payload import graph_zone_name
 from sfacal.calendars.msgraph.settings import graph_scope_for
 from sfacal.calendars.msgraph.throttle import MailboxSlots
 from sfacal.core.errors import (
@@ -66,6 +68,9 @@ from sfacal.core.errors import (
 )
 from sfacal.core.render import RenderedEvent
 from sfacal.core.schedule import SourceRef
+from sfacal.core.windows_zones import require_windows_zone
+from sfacal.emulators.m365.timezones import WINDOWS_TO_IANA
+from sfacal.emulators.m365.timezones import resolve as emulator_zone
 
 GRAPH = "https://graph.example.test/v1.0"
 
@@ -92,7 +97,30 @@ def test_s5_event_body_fields_and_s6_tag_and_transaction_id() -> None:
     update = event_body(event, _tag())
     assert "transactionId" not in update
     odd_zone = RenderedEvent("s", "", "", datetime(2030, 1, 2), datetime(2030, 1, 3), "Asia/Kathmandu", True)
-    assert event_body(odd_zone, _tag())["start"]["timeZone"] == "Asia/Kathmandu"
+    assert event_body(odd_zone, _tag())["start"]["timeZone"] == "Nepal Standard Time"
+
+
+def test_s5_every_zone_a_company_may_have_is_sent_as_a_name_graph_takes() -> None:
+    """Each tz database zone the settings check lets through goes out under a name the emulator
+    (built to Graph's list: Windows names plus a few IANA ones) accepts, and that name keeps the
+    zone's clocks; the zones it refuses are the ones CLDR maps to no Windows zone or to one that
+    keeps other clocks."""
+    year = datetime.now(UTC).year
+    instants = [datetime(y, m, 15, 12, tzinfo=UTC) for y in (year, year + 1) for m in (1, 4, 7, 10)]
+    refused = []
+    for name in sorted(available_timezones()):
+        try:
+            require_windows_zone(name)
+        except InputError:
+            refused.append(name)
+            continue
+        sent = graph_zone_name(name)
+        assert sent in WINDOWS_TO_IANA, name
+        graph_zone = emulator_zone(sent)
+        for t in instants:
+            assert t.astimezone(ZoneInfo(name)).utcoffset() == t.astimezone(graph_zone).utcoffset(), name
+    assert "Europe/Amsterdam" not in refused and "Factory" in refused
+    assert len(refused) < 20, refused
 
 
 def test_parse_event_converts_zones_and_reads_tag() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from sfacal.calendars.base import (
     CalendarService,
     CreateEvent,
@@ -192,6 +194,35 @@ def test_s5_utc_schedule_lands_at_tokyo_time(connector: ContractTarget) -> None:
         assert (tokyo.start, tokyo.end) == (datetime(2030, 7, 1, 8, 30), datetime(2030, 7, 1, 10, 0))
         assert (utc.start, utc.end) == (datetime(2030, 6, 30, 23, 30), datetime(2030, 7, 1, 1, 0))
         assert utc.timezone == "UTC"
+
+    connector.run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc_hours"),
+    [("Europe/Amsterdam", (7, 8)), ("America/Toronto", (13, 14)), ("Asia/Kuala_Lumpur", (1, 2))],
+)
+def test_s5_company_zones_the_calendar_does_not_list_by_name(
+    connector: ContractTarget, zone: str, utc_hours: tuple[int, int]
+) -> None:
+    """A company zone the calendar does not take by its IANA name (Graph lists only some) is
+    written and read in its own wall-clock time all the same."""
+
+    async def scenario(cal: CalendarService) -> None:
+        event = _event(hour=9, timezone=zone)
+        created = await cal.create_event(connector.mailbox, event, _tag(zone), "tx-" + zone)
+        got = await cal.get_event(connector.mailbox, created.id, zone)
+        assert got is not None and got.timezone == zone
+        assert (got.start, got.end) == (datetime(2030, 4, 8, 9), datetime(2030, 4, 8, 10))
+        utc = await cal.get_event(connector.mailbox, created.id, "UTC")
+        assert utc is not None
+        assert (utc.start, utc.end) == tuple(datetime(2030, 4, 8, h) for h in utc_hours)
+        update = await cal.update_event(
+            connector.mailbox, created.id, _event(hour=11, timezone=zone), _tag(zone)
+        )
+        assert update.ok, update.error
+        moved = await cal.get_event(connector.mailbox, created.id, zone)
+        assert moved is not None and moved.start == datetime(2030, 4, 8, 11)
 
     connector.run(scenario)
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sfacal.directory.companies.models import AuditEntry, CompanySettings
-from tests.ui.conftest import make_pfx
+from sfacal.directory.companies.models import AuditEntry, Company, CompanySettings, Role
+from tests.ui.conftest import make_pfx, make_user
 from tests.ui.fake_tenant import FakeTenant, installed_tenant
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +124,45 @@ def test_c6_bad_token_endpoint_rejected(admin_client):
     )
     assert response.status_code == 200
     assert "OAuth 2.0 トークンエンドポイント: " in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "message"),
+    [
+        ("ja", "タイムゾーン", "Microsoft 365 には Factory に当たるタイムゾーンがありません。"),
+        ("en", "Time zone", "Microsoft 365 has no time zone for Factory."),
+    ],
+)
+def test_s5_company_zone_without_a_microsoft_365_zone_is_refused(
+    client_for, admin_user, company, lang, label, message
+):
+    """A tz database zone that CLDR maps to no Windows zone cannot be written to Graph: refused
+    when it is entered, in the reader's language, and nothing is stored."""
+    client = client_for(admin_user, lang)
+    response = client.post(reverse("company_settings"), form_data(timezone="Factory", client_secret="s"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"{label}: " in body and message in body
+    company.refresh_from_db()
+    assert company.timezone == "Asia/Tokyo"
+    # A zone Graph does not list by its IANA name, but that has a Windows name, is fine.
+    response = client.post(
+        reverse("company_settings"), form_data(timezone="Europe/Amsterdam", client_secret="s")
+    )
+    assert response.status_code == 302
+    company.refresh_from_db()
+    assert company.timezone == "Europe/Amsterdam"
+
+
+def test_u1_new_company_zone_without_a_microsoft_365_zone_is_refused(client_for, db):
+    root = make_user(None, "root", Role.SUPER_ADMIN)
+    data = {"slug": "beta", "name": "Beta", "timezone": "Antarctica/Troll", "admin_username": "beta-admin"}
+    response = client_for(root, "en").post(reverse("company_new"), data)
+    assert response.status_code == 200
+    assert "Microsoft 365 has no time zone for Antarctica/Troll." in response.content.decode()
+    assert not Company.objects.filter(slug="beta").exists()
+    response = client_for(root, "en").post(reverse("company_new"), dict(data, timezone="America/Toronto"))
+    assert Company.objects.get(slug="beta").timezone == "America/Toronto"
 
 
 def test_c1_required_credentials_only_while_sync_on(admin_client, company):

@@ -71,7 +71,12 @@ def test_s5_utc_schedule_rendered_in_tokyo() -> None:
     assert ev.end_aware == datetime(2025, 7, 11, 0, 30, tzinfo=UTC)
     in_utc = render(s, "UTC")
     assert in_utc.start == datetime(2025, 7, 10, 23, 0) and in_utc.windows_timezone == "UTC"
-    assert windows_timezone("Pacific/Fiji") is None
+    # Every IANA zone CLDR maps (no hand-kept list): Graph takes few IANA names (S5).
+    assert windows_timezone("Pacific/Fiji") == "Fiji Standard Time"
+    assert windows_timezone("Europe/Amsterdam") == "W. Europe Standard Time"
+    assert windows_timezone("America/Toronto") == "Eastern Standard Time"
+    assert windows_timezone("Asia/Kuala_Lumpur") == "Singapore Standard Time"
+    assert windows_timezone("Factory") is None
 
 
 def test_s5_emoji_subject_kept_whole() -> None:

@@ -39,6 +39,7 @@ from sfacal.core.errors import InputError
 from sfacal.core.frozen import quick_init
 from sfacal.core.schedule import DEFAULT_TIMEZONE, AllDaySpan, Kind, Schedule, zone
 from sfacal.core.text import ELLIPSIS, clean_line, clean_text, truncate_utf16, utf16_units
+from sfacal.core.windows_zones import windows_zone
 
 __all__ = [
     "BODY_GAP",
@@ -71,25 +72,10 @@ EXTRA_SUBJECT = "見出し"
 EXTRA_LOCATION = "場所"
 EXTRA_BODY = "内容"
 
-_WINDOWS_ZONES = {
-    "Asia/Tokyo": "Tokyo Standard Time",
-    "UTC": "UTC",
-    "Etc/UTC": "UTC",
-    "Asia/Seoul": "Korea Standard Time",
-    "Asia/Shanghai": "China Standard Time",
-    "Asia/Singapore": "Singapore Standard Time",
-    "Asia/Taipei": "Taipei Standard Time",
-    "Asia/Bangkok": "SE Asia Standard Time",
-    "Europe/London": "GMT Standard Time",
-    "Europe/Berlin": "W. Europe Standard Time",
-    "America/New_York": "Eastern Standard Time",
-    "America/Los_Angeles": "Pacific Standard Time",
-}
-
 
 def windows_timezone(iana: str) -> str | None:
-    """The Windows zone name Exchange prefers for a few common IANA zones, else ``None``."""
-    return _WINDOWS_ZONES.get(iana)
+    """The Windows zone name Exchange takes for an IANA zone (CLDR, :mod:`.windows_zones`), else ``None``."""
+    return windows_zone(iana)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sfacal.calendars.base import CalendarService
 from sfacal.calendars.msgraph import AuthMethod, GraphSettings, MicrosoftGraphCalendar
+from sfacal.config import GRAPH_APP_LIMIT_ENV, GRAPH_APP_WINDOW_ENV, env_int
 from sfacal.directory.companies.models import CompanySettings
 
 __all__ = [
@@ -57,7 +58,9 @@ def fingerprint(settings: CompanySettings) -> str:
 
 def graph_settings(settings: CompanySettings, **overrides: Any) -> GraphSettings:
     """The Graph connector's settings for a company (C6): the one place that turns the stored
-    company settings (and the process's CA bundle, ``SFACAL_CA_BUNDLE``) into them."""
+    company settings (and the process's CA bundle, ``SFACAL_CA_BUNDLE``, and Graph's limit per
+    application, ``SFACAL_GRAPH_APP_LIMIT`` requests per ``SFACAL_GRAPH_APP_WINDOW_S`` seconds,
+    default 130,000 per 10) into them."""
     company = settings.company
     method = AuthMethod.SECRET if settings.auth_method == "secret" else AuthMethod.CERTIFICATE
     values: dict[str, Any] = {
@@ -73,6 +76,8 @@ def graph_settings(settings: CompanySettings, **overrides: Any) -> GraphSettings
         "graph_base_url": settings.graph_base_url,
         "ca_bundle": os.environ.get("SFACAL_CA_BUNDLE") or None,
         "timezone": company.timezone,
+        "app_request_limit": env_int(GRAPH_APP_LIMIT_ENV, 130_000),
+        "app_window_s": float(env_int(GRAPH_APP_WINDOW_ENV, 10)),
     }
     values.update(overrides)
     return GraphSettings(**values)

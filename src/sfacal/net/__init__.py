@@ -14,6 +14,9 @@ are opened, so the address checked is the address connected to (no DNS-rebinding
 
 Microsoft Graph's own lean client (:class:`sfacal.calendars.msgraph.wire.WirePool`) resolves
 through :func:`.resolver.allowed_addresses_async` itself.
+
+:mod:`.budget` keeps request budgets shared by every worker process (JUST.SFA's request limits,
+Microsoft Graph's limit per application) in memory, locked files or Redis.
 """
 
 from __future__ import annotations

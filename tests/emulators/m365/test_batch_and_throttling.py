@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import World, event_body
+from .conftest import World, event_body, make_world
 
 
 def batch(world: World, requests: list[dict[str, Any]]) -> httpx.Response:
@@ -149,3 +150,114 @@ def test_504_after_write_leaves_the_event_and_transaction_id_recovers_it(world: 
     assert r.status_code == 201
     stored = world.handle.control.events(world.upn)
     assert len(stored) == 1 and stored[0]["id"] == r.json()["id"]
+
+
+def _creates(upn: str, n: int, prefix: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{prefix}{i + 1}",
+            "method": "POST",
+            "url": f"/users/{upn}/calendar/events",
+            "headers": {"Content-Type": "application/json"},
+            "body": event_body(subject=f"{prefix}{i + 1}", transactionId=f"{upn}-{prefix}{i + 1}"),
+        }
+        for i in range(n)
+    ]
+
+
+def test_batch_throttle_answers_some_items_of_a_large_one_mailbox_batch_429(world: World) -> None:
+    """Graph evaluates each item of a batch against the limits on its own: the batch is 200, the
+    throttled items 429 with a Retry-After each (learn.microsoft.com/graph/throttling, "Throttling
+    and batching"); with 20 requests for one mailbox "4-6 of them (in no particular order)" are
+    throttled, batches of 9 are not (microsoft-graph-docs#2886); Retry-After in batch items comes
+    in decimal seconds (microsoft-graph-docs#3877)."""
+    control = world.handle.control
+    control.set_knobs(batch_throttle=True, batch_throttle_seed=7)
+    counts = []
+    for round_ in range(5):
+        r = batch(world, _creates(world.upn, 20, f"r{round_}-"))
+        assert r.status_code == 200
+        answers = r.json()["responses"]
+        throttled = [x for x in answers if x["status"] == 429]
+        assert sorted(x["status"] for x in answers if x["status"] != 429) == [201] * (20 - len(throttled))
+        counts.append(len(throttled))
+        for x in throttled:
+            assert x["body"]["error"]["code"] == "ApplicationThrottled"
+            assert x["body"]["error"]["message"] == "Application is over its MailboxConcurrency limit."
+            assert 0.1 <= float(x["headers"]["Retry-After"]) <= 0.5
+        # Throttled items did not run: only the others made events.
+        made = {
+            e["properties"]["subject"]
+            for e in control.events(world.upn)
+            if e["properties"]["subject"].startswith(f"r{round_}-")
+        }
+        assert made == {x["body"]["subject"] for x in answers if x["status"] == 201}
+    assert all(4 <= c <= 6 for c in counts), counts
+    # Batches of 9 and batches with dependsOn (run one item at a time) are left alone.
+    r = batch(world, _creates(world.upn, 9, "small-"))
+    assert all(x["status"] == 201 for x in r.json()["responses"])
+    chained = _creates(world.upn, 12, "chain-")
+    for prev, item in itertools.pairwise(chained):
+        item["dependsOn"] = [prev["id"]]
+    r = batch(world, chained)
+    assert all(x["status"] == 201 for x in r.json()["responses"])
+
+
+def test_batch_throttle_is_the_same_under_the_same_seed(world: World) -> None:
+    """With a seed the same items of a mailbox's first, second, third... batch are throttled, with
+    the same Retry-After, whichever mailbox it is."""
+    control = world.handle.control
+
+    def run(seed: int) -> list[tuple[str, str]]:
+        user = world.new_user()
+        control.set_knobs(batch_throttle=True, batch_throttle_seed=seed)
+        out = []
+        for round_ in range(3):
+            r = batch(world, _creates(user.upn, 20, f"{round_}-"))
+            out += [
+                (x["id"], x["headers"]["Retry-After"]) for x in r.json()["responses"] if x["status"] == 429
+            ]
+        return sorted(out)
+
+    first = run(11)
+    assert first and run(11) == first
+    assert run(12) != first
+
+
+def test_batch_throttle_counts_each_mailbox_of_a_batch_on_its_own(world: World) -> None:
+    other = world.new_user()
+    world.handle.control.set_knobs(batch_throttle=True)
+    r = batch(world, _creates(world.upn, 10, "a") + _creates(other.upn, 10, "b"))
+    answers = r.json()["responses"]
+    for prefix in ("a", "b"):
+        throttled = [x for x in answers if x["id"].startswith(prefix) and x["status"] == 429]
+        assert 2 <= len(throttled) <= 3
+
+
+def test_app_wide_limit_counts_every_request_of_the_app_across_mailboxes(world: World) -> None:
+    """Besides the per-mailbox limits, Graph limits each application globally: 130,000 requests
+    per 10 seconds across all tenants (learn.microsoft.com/graph/throttling-limits, global
+    limits); a batch's requests are evaluated individually (learn.microsoft.com/graph/throttling,
+    "Throttling and batching"). The knob makes the limit small enough to meet in a test."""
+    control = world.handle.control
+    assert control.knobs()["app_rate_limit"] == 130_000 and control.knobs()["app_rate_window_s"] == 10.0
+    control.set_knobs(app_rate_limit=6, app_rate_window_s=30)
+    users = [world.new_user() for _ in range(3)]
+    for user in users[:2]:  # two mailboxes, far from their own limits
+        assert world.get(f"users/{user.upn}/calendar").status_code == 200
+    items = [{"id": str(i), "method": "GET", "url": f"/users/{users[2].upn}/calendar"} for i in range(3)]
+    r = batch(world, items)  # the envelope is not counted, its 3 items are: 5 so far
+    assert r.status_code == 200 and all(x["status"] == 200 for x in r.json()["responses"])
+    assert world.get(f"users/{world.upn}/calendar").status_code == 200  # the 6th
+    r = world.get(f"users/{users[0].upn}/calendar")
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "TooManyRequests"
+    assert 1 <= int(r.headers["Retry-After"]) <= 30
+    r = batch(world, items[:2])
+    assert [x["status"] for x in r.json()["responses"]] == [429, 429]
+    # Another application has its own budget.
+    other = make_world(world.handle)
+    try:
+        assert other.get(f"users/{other.upn}/calendar").status_code == 200
+    finally:
+        other.http.close()

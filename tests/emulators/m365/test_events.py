@@ -116,6 +116,41 @@ def test_prefer_timezone_converts_windows_and_iana_names(world: World) -> None:
     assert bad.status_code == 400 and err(bad)["code"] == "TimeZoneNotSupportedException"
 
 
+def test_time_zones_are_windows_names_or_the_documented_iana_list(world: World) -> None:
+    """Graph takes any Windows zone name and only the IANA names its "dateTimeTimeZone resource
+    type" page lists (learn.microsoft.com/graph/api/resources/datetimetimezone); others are
+    answered 400 TimeZoneNotSupportedException with this message (observed:
+    microsoftgraph/microsoft-graph-docs#4758)."""
+    path = f"users/{world.upn}/calendar/events"
+    accepted = {
+        "W. Europe Standard Time": "2025-07-01T07:30:00.0000000",  # CEST, UTC+2
+        "eastern standard time": "2025-07-01T13:30:00.0000000",  # EDT, UTC-4; any case
+        "British Columbia Standard Time": "2025-07-01T16:30:00.0000000",  # Windows' newest zones too
+        "Asia/Tokyo": "2025-07-01T00:30:00.0000000",  # listed
+        "Europe/Kiev": "2025-07-01T06:30:00.0000000",  # listed as "Europe/Kyiv (Kiev)"
+        "Etc/GMT-12": "2025-06-30T21:30:00.0000000",
+    }
+    for name, utc in accepted.items():
+        times = {"dateTime": "2025-07-01T09:30:00", "timeZone": name}
+        r = world.post(path, json=event_body(start=times, end=dict(times, dateTime="2025-07-01T10:30:00")))
+        assert r.status_code == 201, (name, r.text)
+        assert r.json()["start"]["dateTime"] == utc and r.json()["originalStartTimeZone"] == name
+    for name in (
+        "Europe/Amsterdam",
+        "America/Toronto",
+        "Asia/Kuala_Lumpur",
+        "Greenwich Mean Time",
+        "Etc/UTC",
+    ):
+        times = {"dateTime": "2025-07-01T09:30:00", "timeZone": name}
+        r = world.post(path, json=event_body(start=times, end=dict(times, dateTime="2025-07-01T10:30:00")))
+        assert r.status_code == 400, name
+        assert err(r)["code"] == "TimeZoneNotSupportedException"
+        assert err(r)["message"] == (
+            f"A valid TimeZone value must be specified. The following TimeZone value is not supported: '{name}'."
+        )
+
+
 def test_extended_property_filter_expand_and_select(world: World) -> None:
     for i in range(3):
         world.create_event(

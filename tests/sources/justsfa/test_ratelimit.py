@@ -238,3 +238,26 @@ def test_j4_budget_is_shared_across_processes(kind: str, tmp_path: Path, request
     # Stamps are taken just after the slot, so allow the few ms between taking and stamping.
     assert max_in_window(stamps, window - 0.02) <= 8
     assert max(stamps) - min(stamps) >= 2 * window - 0.05  # 24 at 8 per window: at least 2 windows waited
+
+
+def test_budget_takes_several_slots_at_once_or_none(store: Any):
+    """The shared budget also serves Graph's application limit, where each item of a JSON batch
+    counts: a store takes ``n`` slots at once or none and says when they fit; a budget without a
+    daily limit is never refused by the day (memory, files and Redis alike)."""
+    budget = Budget(per_minute=10, per_day=None, minute_seconds=10.0, slack_seconds=0.0)
+    key, t = "graph-app:x", 1_000_000.0
+    assert store.try_acquire(key, t, budget, 4) == 0.0
+    assert store.try_acquire(key, t + 1, budget, 5) == 0.0
+    assert store.try_acquire(key, t + 2, budget, 2) == pytest.approx(8.0)  # nothing taken
+    assert store.try_acquire(key, t + 2, budget, 1) == 0.0  # exactly the 10
+    assert store.try_acquire(key, t + 3, budget, 1) == pytest.approx(7.0)
+    assert store.usage(key, t + 3, budget).last_minute == 10
+    assert store.try_acquire(key, t + 10.5, budget, 5) == pytest.approx(0.5)  # the first 4 are gone
+    assert store.try_acquire(key, t + 10.5, budget, 4) == 0.0
+    with pytest.raises(ValueError):
+        store.try_acquire(key, t + 30, budget, 11)
+    # A per-day budget counts the slots, not the calls.
+    daily = Budget(per_minute=10, per_day=12, minute_seconds=10.0, slack_seconds=0.0, day_seconds=1000.0)
+    assert store.try_acquire("daily", t, daily, 10) == 0.0
+    assert store.try_acquire("daily", t + 20, daily, 3) > 0.0
+    assert store.try_acquire("daily", t + 20, daily, 2) == 0.0

@@ -10,7 +10,9 @@ or the network must change). Every answer it does not accept becomes a core erro
 batch, the items that came back throttled or unavailable.
 
 Both hold :func:`~.throttle.mailbox_slots` while a request is open (a batch holds
-``min(items, 4)``), so the process never has more than 4 requests open against a mailbox.
+``min(items, 4)``), so the process never has more than 4 requests open against a mailbox, and
+both first take slots of the application's budget (:mod:`.app_budget`: one per request, one per
+batch item), so all worker processes together stay under Graph's limit per application.
 
 Requests go out through :class:`~.wire.WirePool` (lean keep-alive HTTP/1.1), or through pooled
 ``httpx.AsyncClient`` objects when a proxy is configured in the environment or a test transport is given.
@@ -39,10 +41,11 @@ from sfacal.core.errors import SfacalError, redact
 from sfacal.core.frozen import quick_init
 from sfacal.net.httpx_transport import guarded_async_client
 
+from .app_budget import AppBudget, app_budget
 from .auth import AccessToken, GraphAuth, network_error_from
 from .errors import RETRYABLE_STATUSES, graph_error, retry_after_seconds
 from .settings import GraphSettings
-from .throttle import MailboxSlots, backoff_delay, mailbox_slots
+from .throttle import MailboxSlots, backoff_delay, count_retries, mailbox_slots
 from .wire import WirePool, WireResponse
 
 __all__ = ["BatchItem", "GraphClient", "GraphResponse", "item_path", "user_path"]
@@ -145,6 +148,7 @@ class GraphClient:
         self._transport = transport
         self._pools: list[httpx.AsyncClient] = []
         self._slots: dict[str, MailboxSlots] = {}
+        self._app_budget: AppBudget | None = None
         self._wire: WirePool | None = None
         if transport is None and base.scheme in ("http", "https") and not _proxied(settings.graph_base_url):
             context = self._verify if isinstance(self._verify, ssl.SSLContext) else httpx.create_ssl_context()
@@ -257,6 +261,22 @@ class GraphClient:
         async with self.slots(mailbox).hold(n):
             yield
 
+    # -- the application's limit ------------------------------------------------------------------
+    @property
+    def app_budget(self) -> AppBudget:
+        if self._app_budget is None:
+            s = self.settings
+            self._app_budget = app_budget(s.client_id, s.app_request_limit, s.app_window_s)
+        return self._app_budget
+
+    def _note_app_throttling(self, body: Any, headers: Mapping[str, str]) -> None:
+        """A 429 for the application as a whole (not a mailbox's ``ApplicationThrottled``):
+        every process holds off for its ``Retry-After``."""
+        error = body.get("error") if isinstance(body, Mapping) else None
+        code = error.get("code") if isinstance(error, Mapping) else None
+        if code == "TooManyRequests":
+            self.app_budget.hold_off(retry_after_seconds(headers))
+
     # -- requests ---------------------------------------------------------------------------------
     def url(self, path: str) -> str:
         if path.startswith("https://") or path.startswith("http://"):
@@ -280,9 +300,11 @@ class GraphClient:
         accept: Sequence[int] = (),
         attempts: int | None = None,
         slots: int = 1,
+        app_slots: int = 1,
     ) -> GraphResponse:
         """Send one request (see the module docstring). Answers below 400 and statuses in
-        ``accept`` are returned; anything else raises the mapped core error."""
+        ``accept`` are returned; anything else raises the mapped core error. ``app_slots`` is
+        what the request counts against the application's limit (a batch: its items)."""
         url = self.url(path)
         what = f"{method} {_path_of(url)}"
         max_attempts = attempts or self.settings.max_attempts
@@ -296,6 +318,7 @@ class GraphClient:
             send_headers = {"Authorization": f"Bearer {token.token}", **(headers or {})}
             if content is not None:
                 send_headers.setdefault("Content-Type", "application/json")
+            await self.app_budget.take(app_slots, self._sleep)
             try:
                 async with self._held(mailbox, slots):
                     response = await self._send(method, url, params, send_headers, content, mailbox)
@@ -316,6 +339,7 @@ class GraphClient:
                     raise err from None
                 await self._sleep(backoff_delay(attempt, cap=self.settings.max_backoff_s))
                 attempt += 1
+                count_retries(requests=1)
                 continue
             except httpx.HTTPError as exc:  # invalid URL and the like: a bug or bad data
                 raise SfacalError(redact(f"{what}: {type(exc).__name__}: {exc}")) from None
@@ -324,6 +348,8 @@ class GraphClient:
                 refreshed = True
                 await self._forget_token()
                 continue
+            if status == 429:
+                self._note_app_throttling(body, response.headers)
             if status in RETRYABLE_STATUSES and attempt + 1 < max_attempts:
                 wait = backoff_delay(
                     attempt, retry_after_seconds(response.headers), cap=self.settings.max_backoff_s
@@ -331,6 +357,7 @@ class GraphClient:
                 log.info("%s answered %d, retrying in %.2f s", what, status, wait)
                 await self._sleep(wait)
                 attempt += 1
+                count_retries(requests=1)
                 continue
             if status < 400 or status in accept:
                 return GraphResponse(status, response.headers, body)
@@ -398,6 +425,7 @@ class GraphClient:
                 mailbox=mailbox,
                 json_body={"requests": requests},
                 slots=min(len(pending), cap),
+                app_slots=len(pending),
             )
             answers: dict[str, Mapping[str, Any]] = {}
             body = response.body if isinstance(response.body, Mapping) else {}
@@ -424,6 +452,8 @@ class GraphClient:
                         else {}
                     )
                     got = GraphResponse(status, item_headers, answer.get("body"))
+                    if status == 429:
+                        self._note_app_throttling(got.body, item_headers)
                 if got.status in RETRYABLE_STATUSES and attempt + 1 < self.settings.max_attempts:
                     retry.append(i)
                     ra = retry_after_seconds(got.headers)
@@ -437,5 +467,6 @@ class GraphClient:
                 )
                 await self._sleep(wait)
                 attempt += 1
+                count_retries(batch_items=len(retry))
             pending = retry
         return [r if r is not None else GraphResponse(500, {}, None) for r in results]

@@ -4,9 +4,10 @@ What the product writes (every field on every update, so a calendar-side edit --
 event into an all-day one, S7 -- is overwritten by the SFA version):
 
 * ``subject``; ``body`` as text; ``location.displayName``;
-* ``start``/``end`` as ``dateTimeTimeZone`` wall-clock times in the company's zone (the Windows
-  zone name when one is known, e.g. ``Tokyo Standard Time``, else the IANA name), ``isAllDay``
-  with midnight-to-midnight times;
+* ``start``/``end`` as ``dateTimeTimeZone`` wall-clock times in the company's zone, named by its
+  Windows zone (CLDR ``windowsZones``, e.g. ``Tokyo Standard Time``, ``W. Europe Standard Time``
+  for ``Europe/Amsterdam``): Graph refuses most IANA names; ``isAllDay`` with midnight-to-midnight
+  times;
 * ``sensitivity: normal`` (public, as the first manual states) and ``showAs: busy``; reminders
   are left to Outlook's defaults (not sent, so a reminder the user changes stays);
 * the product's tag: the single-value extended property :data:`TAG_PROPERTY_ID` holding
@@ -21,10 +22,11 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sfacal.core.render import RenderedEvent, windows_timezone
 from sfacal.core.schedule import quote_part
+from sfacal.core.windows_zones import iana_for
 
 from ..base import EventSnapshot, EventTag
 
@@ -48,40 +50,6 @@ TAG_GUID = "b88f5454-3481-429d-ac95-b53f2af779b5"
 TAG_NAME = "sfacalScheduleId"
 TAG_PROPERTY_ID = f"String {{{TAG_GUID}}} Name {TAG_NAME}"
 
-# Windows zone names for IANA zones (CLDR windowsZones, the zones Japanese companies meet).
-_IANA_TO_WINDOWS: dict[str, str] = {
-    "Asia/Tokyo": "Tokyo Standard Time",
-    "UTC": "UTC",
-    "Etc/UTC": "UTC",
-    "Asia/Seoul": "Korea Standard Time",
-    "Asia/Shanghai": "China Standard Time",
-    "Asia/Hong_Kong": "China Standard Time",
-    "Asia/Taipei": "Taipei Standard Time",
-    "Asia/Singapore": "Singapore Standard Time",
-    "Asia/Bangkok": "SE Asia Standard Time",
-    "Asia/Ho_Chi_Minh": "SE Asia Standard Time",
-    "Asia/Jakarta": "SE Asia Standard Time",
-    "Asia/Manila": "Singapore Standard Time",
-    "Asia/Kolkata": "India Standard Time",
-    "Asia/Dubai": "Arabian Standard Time",
-    "Australia/Sydney": "AUS Eastern Standard Time",
-    "Pacific/Auckland": "New Zealand Standard Time",
-    "Europe/London": "GMT Standard Time",
-    "Europe/Berlin": "W. Europe Standard Time",
-    "Europe/Paris": "Romance Standard Time",
-    "America/New_York": "Eastern Standard Time",
-    "America/Chicago": "Central Standard Time",
-    "America/Denver": "Mountain Standard Time",
-    "America/Los_Angeles": "Pacific Standard Time",
-    "Pacific/Honolulu": "Hawaiian Standard Time",
-}
-_WINDOWS_TO_IANA: dict[str, str] = {}
-for _iana, _win in _IANA_TO_WINDOWS.items():
-    _WINDOWS_TO_IANA.setdefault(_win.lower(), _iana)
-_WINDOWS_TO_IANA.update(
-    {"utc": "UTC", "coordinated universal time": "UTC", "greenwich standard time": "Atlantic/Reykjavik"}
-)
-
 _FRACTION = re.compile(
     r"^(?P<main>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
@@ -89,8 +57,9 @@ _FRACTION = re.compile(
 
 @functools.lru_cache(maxsize=256)
 def graph_zone_name(iana: str) -> str:
-    """The zone name to send Graph for an IANA zone (Windows name when known)."""
-    return windows_timezone(iana) or _IANA_TO_WINDOWS.get(iana) or iana
+    """The zone name to send Graph for an IANA zone: its Windows name (CLDR). A zone without one
+    is refused when a company enters it; one stored before that check goes out as it is."""
+    return windows_timezone(iana) or iana
 
 
 def prefer_timezone(iana: str) -> str:
@@ -118,17 +87,7 @@ def written_ids(data: Mapping[str, Any]) -> tuple[str, str | None]:
 
 def iana_zone(name: str | None) -> str | None:
     """The IANA zone for a Windows or IANA zone name Graph returned, or ``None``."""
-    if not name:
-        return None
-    text = name.strip()
-    mapped = _WINDOWS_TO_IANA.get(text.lower())
-    if mapped:
-        return mapped
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return text
+    return iana_for(name)
 
 
 def odata_literal(value: str) -> str:

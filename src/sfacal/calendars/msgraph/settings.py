@@ -140,7 +140,9 @@ class GraphSettings:
     (4); ``max_connections`` the size of the connection pool (all mailboxes of the company);
     ``batch_size`` the number of requests per JSON batch (at most 20); ``max_attempts`` the
     tries per request on throttling / unavailability / connection resets before the error is
-    returned to the caller (who retries later).
+    returned to the caller (who retries later). ``app_request_limit`` requests per ``app_window_s``
+    is Graph's limit per application across all tenants (130,000 per 10 s), which every worker
+    process keeps together (:mod:`.app_budget`).
     """
 
     client_id: str
@@ -163,6 +165,8 @@ class GraphSettings:
     max_in_flight_per_mailbox: int = 4
     batch_size: int = 20
     max_connections: int = 800
+    app_request_limit: int = 130_000
+    app_window_s: float = 10.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "client_id", (self.client_id or "").strip())
@@ -185,6 +189,12 @@ class GraphSettings:
         if not 1 <= self.max_in_flight_per_mailbox <= 64:
             raise InputError(
                 "max_in_flight_per_mailbox", "must be between 1 and 64", reason_ja="1〜64 にしてください"
+            )
+        if self.app_request_limit < 1 or self.app_window_s <= 0:
+            raise InputError(
+                "app_request_limit",
+                "must be at least 1 per positive window",
+                reason_ja="1 以上にしてください",
             )
         if self.max_attempts < 1:
             raise InputError("max_attempts", "must be at least 1", reason_ja="1 以上にしてください")

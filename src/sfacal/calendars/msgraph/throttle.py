@@ -11,6 +11,10 @@ has more than 4 requests open against a mailbox. Waiters are served first come, 
 **Backoff.** :func:`backoff_delay` obeys ``Retry-After`` when the service sends one (capped), and
 otherwise waits a bounded exponential time with jitter (between half and all of
 ``base * 2**attempt``, at most ``cap``). Slots are released while waiting.
+
+**Retry counts.** :func:`count_retries` adds up, for the whole process, the requests sent again
+and the JSON batch items sent again (an item Graph throttled inside a batch goes out again on its
+own, in a smaller batch); :func:`retry_counts` reads them (the back-fill benchmark reports them).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["MailboxSlots", "backoff_delay", "mailbox_slots"]
+__all__ = ["MailboxSlots", "RetryCounts", "backoff_delay", "count_retries", "mailbox_slots", "retry_counts"]
 
 
 @dataclass
@@ -138,3 +142,28 @@ def backoff_delay(
         return wait + rnd.uniform(0.0, min(0.25, wait * 0.1 + 0.01))
     ceiling = min(cap, base * (2 ** max(0, attempt)))
     return rnd.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class RetryCounts:
+    """Sent again since the process started: whole requests, and items of JSON batches."""
+
+    requests: int = 0
+    batch_items: int = 0
+
+
+_retried = {"requests": 0, "batch_items": 0}
+_retried_lock = threading.Lock()
+
+
+def count_retries(*, requests: int = 0, batch_items: int = 0) -> None:
+    """Add to the process's retry counts (any thread)."""
+    with _retried_lock:
+        _retried["requests"] += requests
+        _retried["batch_items"] += batch_items
+
+
+def retry_counts() -> RetryCounts:
+    """The process's retry counts so far."""
+    with _retried_lock:
+        return RetryCounts(**_retried)

@@ -4,7 +4,8 @@ Up to 20 requests with unique ids; each runs through the same pipeline as a
 standalone request (so it counts against the mailbox's concurrency and rate
 limits) with the batch's access token. ``dependsOn`` orders requests; a request
 whose dependency failed gets 424. At most four Outlook requests of one batch run
-at the same time.
+at the same time. With the ``batch_throttle`` knob, some items of a large batch
+for one mailbox are answered 429 as Graph does (:mod:`.batch_throttle`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .batch_throttle import throttled_items
 from .errors import GraphError, bad_request
 from .service import Admitted, Ctx, GraphRequest, GraphResponse, Pipeline
 from .state import EmulatorState
@@ -81,7 +83,9 @@ class BatchApi:
             visit(rid)
         return requests
 
-    def _item_request(self, ctx: Ctx, item: dict[str, Any], batch_id: str) -> GraphRequest:
+    def _item_request(
+        self, ctx: Ctx, item: dict[str, Any], batch_id: str, throttled: dict[str, float]
+    ) -> GraphRequest:
         path, query = _split_item_url(item["url"])
         headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
         body = item.get("body")
@@ -94,6 +98,7 @@ class BatchApi:
             base_url=ctx.req.base_url,
             in_batch=True,
             batch_id=batch_id,
+            throttle_after=throttled.get(item["id"]),
         )
         if isinstance(body, str) and "json" not in headers.get("content-type", "json"):
             req.body = body.encode()
@@ -105,10 +110,11 @@ class BatchApi:
         requests = self._validate(ctx.json)
         batch_id = ctx.req.request_id
         width = max(1, self.state.knobs.batch_outlook_parallelism)
+        throttled = throttled_items(self.state, requests, ctx.tenant_id, _item_path, self.p.rng)
         if self.p.fixed_latency and not any(item.get("dependsOn") for item in requests):
-            order = await self._in_waves(ctx, requests, batch_id, width)
+            order = await self._in_waves(ctx, requests, batch_id, width, throttled)
         else:
-            order = await self._concurrently(ctx, requests, batch_id, width)
+            order = await self._concurrently(ctx, requests, batch_id, width, throttled)
         out = []
         for rid, resp in order:
             entry: dict[str, Any] = {"id": rid, "status": resp.status}
@@ -125,7 +131,7 @@ class BatchApi:
         return GraphResponse(200, {"responses": out})
 
     async def _in_waves(
-        self, ctx: Ctx, requests: list[dict[str, Any]], batch_id: str, width: int
+        self, ctx: Ctx, requests: list[dict[str, Any]], batch_id: str, width: int, throttled: dict[str, float]
     ) -> list[tuple[str, GraphResponse]]:
         """Independent items with a fixed latency: ``width`` at a time, each wave waiting once.
 
@@ -138,7 +144,7 @@ class BatchApi:
             for item in requests[first : first + width]:
                 rid = item["id"]
                 try:
-                    item_req = self._item_request(ctx, item, batch_id)
+                    item_req = self._item_request(ctx, item, batch_id, throttled)
                 except GraphError as exc:
                     order.append((rid, self.p.error(ctx.req, exc)))
                     continue
@@ -160,7 +166,7 @@ class BatchApi:
         return order
 
     async def _concurrently(
-        self, ctx: Ctx, requests: list[dict[str, Any]], batch_id: str, width: int
+        self, ctx: Ctx, requests: list[dict[str, Any]], batch_id: str, width: int, throttled: dict[str, float]
     ) -> list[tuple[str, GraphResponse]]:
         """Items as concurrent tasks, at most ``width`` running; ``dependsOn`` waits (424 on failure)."""
         by_id = {item["id"]: item for item in requests}
@@ -186,7 +192,7 @@ class BatchApi:
                 )
             else:
                 try:
-                    item_req = self._item_request(ctx, item, batch_id)
+                    item_req = self._item_request(ctx, item, batch_id, throttled)
                 except GraphError as exc:
                     resp = self.p.error(ctx.req, exc)
                 else:
@@ -197,6 +203,10 @@ class BatchApi:
 
         await asyncio.gather(*(run(rid) for rid in by_id))
         return order
+
+
+def _item_path(url: str) -> str:
+    return _split_item_url(url)[0]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,7 +1,10 @@
-"""The Graph request pipeline: authentication, per-mailbox throttling, latency, failure injection, journal.
+"""The Graph request pipeline: authentication, throttling, latency, failure injection, journal.
 
 HTTP requests and ``$batch`` items both go through :meth:`Pipeline.handle`, so batch
-items count individually against the mailbox limits, exactly like Graph.
+items count individually against the limits, exactly like Graph: per (app, mailbox) at most
+``mailbox_concurrency`` in flight and ``rate_limit`` per ``rate_window_s``; per app across all
+tenants ``app_rate_limit`` per ``app_rate_window_s`` (Graph's global limit, 130,000 per 10 s:
+learn.microsoft.com/graph/throttling-limits), where a batch counts by its items, not as one more.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class GraphRequest:
     in_batch: bool = False
     batch_id: str | None = None
     parsed: Any = _UNPARSED  # a batch item's body, already decoded with the batch
+    throttle_after: float | None = None  # a batch item Graph throttles: 429 with this Retry-After
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -211,6 +215,8 @@ class Pipeline:
                 claims = self.identity.validate_bearer(req.header("authorization"))
             app_id = str(claims.get("appid"))
             route, match = self._match(req)
+            if req.path.lower() != "$batch":  # a batch counts by its items, each admitted on its own
+                self._admit_app(app_id)
             handler = route.handlers.get(req.method)
             if handler is None:
                 raise GraphError(
@@ -225,6 +231,13 @@ class Pipeline:
                 ctx.user = user
                 mailbox = user.id if user is not None else ref.lower()
                 key = (app_id, mailbox)
+                if req.throttle_after is not None:  # chosen by batch_throttle.throttled_items
+                    raise GraphError(
+                        429,
+                        "ApplicationThrottled",
+                        "Application is over its MailboxConcurrency limit.",
+                        {"Retry-After": f"{req.throttle_after:g}"},
+                    )
                 self._acquire(key)
             return Admitted(ctx, handler, key, app_id, mailbox, started)
         except GraphError as exc:
@@ -301,6 +314,21 @@ class Pipeline:
     async def wait(seconds: float) -> None:
         if seconds > 0:
             await asyncio.sleep(seconds)
+
+    def _admit_app(self, app_id: str) -> None:
+        """Count a request against the app's global limit (all tenants), or raise Graph's 429."""
+        k = self.state.knobs
+        now = time.monotonic()
+        window = self.state.app_windows.get(app_id)
+        if window is None:
+            window = self.state.app_windows[app_id] = deque()
+        cutoff = now - k.app_rate_window_s
+        while window and window[0] <= cutoff:
+            window.popleft()
+        if len(window) >= k.app_rate_limit:
+            wait = math.ceil(window[0] + k.app_rate_window_s - now)
+            raise GraphError(429, "TooManyRequests", "Too many requests.", {"Retry-After": str(max(1, wait))})
+        window.append(now)
 
     def _acquire(self, key: tuple[str, str]) -> None:
         """Take one of the (app, mailbox) slots, or raise the 429 Graph gives."""

@@ -60,6 +60,15 @@ class Knobs:
     rate_limit: int = 10_000  # requests per window per (app, mailbox)
     rate_window_s: float = 600.0
     concurrency_retry_after_s: int = 1
+    app_rate_limit: int = 130_000  # requests per window per app across all tenants (global limit)
+    app_rate_window_s: float = 10.0
+    batch_throttle: bool = False  # some items of a large one-mailbox batch answered 429 (batch_throttle.py)
+    batch_throttle_min_items: int = 10  # a mailbox's items in one batch before any is throttled
+    batch_throttle_share_min: float = 0.2  # share of those items throttled: 4 of 20 ...
+    batch_throttle_share_max: float = 0.3  # ... to 6 of 20
+    batch_throttle_retry_after_min_s: float = 0.1  # each throttled item's own Retry-After, uniform
+    batch_throttle_retry_after_max_s: float = 0.5
+    batch_throttle_seed: int | None = None  # set: the same items are throttled on every run
     batch_outlook_parallelism: int = 4
     max_batch_requests: int = 20
     max_body_bytes: int = 4 * 1024 * 1024
@@ -283,6 +292,8 @@ class EmulatorState:
         self.in_flight: dict[tuple[str, str], int] = {}
         self.mailbox_in_flight: dict[str, int] = {}
         self.rate_windows: dict[tuple[str, str], deque[float]] = {}
+        self.app_windows: dict[str, deque[float]] = {}  # app id -> request times (global limit)
+        self.batches_seen: dict[str, int] = {}  # mailbox -> batches addressing it (batch_throttle)
 
     # -- directory lookups ---------------------------------------------------------------------------
     def find_tenant(self, ref: str) -> Tenant | None:

@@ -1,175 +1,74 @@
-"""Time zone names as Graph accepts them: Windows names ("Tokyo Standard Time") and IANA names.
+"""Time zone names as Graph accepts them: Windows names, and the IANA names Graph lists.
 
-The Windows → IANA table follows the Unicode CLDR ``windowsZones`` mapping (territory
-"001"), which is what Exchange uses to translate between the two naming schemes.
+Microsoft's "dateTimeTimeZone resource type" page: ``timeZone`` "can be set to any of the time
+zones currently supported by Windows, as well as the additional time zones supported by the
+calendar API" -- a list of 99 IANA names (:data:`DOCUMENTED_IANA`). Anything else is answered
+``400 TimeZoneNotSupportedException`` "A valid TimeZone value must be specified. The following
+TimeZone value is not supported: '…'." (observed: microsoftgraph/microsoft-graph-docs#4758, for
+"Greenwich Mean Time"). So ``Asia/Tokyo`` is accepted and ``Europe/Amsterdam`` is not.
+
+The Windows zones are those of the Unicode CLDR ``windowsZones`` table (every Windows zone, with
+the IANA zone of its ``001`` territory), as the ``tzlocal`` package ships it; Windows names are
+matched regardless of case. The documented IANA names are matched exactly; where the page gives
+two spellings ("Europe/Kyiv (Kiev)", "Asia/Yangon (Rangoon)") both are accepted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WINDOWS_TO_IANA: dict[str, str] = {
-    "Dateline Standard Time": "Etc/GMT+12",
-    "UTC-11": "Etc/GMT+11",
-    "Aleutian Standard Time": "America/Adak",
-    "Hawaiian Standard Time": "Pacific/Honolulu",
-    "Marquesas Standard Time": "Pacific/Marquesas",
-    "Alaskan Standard Time": "America/Anchorage",
-    "UTC-09": "Etc/GMT+9",
-    "Pacific Standard Time (Mexico)": "America/Tijuana",
-    "UTC-08": "Etc/GMT+8",
-    "Pacific Standard Time": "America/Los_Angeles",
-    "US Mountain Standard Time": "America/Phoenix",
-    "Mountain Standard Time (Mexico)": "America/Mazatlan",
-    "Mountain Standard Time": "America/Denver",
-    "Yukon Standard Time": "America/Whitehorse",
-    "Central America Standard Time": "America/Guatemala",
-    "Central Standard Time": "America/Chicago",
-    "Easter Island Standard Time": "Pacific/Easter",
-    "Central Standard Time (Mexico)": "America/Mexico_City",
-    "Canada Central Standard Time": "America/Regina",
-    "SA Pacific Standard Time": "America/Bogota",
-    "Eastern Standard Time (Mexico)": "America/Cancun",
-    "Eastern Standard Time": "America/New_York",
-    "Haiti Standard Time": "America/Port-au-Prince",
-    "Cuba Standard Time": "America/Havana",
-    "US Eastern Standard Time": "America/Indiana/Indianapolis",
-    "Turks And Caicos Standard Time": "America/Grand_Turk",
-    "Paraguay Standard Time": "America/Asuncion",
-    "Atlantic Standard Time": "America/Halifax",
-    "Venezuela Standard Time": "America/Caracas",
-    "Central Brazilian Standard Time": "America/Cuiaba",
-    "SA Western Standard Time": "America/La_Paz",
-    "Pacific SA Standard Time": "America/Santiago",
-    "Newfoundland Standard Time": "America/St_Johns",
-    "Tocantins Standard Time": "America/Araguaina",
-    "E. South America Standard Time": "America/Sao_Paulo",
-    "SA Eastern Standard Time": "America/Cayenne",
-    "Argentina Standard Time": "America/Argentina/Buenos_Aires",
-    "Greenland Standard Time": "America/Nuuk",
-    "Montevideo Standard Time": "America/Montevideo",
-    "Magallanes Standard Time": "America/Punta_Arenas",
-    "Saint Pierre Standard Time": "America/Miquelon",
-    "Bahia Standard Time": "America/Bahia",
-    "UTC-02": "Etc/GMT+2",
-    "Azores Standard Time": "Atlantic/Azores",
-    "Cape Verde Standard Time": "Atlantic/Cape_Verde",
-    "UTC": "Etc/UTC",
-    "GMT Standard Time": "Europe/London",
-    "Greenwich Standard Time": "Atlantic/Reykjavik",
-    "Sao Tome Standard Time": "Africa/Sao_Tome",
-    "Morocco Standard Time": "Africa/Casablanca",
-    "W. Europe Standard Time": "Europe/Berlin",
-    "Central Europe Standard Time": "Europe/Budapest",
-    "Romance Standard Time": "Europe/Paris",
-    "Central European Standard Time": "Europe/Warsaw",
-    "W. Central Africa Standard Time": "Africa/Lagos",
-    "Jordan Standard Time": "Asia/Amman",
-    "GTB Standard Time": "Europe/Bucharest",
-    "Middle East Standard Time": "Asia/Beirut",
-    "Egypt Standard Time": "Africa/Cairo",
-    "E. Europe Standard Time": "Europe/Chisinau",
-    "Syria Standard Time": "Asia/Damascus",
-    "West Bank Standard Time": "Asia/Hebron",
-    "South Africa Standard Time": "Africa/Johannesburg",
-    "FLE Standard Time": "Europe/Kyiv",
-    "Israel Standard Time": "Asia/Jerusalem",
-    "South Sudan Standard Time": "Africa/Juba",
-    "Kaliningrad Standard Time": "Europe/Kaliningrad",
-    "Sudan Standard Time": "Africa/Khartoum",
-    "Libya Standard Time": "Africa/Tripoli",
-    "Namibia Standard Time": "Africa/Windhoek",
-    "Arabic Standard Time": "Asia/Baghdad",
-    "Turkey Standard Time": "Europe/Istanbul",
-    "Arab Standard Time": "Asia/Riyadh",
-    "Belarus Standard Time": "Europe/Minsk",
-    "Russian Standard Time": "Europe/Moscow",
-    "E. Africa Standard Time": "Africa/Nairobi",
-    "Volgograd Standard Time": "Europe/Volgograd",
-    "Iran Standard Time": "Asia/Tehran",
-    "Arabian Standard Time": "Asia/Dubai",
-    "Astrakhan Standard Time": "Europe/Astrakhan",
-    "Azerbaijan Standard Time": "Asia/Baku",
-    "Russia Time Zone 3": "Europe/Samara",
-    "Mauritius Standard Time": "Indian/Mauritius",
-    "Saratov Standard Time": "Europe/Saratov",
-    "Georgian Standard Time": "Asia/Tbilisi",
-    "Caucasus Standard Time": "Asia/Yerevan",
-    "Afghanistan Standard Time": "Asia/Kabul",
-    "West Asia Standard Time": "Asia/Tashkent",
-    "Ekaterinburg Standard Time": "Asia/Yekaterinburg",
-    "Pakistan Standard Time": "Asia/Karachi",
-    "Qyzylorda Standard Time": "Asia/Qyzylorda",
-    "India Standard Time": "Asia/Kolkata",
-    "Sri Lanka Standard Time": "Asia/Colombo",
-    "Nepal Standard Time": "Asia/Kathmandu",
-    "Central Asia Standard Time": "Asia/Almaty",
-    "Bangladesh Standard Time": "Asia/Dhaka",
-    "Omsk Standard Time": "Asia/Omsk",
-    "Myanmar Standard Time": "Asia/Yangon",
-    "SE Asia Standard Time": "Asia/Bangkok",
-    "Altai Standard Time": "Asia/Barnaul",
-    "W. Mongolia Standard Time": "Asia/Hovd",
-    "North Asia Standard Time": "Asia/Krasnoyarsk",
-    "N. Central Asia Standard Time": "Asia/Novosibirsk",
-    "Tomsk Standard Time": "Asia/Tomsk",
-    "China Standard Time": "Asia/Shanghai",
-    "North Asia East Standard Time": "Asia/Irkutsk",
-    "Singapore Standard Time": "Asia/Singapore",
-    "W. Australia Standard Time": "Australia/Perth",
-    "Taipei Standard Time": "Asia/Taipei",
-    "Ulaanbaatar Standard Time": "Asia/Ulaanbaatar",
-    "Aus Central W. Standard Time": "Australia/Eucla",
-    "Transbaikal Standard Time": "Asia/Chita",
-    "Tokyo Standard Time": "Asia/Tokyo",
-    "North Korea Standard Time": "Asia/Pyongyang",
-    "Korea Standard Time": "Asia/Seoul",
-    "Yakutsk Standard Time": "Asia/Yakutsk",
-    "Cen. Australia Standard Time": "Australia/Adelaide",
-    "AUS Central Standard Time": "Australia/Darwin",
-    "E. Australia Standard Time": "Australia/Brisbane",
-    "AUS Eastern Standard Time": "Australia/Sydney",
-    "West Pacific Standard Time": "Pacific/Port_Moresby",
-    "Tasmania Standard Time": "Australia/Hobart",
-    "Vladivostok Standard Time": "Asia/Vladivostok",
-    "Lord Howe Standard Time": "Australia/Lord_Howe",
-    "Bougainville Standard Time": "Pacific/Bougainville",
-    "Russia Time Zone 10": "Asia/Srednekolymsk",
-    "Magadan Standard Time": "Asia/Magadan",
-    "Norfolk Standard Time": "Pacific/Norfolk",
-    "Sakhalin Standard Time": "Asia/Sakhalin",
-    "Central Pacific Standard Time": "Pacific/Guadalcanal",
-    "Russia Time Zone 11": "Asia/Kamchatka",
-    "New Zealand Standard Time": "Pacific/Auckland",
-    "UTC+12": "Etc/GMT-12",
-    "Fiji Standard Time": "Pacific/Fiji",
-    "Chatham Islands Standard Time": "Pacific/Chatham",
-    "UTC+13": "Etc/GMT-13",
-    "Tonga Standard Time": "Pacific/Tongatapu",
-    "Samoa Standard Time": "Pacific/Apia",
-    "Line Islands Standard Time": "Pacific/Kiritimati",
-}
+from tzlocal.windows_tz import tz_win, win_tz
+
+WINDOWS_TO_IANA: dict[str, str] = dict(win_tz)
+"""Every Windows zone name (CLDR) -> the IANA zone of its ``001`` territory."""
 
 _WINDOWS_BY_LOWER = {k.lower(): k for k in WINDOWS_TO_IANA}
-IANA_TO_WINDOWS: dict[str, str] = {v: k for k, v in WINDOWS_TO_IANA.items()}
-IANA_TO_WINDOWS.update(
-    {
-        "UTC": "UTC",
-        "Etc/GMT": "UTC",
-        "GMT": "UTC",
-        "Asia/Calcutta": "India Standard Time",
-        "Asia/Katmandu": "Nepal Standard Time",
-        "Asia/Rangoon": "Myanmar Standard Time",
-        "Europe/Kiev": "FLE Standard Time",
-        "America/Buenos_Aires": "Argentina Standard Time",
-        "America/Godthab": "Greenland Standard Time",
-        "America/Indianapolis": "US Eastern Standard Time",
-        "Japan": "Tokyo Standard Time",
-    }
-)
+
+# The page's list, in its order; "A (B)" entries name one zone two ways.
+_DOCUMENTED = """
+Etc/GMT+12 Etc/GMT+11 Pacific/Honolulu America/Anchorage America/Santa_Isabel America/Los_Angeles
+America/Phoenix America/Chihuahua America/Denver America/Guatemala America/Chicago
+America/Mexico_City America/Regina America/Bogota America/New_York America/Indiana/Indianapolis
+America/Caracas America/Asuncion America/Halifax America/Cuiaba America/La_Paz America/Santiago
+America/St_Johns America/Sao_Paulo America/Argentina/Buenos_Aires America/Cayenne America/Godthab
+America/Montevideo America/Bahia Etc/GMT+2 Atlantic/Azores Atlantic/Cape_Verde Africa/Casablanca
+Etc/GMT Europe/London Atlantic/Reykjavik Europe/Berlin Europe/Budapest Europe/Paris Europe/Warsaw
+Africa/Lagos Africa/Windhoek Europe/Bucharest Asia/Beirut Africa/Cairo Asia/Damascus
+Africa/Johannesburg Europe/Kyiv(Europe/Kiev) Europe/Istanbul Asia/Jerusalem Asia/Amman Asia/Baghdad
+Europe/Kaliningrad Asia/Riyadh Africa/Nairobi Asia/Tehran Asia/Dubai Asia/Baku Europe/Moscow
+Indian/Mauritius Asia/Tbilisi Asia/Yerevan Asia/Kabul Asia/Karachi Asia/Toshkent(Asia/Tashkent)
+Asia/Kolkata Asia/Colombo Asia/Kathmandu Asia/Astana(Asia/Almaty) Asia/Dhaka Asia/Yekaterinburg
+Asia/Yangon(Asia/Rangoon) Asia/Bangkok Asia/Novosibirsk Asia/Shanghai Asia/Krasnoyarsk
+Asia/Singapore Australia/Perth Asia/Taipei Asia/Ulaanbaatar Asia/Irkutsk Asia/Tokyo Asia/Seoul
+Australia/Adelaide Australia/Darwin Australia/Brisbane Australia/Sydney Pacific/Port_Moresby
+Australia/Hobart Asia/Yakutsk Pacific/Guadalcanal Asia/Vladivostok Pacific/Auckland Etc/GMT-12
+Pacific/Fiji Asia/Magadan Pacific/Tongatapu Pacific/Apia Pacific/Kiritimati
+"""
+
+
+def _loads(name: str) -> bool:
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(name) is not None
+    return False
+
+
+def _documented() -> dict[str, str]:
+    """Each accepted IANA spelling -> a zone key this machine's database loads."""
+    out: dict[str, str] = {}
+    for entry in _DOCUMENTED.split():
+        names = entry.replace(")", "").split("(")
+        key = next((n for n in names if _loads(n)), names[-1])
+        out.update(dict.fromkeys(names, key))
+    return out
+
+
+DOCUMENTED_IANA: dict[str, str] = _documented()
+"""The IANA names Graph's page lists (both spellings where it gives two) -> a loadable zone key."""
+
 
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})(?:T(?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,7}))?)?"
@@ -204,23 +103,15 @@ def _resolve(name: str) -> tzinfo:
     windows = _WINDOWS_BY_LOWER.get(key.lower())
     if windows is not None:
         iana = WINDOWS_TO_IANA[windows]
-        return UTC if iana == "Etc/UTC" else ZoneInfo(iana)
-    if key.upper() in ("UTC", "GMT", "ETC/UTC", "ETC/GMT"):
-        return UTC
-    if ".." in key or key.startswith("/"):
+        if iana == "Etc/UTC":
+            return UTC
+        if not _loads(iana):  # a machine whose database lacks CLDR's (older) alias
+            iana = next(n for n in sorted(tz_win) if tz_win[n] == windows and _loads(n))
+        return ZoneInfo(iana)
+    documented = DOCUMENTED_IANA.get(key)
+    if documented is None:
         raise TimeZoneError(name)
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise TimeZoneError(name) from exc
-
-
-def to_windows(name: str) -> str | None:
-    """The Windows name for a Windows or IANA name (None when there is no mapping)."""
-    windows = _WINDOWS_BY_LOWER.get(name.strip().lower())
-    if windows is not None:
-        return windows
-    return IANA_TO_WINDOWS.get(name.strip())
+    return ZoneInfo(documented)
 
 
 def parse_local(value: str) -> tuple[datetime, bool]:

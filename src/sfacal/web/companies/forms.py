@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from sfacal.core.errors import PfxUnreadableError
+from sfacal.core.errors import InputError, PfxUnreadableError
+from sfacal.core.windows_zones import require_windows_zone
 from sfacal.directory.companies.certs import PfxInfo, parse_thumbprint, read_pfx
 from sfacal.directory.companies.models import (
     AuthMethod,
@@ -43,6 +44,26 @@ def token_endpoint_tenant(url: str) -> tuple[str, str] | None:
     if not match:
         return None
     return match.group("tenant"), "v2" if match.group("v2") else "v1"
+
+
+def clean_company_timezone(value: str) -> str:
+    """A company time zone (S5): a tz database name that Microsoft 365 has a zone for (its
+    Windows name, CLDR), so that every event can be written in it."""
+    value = value.strip()
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("Enter a time zone name such as Asia/Tokyo.")) from None
+    try:
+        return require_windows_zone(value)
+    except InputError:
+        raise ValidationError(
+            _(
+                "Microsoft 365 has no time zone for %(zone)s. Enter the time zone of a nearby city "
+                "(for example Europe/Berlin or Asia/Tokyo)."
+            ),
+            params={"zone": value},
+        ) from None
 
 
 def _bool_field(label: Any, choices: list[tuple[str, Any]]) -> forms.TypedChoiceField:
@@ -217,12 +238,7 @@ class CompanySettingsForm(forms.Form):
             ) from None
 
     def clean_timezone(self) -> str:
-        value = self.cleaned_data["timezone"].strip()
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationError(_("Enter a time zone name such as Asia/Tokyo.")) from None
-        return value
+        return clean_company_timezone(self.cleaned_data["timezone"])
 
     def clean_certificate_file(self) -> Any:
         upload = self.cleaned_data.get("certificate_file")
@@ -461,12 +477,7 @@ class NewCompanyForm(forms.Form):
         return slug
 
     def clean_timezone(self) -> str:
-        value = self.cleaned_data["timezone"].strip()
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationError(_("Enter a time zone name such as Asia/Tokyo.")) from None
-        return value
+        return clean_company_timezone(self.cleaned_data["timezone"])
 
     def clean_admin_username(self) -> str:
         value = self.cleaned_data["admin_username"].strip()
