@@ -87,7 +87,9 @@ def m365(emulator_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     emulator = pytest.importorskip("sfacal.emulators.m365")
     from sfacal.engine import loop
 
-    with emulator.running_emulator(emulator_dir) as handle:
+    # Id changes switched on: every change gives an event a new default id, so only the immutable
+    # ids the product asks for keep working.
+    with emulator.running_emulator(emulator_dir, knobs={"rest_ids_change_on_update": True}) as handle:
         monkeypatch.setenv("SFACAL_CA_BUNDLE", str(handle.ca_pem))
         loop.forget_services()
         try:

@@ -1,5 +1,6 @@
 """Ids Graph changes and ids Graph cannot read, end to end: the engine against the Microsoft 365
-emulator (with id changes switched on) through the real Graph connector.
+emulator (with id changes switched on, ``tests/integration/conftest.py``) through the real Graph
+connector.
 
 * A mirrored event the user moves to another calendar is followed and put back into the employee's
   target calendar -- without a duplicate, in one-way and two-way mode (:mod:`sfacal.engine.relocation`).
@@ -25,16 +26,6 @@ from tests.integration.test_twoway_emulators import World, justsfa, world  # noq
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def churn(graph: EmulatorHandle) -> EmulatorHandle:
-    """Every change gives an event a new default id: only immutable ids keep working."""
-    graph.control.set_knobs(rest_ids_change_on_update=True)
-    try:
-        yield graph  # type: ignore[misc]
-    finally:
-        graph.control.set_knobs(rest_ids_change_on_update=False)
-
-
 def _events(tenant: Tenant, upn: str) -> list[dict[str, Any]]:
     names = {c["id"]: c["name"] for c in tenant.handle.control.user(upn)["calendars"]}
     return [{**e, "calendar": names[e["calendarId"]]} for e in tenant.events(upn)]
@@ -50,9 +41,9 @@ def _one_way(graph: EmulatorHandle, slug: str, *calendars: str, target: str = ""
 
 @pytest.mark.parametrize(("target", "elsewhere"), [("", "私用"), ("SFA予定", "Calendar")])
 def test_s9_one_way_event_moved_to_another_calendar_is_put_back_without_a_duplicate(
-    churn: EmulatorHandle, target: str, elsewhere: str
+    graph: EmulatorHandle, target: str, elsewhere: str
 ) -> None:
-    company, tenant, upn = _one_way(churn, f"mv{len(target)}", "私用", "SFA予定", target=target)
+    company, tenant, upn = _one_way(graph, f"mv{len(target)}", "私用", "SFA予定", target=target)
     change(company, "1", participants=("taro",))
     run(company)
     [row] = MirrorEvent.objects.filter(company=company)
@@ -81,8 +72,8 @@ def test_s9_one_way_event_moved_to_another_calendar_is_put_back_without_a_duplic
     assert len(_events(tenant, upn)) == 1
 
 
-def test_s9_event_deleted_after_a_move_is_lost_not_followed(churn: EmulatorHandle) -> None:
-    company, tenant, upn = _one_way(churn, "mvdel", "私用")
+def test_s9_event_deleted_after_a_move_is_lost_not_followed(graph: EmulatorHandle) -> None:
+    company, tenant, upn = _one_way(graph, "mvdel", "私用")
     change(company, "1", participants=("taro",))
     run(company)
     [row] = MirrorEvent.objects.filter(company=company)
