@@ -241,6 +241,7 @@ def _body(code: str) -> dict[str, Any]:
         (503, "ServiceUnavailable", ServiceUnavailableError),
         (504, "GatewayTimeout", ServiceUnavailableError),
         (400, "ErrorPropertyValidationFailure", InputError),
+        (400, "ErrorInvalidIdMalformed", NotFoundError),
     ],
 )
 def test_l2_graph_errors_map_to_core_errors(status: int, code: str, expected: type[SfacalError]) -> None:
@@ -630,3 +631,95 @@ def test_graph_connector_implements_the_calendar_protocol() -> None:
     )  # no .pfx uploaded
     outcomes = asyncio.run(service.apply("a@b.c", [DeleteEvent("x")]))
     assert outcomes[0].error is service.setup_error
+
+
+# -- forms real Graph answers in (issue 16) ------------------------------------------------------
+
+LOCATION = "https://outlook.office.com/api/v2.0/Users('u@t')/Events('AAkALg-1')"
+WWW_AUTHENTICATE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    'client_id="00000003-0000-0000-c000-000000000000"'
+)
+
+
+def test_every_request_and_batch_item_asks_for_immutable_ids() -> None:
+    """The preference reaches Graph on a plain request (next to the read preferences), on the
+    ``$batch`` POST and on every item in it (the outer headers do not reach the items)."""
+
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        if request.url.path.endswith("$batch"):
+            payload = json.loads(request.content)
+            assert all(r["headers"]["Prefer"] == 'IdType="ImmutableId"' for r in payload["requests"])
+            return httpx.Response(
+                200, json={"responses": [{"id": r["id"], "status": 204} for r in payload["requests"]]}
+            )
+        if request.method == "GET":
+            return httpx.Response(200, json={"id": "e1", "subject": "s"})
+        return httpx.Response(204)
+
+    async def scenario(cal: MicrosoftGraphCalendar, client: GraphClient) -> Any:
+        await cal.get_event("a@b.c", "e1", "Asia/Tokyo")
+        await cal.apply("a@b.c", [DeleteEvent("e1"), DeleteEvent("e2")])
+
+    _, rec, _, _ = _run(handler, scenario)
+    get, batch = rec.requests
+    assert get.headers["Prefer"].endswith(', IdType="ImmutableId"')
+    assert 'outlook.timezone="Tokyo Standard Time"' in get.headers["Prefer"]
+    assert batch.headers["Prefer"] == 'IdType="ImmutableId"'
+
+
+def test_sdk_forms_201_with_location_and_null_transaction_id() -> None:
+    """A 201 with ``Location`` and ``"transactionId": null`` (as Graph answers an event created
+    without one) is read for its id and change key; a read of it has no transaction id."""
+    answer = {"id": "AAkALg-1", "changeKey": "ck-1", "transactionId": None, "subject": "s"}
+
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        status = 201 if request.method == "POST" else 200
+        return httpx.Response(status, headers={"Location": LOCATION} if status == 201 else {}, json=answer)
+
+    event = RenderedEvent("s", "", "", datetime(2030, 1, 1, 9), datetime(2030, 1, 1, 10))
+
+    async def scenario(cal: MicrosoftGraphCalendar, client: GraphClient) -> Any:
+        [outcome] = await cal.apply("a@b.c", [CreateEvent(event, _tag(), "tx-1")])
+        return outcome, await cal.get_event("a@b.c", "AAkALg-1")
+
+    (outcome, read), _, _, _ = _run(handler, scenario)
+    assert outcome.ok and (outcome.event_id, outcome.change_key) == ("AAkALg-1", "ck-1")
+    assert read is not None and read.transaction_id is None
+    assert parse_event(answer).transaction_id is None
+
+
+def test_sdk_forms_401_with_www_authenticate_is_retried_once_with_a_fresh_token() -> None:
+    """Graph's 401 carries ``WWW-Authenticate``; the connector takes a fresh token once, and a second
+    401 is a ``CredentialError`` (its hint: the credentials), never a loop."""
+    tokens: list[str] = []
+
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        tokens.append(request.headers["Authorization"])
+        return httpx.Response(
+            401, headers={"WWW-Authenticate": WWW_AUTHENTICATE}, json=_body("InvalidAuthenticationToken")
+        )
+
+    with pytest.raises(CredentialError) as info:
+        _run(handler, lambda cal, c: c.request("GET", "/users/a/calendar", mailbox="a"))
+    assert info.value.http_status == 401 and info.value.upstream_code == "InvalidAuthenticationToken"
+    assert tokens == ["Bearer tok-1", "Bearer tok-2"]
+
+
+def test_sdk_forms_batches_never_exceed_twenty() -> None:
+    """Graph refuses more than 20 requests in a batch ("Number of requests inside batch exceeds the
+    limit."): 45 writes go out as batches of at most 20."""
+    sizes: list[int] = []
+
+    def handler(request: httpx.Request, n: int) -> httpx.Response:
+        payload = json.loads(request.content)
+        sizes.append(len(payload["requests"]))
+        return httpx.Response(
+            200, json={"responses": [{"id": r["id"], "status": 204} for r in payload["requests"]]}
+        )
+
+    async def scenario(cal: MicrosoftGraphCalendar, client: GraphClient) -> Any:
+        return await cal.apply("a@b.c", [DeleteEvent(f"e{i}") for i in range(45)])
+
+    outcomes, _, _, _ = _run(handler, scenario)
+    assert all(o.ok for o in outcomes) and sorted(sizes) == [5, 20, 20]

@@ -3,6 +3,10 @@
 Each target gives a fresh mailbox per test, a way to open the connector inside the test's event
 loop, and a back door into the backend (count the stored events, act as the user in Outlook).
 To add a connector, add a parameter to :func:`connector` that builds a :class:`ContractTarget`.
+
+The Microsoft 365 emulator runs with id changes switched on (``rest_ids_change_on_update``):
+every change gives an event a new default id, so a connector that ever keeps a default id instead
+of the immutable one it asks for fails here.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class ContractTarget:
     user_delete: Callable[[str], None]  # delete an event as the user would
     user_update: Callable[[str, dict[str, Any]], None]  # edit an event as the user would (Graph JSON)
     user_create: Callable[[dict[str, Any]], str]  # create an untagged event as the user would
+    user_move: Callable[[str, str], None]  # move an event to another calendar (by name) as the user would
 
     def run(self, scenario: Callable[[CalendarService], Awaitable[T]]) -> T:
         async def main() -> T:
@@ -43,9 +48,11 @@ class ContractTarget:
 
 @pytest.fixture(scope="session")
 def contract_m365(tmp_path_factory: pytest.TempPathFactory) -> Iterator[M365]:
-    # Graph throttles some items of a large one-mailbox batch (the emulator's batch_throttle): the
-    # contract holds with that on.
-    yield from start_m365(tmp_path_factory.mktemp("m365-contract"), knobs={"batch_throttle": True})
+    # Graph throttles some items of a large one-mailbox batch (the emulator's batch_throttle), and
+    # id changes are switched on (every change gives an event a new default id): the contract holds.
+    for m365 in start_m365(tmp_path_factory.mktemp("m365-contract"), knobs={"batch_throttle": True}):
+        m365.control.set_knobs(rest_ids_change_on_update=True)
+        yield m365
 
 
 def _graph_target(m365: M365) -> ContractTarget:
@@ -69,6 +76,7 @@ def _graph_target(m365: M365) -> ContractTarget:
         user_delete=lambda event_id: m365.control.user_delete_event(upn, event_id),
         user_update=lambda event_id, changes: m365.control.user_update_event(upn, event_id, changes),
         user_create=user_create,
+        user_move=lambda event_id, calendar: m365.control.user_move_event(upn, event_id, calendar),
     )
 
 

@@ -121,6 +121,86 @@ def test_s6_find_by_tag_finds_exactly_our_event(connector: ContractTarget) -> No
     connector.run(scenario)
 
 
+def test_s6_tags_that_differ_only_in_case_are_never_confused(connector: ContractTarget) -> None:
+    """Graph matches extended-property values ignoring case; schedules whose tags differ only in
+    case (record ``rec-a`` / ``REC-A``, login ``taro`` / ``Taro``) stay apart: found, listed and
+    deleted by tag, each is only ever its own event."""
+    tags = [_tag("rec-a"), _tag("REC-A"), _tag("rec-a", "Taro")]
+
+    async def scenario(cal: CalendarService) -> None:
+        made = [
+            await cal.create_event(connector.mailbox, _event(f"e{i}"), tag, f"tx-case-{i}")
+            for i, tag in enumerate(tags)
+        ]
+        for tag, event in zip(tags, made, strict=True):
+            assert [e.id for e in await cal.find_by_tag(connector.mailbox, tag)] == [event.id]
+        assert sorted(e.tag for e in await cal.list_tagged(connector.mailbox) if e.tag) == sorted(tags)
+        [gone] = await cal.apply(connector.mailbox, [DeleteEvent(None, tags[1])])
+        assert gone.deleted_ids == (made[1].id,)
+        assert [e.id for e in await cal.find_by_tag(connector.mailbox, tags[0])] == [made[0].id]
+
+    connector.run(scenario)
+    assert sorted(e["properties"]["subject"] for e in connector.stored_events()) == ["e0", "e2"]
+
+
+def test_contract_an_event_keeps_its_id_when_the_user_moves_it(connector: ContractTarget) -> None:
+    """The connector asks for ids that survive a move to another calendar (Graph: immutable ids):
+    the id it was given still reads, updates and deletes the event wherever the user put it."""
+    state: dict[str, str] = {}
+
+    async def create(cal: CalendarService) -> None:
+        state["id"] = (await cal.create_event(connector.mailbox, _event(), _tag(), "tx-move")).id
+
+    connector.run(create)
+    connector.user_move(state["id"], connector.named_calendar)
+
+    async def follow(cal: CalendarService) -> None:
+        [found] = await cal.find_by_tag(connector.mailbox, _tag(), connector.named_calendar)
+        assert found.id == state["id"] and await cal.find_by_tag(connector.mailbox, _tag()) == []
+        outcome = await cal.update_event(connector.mailbox, state["id"], _event("moved"), _tag())
+        assert outcome.ok and outcome.event_id == state["id"] and not outcome.recreated
+        got = await cal.get_event(connector.mailbox, state["id"])
+        assert got is not None and got.subject == "moved"
+        assert await cal.delete_event(connector.mailbox, state["id"]) is True
+
+    connector.run(follow)
+    assert connector.stored_events() == []
+
+
+def test_contract_an_id_that_cannot_be_an_id_names_no_event(connector: ContractTarget) -> None:
+    """Graph answers an id it cannot read with 400 ``ErrorInvalidIdMalformed``, not 404: it still
+    means "no such event" -- a delete of it is done, a read finds nothing, an update re-creates
+    (S9) -- never a failure that repeats forever."""
+    bad = "AAMkAD-truncated"
+
+    async def scenario(cal: CalendarService) -> None:
+        assert await cal.delete_event(connector.mailbox, bad) is False
+        assert await cal.get_event(connector.mailbox, bad) is None
+        [gone] = await cal.apply(connector.mailbox, [DeleteEvent(bad)])
+        assert gone.ok and gone.already_gone
+        plain = await cal.update_event(connector.mailbox, bad, _event(), _tag())
+        assert plain.error is not None and plain.error.code == "not_found"
+        outcome = await cal.update_event(
+            connector.mailbox, bad, _event("again"), _tag(), recreate_transaction_id="tx-malformed-1"
+        )
+        assert outcome.ok and outcome.recreated and outcome.event_id
+        [batched, _] = await cal.apply(
+            connector.mailbox,
+            [
+                UpdateEvent(bad, _event("batched"), _tag("b"), recreate_transaction_id="tx-malformed-2"),
+                CreateEvent(_event("other"), _tag("o"), "tx-malformed-3"),
+            ],
+        )
+        assert batched.ok and batched.recreated
+
+    connector.run(scenario)
+    assert sorted(e["properties"]["subject"] for e in connector.stored_events()) == [
+        "again",
+        "batched",
+        "other",
+    ]
+
+
 def test_s6_same_transaction_id_twice_makes_one_event(connector: ContractTarget) -> None:
     async def scenario(cal: CalendarService) -> None:
         first = await cal.create_event(connector.mailbox, _event(), _tag(), "tx-same")

@@ -87,8 +87,11 @@ def m365(emulator_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     emulator = pytest.importorskip("sfacal.emulators.m365")
     from sfacal.engine import loop
 
-    # Graph throttles some items of a large one-mailbox batch (the emulator's batch_throttle).
-    with emulator.running_emulator(emulator_dir, knobs={"batch_throttle": True}) as handle:
+    # Graph throttles some items of a large one-mailbox batch (the emulator's batch_throttle), and id
+    # changes are switched on: every change gives an event a new default id, so only the immutable
+    # ids the product asks for keep working.
+    knobs = {"batch_throttle": True, "rest_ids_change_on_update": True}
+    with emulator.running_emulator(emulator_dir, knobs=knobs) as handle:
         monkeypatch.setenv("SFACAL_CA_BUNDLE", str(handle.ca_pem))
         loop.forget_services()
         try:

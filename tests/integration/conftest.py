@@ -34,8 +34,11 @@ def m365(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
 
 @pytest.fixture
 def graph(m365: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
-    """The real Graph connector, trusting the emulator's CA."""
+    """The real Graph connector, trusting the emulator's CA; the emulator with id changes switched on
+    (every change gives an event a new default id: only the immutable ids the product asks for
+    keep working)."""
     monkeypatch.setenv("SFACAL_CA_BUNDLE", str(m365.ca_pem))
+    m365.control.set_knobs(rest_ids_change_on_update=True)
     calendar.set_service_factory(None)
     loop.forget_services()
     inbox.set_dispatcher(None)
@@ -43,7 +46,7 @@ def graph(m365: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emu
         yield m365
     finally:
         loop.forget_services()
-        m365.control.set_knobs(latency_ms=0)
+        m365.control.set_knobs(latency_ms=0, rest_ids_change_on_update=False)
 
 
 @dataclass

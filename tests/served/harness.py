@@ -117,6 +117,7 @@ class ServedStack(Stack):
         self._wait("the Microsoft 365 emulator", "m365", lambda: self.ca_pem.exists())
         self.m365 = M365Control(self.m365_url, self.ca_pem)
         self._wait("the Microsoft 365 emulator", "m365", self.m365.health)
+        self.m365.set_knobs(rest_ids_change_on_update=True)  # only immutable ids keep working
         self.justsfa_url = self._emulator("justsfa")
         self.justsfa = JustSfaControl(self.justsfa_url, self.ca_pem)
         self._wait("the JUST.SFA emulator", "justsfa", self.justsfa.health)

@@ -167,6 +167,12 @@ def test_l1_no_reason_code_is_shown_raw(reason, operation, lang):
         ),
         ("adopt", "found event AAMk-1 in the calendar", "カレンダーにあった予定を引き継ぎました", None),
         (
+            "moved",
+            "moved to the calendar 私用 in Outlook: put back into the target calendar",
+            "Outlook でカレンダー「私用」に移動されたため、連携先カレンダーに戻します",
+            "Moved to the calendar 私用 in Outlook: the event is put back into the target calendar",
+        ),
+        (
             "remove_duplicate",
             "2 duplicate(s) removed",
             "重複した予定を 2 件削除しました",

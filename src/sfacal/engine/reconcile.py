@@ -7,8 +7,15 @@ product's tag (S6) are listed and compared per (schedule, employee):
 * the row's event is there, unchanged -> nothing;
 * it is there but was edited in the calendar (its change key moved) -> in one-way mode the SFA
   version is restored right away (S9; two-way edits are the two-way module's business);
-* it is gone, and no other tagged event stands for it -> the row becomes LOST: the event is
+* it is not there, and no other tagged event stands for it: when it still answers to its id in
+  another calendar of the mailbox, the user moved it -> it is followed and put back into the
+  target calendar (:mod:`sfacal.engine.relocation`; in two-way mode once the two-way reads have
+  judged an edit made with it); otherwise it is gone -> the row becomes LOST: the event is
   re-created at the schedule's next SFA change (S9);
+* the row's event id is of the other kind than the calendar's (rows written before the connector
+  asked for immutable ids) and exactly one tagged event stands for it with the change key the row
+  recorded -> the same event: the row takes its id, nothing else happens (in two-way mode whatever
+  its change key: the two-way reads judge an edit);
 * the row is PENDING (a crash between "sent" and "recorded") or its event id is stale, and tagged
   events exist -> the first one is adopted, the others are deleted (duplicates);
 * tagged events with no live row (left by a crash, or by a row removed meanwhile) -> deleted.
@@ -32,6 +39,7 @@ from sfacal.calendars.base import CalendarService, DeleteEvent, EventSnapshot, W
 from sfacal.core.errors import InputError, SfacalError
 from sfacal.core.schedule import SourceRef
 from sfacal.engine import loop as engine_loop
+from sfacal.engine import relocation
 from sfacal.engine.context import CompanyContext, RecordKey, load_context, load_employees
 from sfacal.engine.leases import LeaseSet, mailbox_key
 from sfacal.engine.loglines import log_line
@@ -52,6 +60,8 @@ class ReconcileReport:
     calendars: int = 0
     unreadable: int = 0
     lost: int = 0
+    moved: int = 0
+    reidentified: int = 0
     adopted: int = 0
     restored: int = 0
     removed: int = 0
@@ -74,6 +84,16 @@ async def _list_all(
 
     found = await asyncio.gather(*(one(p) for p in places))
     return dict(zip(places, found, strict=True))
+
+
+async def _find_moved(
+    settings: object, slug: str, rows: list[MirrorEvent], tz: str
+) -> dict[int, relocation.Moved | SfacalError | None]:
+    try:
+        service: CalendarService = await engine_loop.service_for(settings)  # type: ignore[arg-type]
+    except SfacalError as exc:
+        return {int(row.pk): exc for row in rows}
+    return await relocation.find_moved(service, slug, rows, tz)
 
 
 async def _delete_all(settings: object, deletes: dict[str, list[str]]) -> dict[str, list[WriteOutcome]]:
@@ -110,6 +130,8 @@ def reconcile_company(company_id: int) -> ReconcileReport:
         lines: list[SyncLogEntry] = []
         replan: set[RecordKey] = set()
         lost_ids: list[int] = []
+        missing: list[MirrorEvent] = []
+        reidentify: list[tuple[int, str]] = []
         adopt: list[tuple[int, str, str]] = []
         restore_ids: list[int] = []
         for place in mine:
@@ -142,6 +164,10 @@ def reconcile_company(company_id: int) -> ReconcileReport:
                         replan.add((row.source, row.record_id))
                         lines.append(_line(row, "restore", "edited in the calendar: SFA version restored"))
                         report.restored += 1
+                elif _same_event(row, events, ctx.policy.two_way):
+                    reidentify.append((row.pk, events[0].id))
+                    report.reidentified += 1
+                    extra = []
                 elif events:
                     keep, extra = events[0], [e.id for e in events[1:]]
                     adopt.append((row.pk, keep.id, keep.change_key or ""))
@@ -151,11 +177,7 @@ def reconcile_company(company_id: int) -> ReconcileReport:
                 else:
                     extra = []
                     if row.state != MirrorState.PENDING_CREATE and row.event_id:
-                        lost_ids.append(row.pk)
-                        lines.append(
-                            _line(row, "lost", "deleted in the calendar: re-created at the next change")
-                        )
-                        report.lost += 1
+                        missing.append(row)  # moved or deleted: decided below
                 if extra:
                     deletes.setdefault(place[0], []).extend(extra)
                     report.removed += len(extra)
@@ -177,14 +199,36 @@ def reconcile_company(company_id: int) -> ReconcileReport:
                         message=f"{len(events)} event(s) of {source}:{record_id} with no mirror row removed",
                     )
                 )
+        whereabouts = (
+            engine_loop.run(_find_moved(ctx.settings, ctx.slug, missing, ctx.policy.timezone))
+            if missing
+            else {}
+        )
+        moves: list[tuple[MirrorEvent, relocation.Moved]] = []
+        for row in missing:
+            found = whereabouts.get(int(row.pk))
+            if isinstance(found, SfacalError):
+                report.errors.append(f"{row.mailbox}: {found.code}")  # unsure: decided next time
+            elif found is None:
+                lost_ids.append(row.pk)
+                lines.append(_line(row, "lost", "deleted in the calendar: re-created at the next change"))
+                report.lost += 1
+            elif not ctx.policy.two_way or found.snapshot.change_key == row.change_key:
+                moves.append((row, found))  # two-way: an edit made with the move is judged there first
         if deletes:
             engine_loop.run(_delete_all(ctx.settings, deletes))
+        for row, found in moves:
+            lines.append(relocation.follow(ctx, row, found, Trigger.RECONCILE))
+            replan.add((row.source, row.record_id))
+            report.moved += 1
         now = timezone.now()
         with transaction.atomic():
             if lost_ids:
                 MirrorEvent.objects.filter(pk__in=lost_ids).update(
                     state=MirrorState.LOST, event_id="", change_key="", updated_at=now
                 )
+            for pk, event_id in reidentify:
+                MirrorEvent.objects.filter(pk=pk).update(event_id=event_id, updated_at=now)
             for pk, event_id, change_key in adopt:
                 MirrorEvent.objects.filter(pk=pk).update(
                     state=MirrorState.SYNCED,
@@ -202,6 +246,15 @@ def reconcile_company(company_id: int) -> ReconcileReport:
     finally:
         leases.release()
     return report
+
+
+def _same_event(row: MirrorEvent, events: list[EventSnapshot], two_way: bool) -> bool:
+    """Whether the one tagged event standing for ``row`` is the row's own event under its other id
+    (see the module docstring): the change key the row recorded says so; in two-way mode an edit
+    since is the two-way reads' business."""
+    if row.state == MirrorState.PENDING_CREATE or not row.event_id or len(events) != 1:
+        return False
+    return two_way or bool(row.change_key and events[0].change_key == row.change_key)
 
 
 def _ref(ctx: CompanyContext, source: str, record_id: str) -> SourceRef | None:

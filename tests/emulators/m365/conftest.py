@@ -18,10 +18,12 @@ import pytest
 
 from sfacal.emulators.m365 import AppInfo, EmulatorHandle, Knobs, UserInfo, running_emulator
 from sfacal.emulators.m365.csdl import Schema
+from sfacal.emulators.m365.ids import new_rest_id
 
 CSDL = Path("/work/shared/reference/msgraph/v1.0-Prod.csdl")
 EXT_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name sfacalScheduleId"
 DEFAULT_KNOBS = Knobs().as_dict()
+UNKNOWN_ID = new_rest_id()  # a well-formed id that names nothing (404, not 400 malformed)
 
 
 def csdl_path() -> Path:

@@ -14,7 +14,7 @@ import pytest
 
 from sfacal.emulators.m365 import ControlApiError, ControlClient, running_emulator
 
-from .conftest import World, tls_context
+from .conftest import UNKNOWN_ID, World, tls_context
 
 
 def test_two_emulators_run_side_by_side_and_stop_cleanly(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_knobs_and_control_errors(world: World) -> None:
         control.create_user("no-such-tenant", "x@y")
     assert info.value.status == 404
     with pytest.raises(ControlApiError):
-        control.user_update_event(world.upn, "AAMkADnope=", {"subject": "x"})
+        control.user_update_event(world.upn, UNKNOWN_ID, {"subject": "x"})
     with pytest.raises(ControlApiError):
         control.user_create_event(
             world.upn, {"subject": "x", "start": {"dateTime": "bad"}, "end": {"dateTime": "bad"}}

@@ -14,6 +14,12 @@ Both hold :func:`~.throttle.mailbox_slots` while a request is open (a batch hold
 both first take slots of the application's budget (:mod:`.app_budget`: one per request, one per
 batch item), so all worker processes together stay under Graph's limit per application.
 
+Every request, and every request inside a batch (the preference of the outer ``POST`` does not
+reach the items), asks for immutable ids (``Prefer: IdType="ImmutableId"``,
+:func:`prefer_immutable_ids`): the id of an event the user moves to another calendar stays the same,
+so the product keeps finding its events (Microsoft: "Get immutable identifiers for Outlook
+resources").
+
 Requests go out through :class:`~.wire.WirePool` (lean keep-alive HTTP/1.1), or through pooled
 ``httpx.AsyncClient`` objects when a proxy is configured in the environment or a test transport is given.
 Either way connections go only to addresses the outbound address rule allows (:mod:`sfacal.net`).
@@ -48,7 +54,15 @@ from .settings import GraphSettings
 from .throttle import MailboxSlots, backoff_delay, count_retries, mailbox_slots
 from .wire import WirePool, WireResponse
 
-__all__ = ["BatchItem", "GraphClient", "GraphResponse", "item_path", "user_path"]
+__all__ = [
+    "IMMUTABLE_IDS",
+    "BatchItem",
+    "GraphClient",
+    "GraphResponse",
+    "item_path",
+    "prefer_immutable_ids",
+    "user_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +78,22 @@ def user_path(mailbox: str) -> str:
 
 def item_path(event_id: str) -> str:
     return quote(event_id, safe="=-_")
+
+
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+
+
+def prefer_immutable_ids(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """``headers`` with immutable ids asked for: added to a ``Prefer`` header already there (the
+    read preferences), else as its own."""
+    out = dict(headers or {})
+    for key, value in out.items():
+        if key.lower() == "prefer":
+            if IMMUTABLE_IDS not in value:
+                out[key] = f"{value}, {IMMUTABLE_IDS}"
+            return out
+    out["Prefer"] = IMMUTABLE_IDS
+    return out
 
 
 @quick_init
@@ -313,9 +343,10 @@ class GraphClient:
         content: bytes | None = None
         if json_body is not None:
             content = orjson.dumps(json_body)
+        extra = prefer_immutable_ids(headers)
         while True:
             token = await self.token()
-            send_headers = {"Authorization": f"Bearer {token.token}", **(headers or {})}
+            send_headers = {"Authorization": f"Bearer {token.token}", **extra}
             if content is not None:
                 send_headers.setdefault("Content-Type", "application/json")
             await self.app_budget.take(app_slots, self._sleep)
@@ -412,12 +443,11 @@ class GraphClient:
             for i in pending:
                 item = items[i]
                 entry: dict[str, Any] = {"id": str(i + 1), "method": item.method, "url": item.url}
-                item_headers = dict(item.headers)
+                item_headers = prefer_immutable_ids(item.headers)
                 if item.body is not None:
                     item_headers.setdefault("Content-Type", "application/json")
                     entry["body"] = item.body
-                if item_headers:
-                    entry["headers"] = item_headers
+                entry["headers"] = item_headers
                 requests.append(entry)
             response = await self.request(
                 "POST",

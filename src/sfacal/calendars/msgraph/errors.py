@@ -13,6 +13,7 @@ Graph                                                    core error
 403 (``ErrorAccessDenied``, ``Authorization_*`` ...)     :class:`AccessDeniedError`
 401 ``InvalidAuthenticationToken``                       :class:`CredentialError`
 404 ``ErrorItemNotFound`` and other 404s                 :class:`NotFoundError`
+400 ``ErrorInvalidIdMalformed`` ("Id is malformed.")     :class:`NotFoundError` (it names no event)
 410 ``syncStateNotFound`` / ``resyncRequired``           :class:`ResyncRequiredError`
 412 ``ErrorIrresolvableConflict``                        :class:`ConflictError`
 429                                                      :class:`ThrottledError` (``retry_after``)
@@ -43,7 +44,7 @@ from sfacal.core.errors import (
     ThrottledError,
 )
 
-__all__ = ["RETRYABLE_STATUSES", "error_parts", "graph_error", "retry_after_seconds"]
+__all__ = ["RETRYABLE_STATUSES", "error_parts", "event_gone", "graph_error", "retry_after_seconds"]
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -52,6 +53,9 @@ _NOT_REST = frozenset(
     {"mailboxnotenabledforrestapi", "mailboxnotsupportedforrestapi", "errormailboxnotenabledforrestapi"}
 )
 _RESYNC = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
+# An id Graph cannot read names no event: the event it was meant to name is as good as gone
+# (Graph: 400 ErrorInvalidIdMalformed "Id is malformed.", not 404).
+_ID_MALFORMED = "errorinvalididmalformed"
 _MAILBOX_TROUBLE = frozenset(
     {"errorquotaexceeded", "errormailboxmoveinprogress", "errormailboxstoreunavailable"}
 )
@@ -74,6 +78,14 @@ def error_parts(body: Any) -> tuple[str, str, str | None]:
     if isinstance(body, str):
         return "", body[:500], None
     return "", "", None
+
+
+def event_gone(status: int, body: Any) -> bool:
+    """Whether an answer about one event says it does not exist: 404, or 400
+    ``ErrorInvalidIdMalformed`` (the id cannot name an event)."""
+    if status == 404:
+        return True
+    return status == 400 and error_parts(body)[0].lower() == _ID_MALFORMED
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None, now: datetime | None = None) -> float | None:
@@ -134,7 +146,7 @@ def graph_error(
         return ConflictError(detail, **common)
     if low in _MAILBOX_TROUBLE:
         return MailboxError(detail, mailbox=mailbox, calendar=calendar, **common)
-    if status == 404:
+    if status == 404 or low == _ID_MALFORMED:
         return NotFoundError(detail, **common)
     if 400 <= status < 500:
         return InputError("event", message or code or f"HTTP {status}", detail=detail, **common)

@@ -29,13 +29,15 @@ from ..base import (
     find_calendar,
 )
 from .auth import GraphAuth
-from .client import GraphClient, item_path, user_path
+from .client import GraphClient, GraphResponse, item_path, user_path
+from .errors import event_gone, graph_error
 from .payload import parse_event, prefer_timezone, tag_expand, tag_filter
 from .settings import GraphSettings
 
 __all__ = ["GraphCalendarReads", "calendar_name_key"]
 
 _CALENDAR_TTL_S = 600.0
+_GONE = (400, 404)  # answers that may say "no such event" (:func:`~.errors.event_gone`)
 
 
 def _calendar_info(data: Mapping[str, Any]) -> CalendarInfo:
@@ -170,23 +172,34 @@ class GraphCalendarReads:
         return f"{user_path(mailbox)}/calendars/{item_path(info.id)}/events"
 
     async def delete_event(self, mailbox: str, event_id: str) -> bool:
-        response = await self.http.request(
-            "DELETE", f"{user_path(mailbox)}/events/{item_path(event_id)}", mailbox=mailbox, accept=(404,)
-        )
-        return response.status != 404
+        """``False`` when the event was gone already (404, or an id that names nothing)."""
+        path = f"{user_path(mailbox)}/events/{item_path(event_id)}"
+        response = await self.http.request("DELETE", path, mailbox=mailbox, accept=_GONE)
+        return not self._gone(response, f"DELETE {path}", mailbox)
+
+    @staticmethod
+    def _gone(response: GraphResponse, what: str, mailbox: str) -> bool:
+        """Whether an answer accepted as :data:`_GONE` says the event does not exist (else it is
+        another 400, raised as such)."""
+        if response.ok:
+            return False
+        if event_gone(response.status, response.body):
+            return True
+        raise graph_error(response.status, response.body, response.headers, mailbox=mailbox, what=what)
 
     async def get_event(
         self, mailbox: str, event_id: str, timezone: str | None = None
     ) -> EventSnapshot | None:
+        path = f"{user_path(mailbox)}/events/{item_path(event_id)}"
         response = await self.http.request(
             "GET",
-            f"{user_path(mailbox)}/events/{item_path(event_id)}",
+            path,
             mailbox=mailbox,
             params={"$expand": tag_expand()},
             headers=self._read_headers(timezone),
-            accept=(404,),
+            accept=_GONE,
         )
-        if response.status == 404 or not isinstance(response.body, Mapping):
+        if self._gone(response, f"GET {path}", mailbox) or not isinstance(response.body, Mapping):
             return None
         return parse_event(response.body, timezone or self.settings.timezone)
 

@@ -4,6 +4,8 @@
 touching the same event go into later waves so they keep their order; the batches of a wave run
 concurrently within the mailbox's 4 slots. An update whose event is gone is re-created when the
 caller allows it (S9); an update with a stale change key is re-read and sent again (the SFA wins).
+"Gone" is a 404 or a 400 ``ErrorInvalidIdMalformed`` (an id Graph cannot read names no event):
+a delete of such an id counts as done, an update of it is re-created like a deleted event.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ..base import (
     WriteOutcome,
 )
 from .client import BatchItem, GraphResponse, item_path, user_path
-from .errors import graph_error
+from .errors import event_gone, graph_error
 from .payload import event_body, parse_event, written_ids
 from .reads import GraphCalendarReads, calendar_name_key
 
@@ -208,8 +210,10 @@ class GraphCalendarWrites(GraphCalendarReads):
         follow_ups: list[tuple[int, UpdateEvent, int]] = []
         for (i, _, _), response in zip(chunk, responses, strict=True):
             write = writes[i]
-            if isinstance(write, UpdateEvent) and response.status in (404, 412):
-                follow_ups.append((i, write, response.status))
+            if isinstance(write, UpdateEvent) and (
+                response.status == 412 or event_gone(response.status, response.body)
+            ):
+                follow_ups.append((i, write, 412 if response.status == 412 else 404))
             elif isinstance(write, CreateEvent) and _is_transaction_replay(response):
                 outcomes[i] = await self._created(mailbox, write, response)
             else:
@@ -262,7 +266,7 @@ class GraphCalendarWrites(GraphCalendarReads):
     def _outcome(self, mailbox: str, write: EventWrite, response: GraphResponse) -> WriteOutcome:
         body = response.body if isinstance(response.body, Mapping) else {}
         if isinstance(write, DeleteEvent):
-            if response.status == 404:
+            if event_gone(response.status, response.body):
                 return WriteOutcome(write, already_gone=True)
             if response.ok:
                 return WriteOutcome(write, deleted_ids=(write.event_id or "",))
@@ -289,7 +293,7 @@ class GraphCalendarWrites(GraphCalendarReads):
         return WriteOutcome(write, error=err)
 
     async def _repair_update(self, mailbox: str, write: UpdateEvent, status: int) -> WriteOutcome:
-        """404: the event was deleted in the calendar -> re-create (S9) when allowed.
+        """404 (or a malformed id): the event is gone -> re-create (S9) when allowed.
         412: the change key was stale -> read the current one and send the update again."""
         for _ in range(_CONFLICT_RETRIES):
             if status == 404:
@@ -328,8 +332,8 @@ class GraphCalendarWrites(GraphCalendarReads):
             item = await self._prepare(mailbox, retry)
             assert isinstance(item, BatchItem)
             response = await self._single(mailbox, item)
-            if response.status in (404, 412):
-                status = response.status
+            if response.status == 412 or event_gone(response.status, response.body):
+                status = 412 if response.status == 412 else 404
                 continue
             result = self._outcome(mailbox, retry, response)
             return WriteOutcome(

@@ -38,7 +38,7 @@ class Emulator:
         self.state = state
         self.identity = Identity(state)
         self.pipeline = Pipeline(state, self.identity)
-        self.mailboxes = Mailboxes()
+        self.mailboxes = Mailboxes(state)
         self.graph = GraphApi(state, self.pipeline, self.mailboxes)
         self.delta = DeltaApi(state, self.pipeline)
         self.batch = BatchApi(state, self.pipeline)

@@ -35,8 +35,8 @@ class BatchApi:
         limit = self.state.knobs.max_batch_requests
         if not requests:
             raise bad_request("Invalid batch payload format.")
-        if len(requests) > limit:
-            raise bad_request(f"Number of requests in the batch exceeds the limit of {limit}.")
+        if len(requests) > limit:  # Graph's words (microsoftgraph/microsoftgraph-postman-collections#9)
+            raise bad_request("Number of requests inside batch exceeds the limit.")
         ids: set[str] = set()
         for item in requests:
             if not isinstance(item, dict):

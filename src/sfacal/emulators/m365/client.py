@@ -209,7 +209,8 @@ class ControlClient:
 
     # -- mailbox contents --------------------------------------------------------------------------
     def events(self, user: str | None = None) -> list[dict[str, Any]]:
-        """Every stored event (all calendars, with extended properties); optionally of one user."""
+        """Every stored event (all calendars, with extended properties); optionally of one user.
+        ``id`` is the immutable id, ``restId`` the default id, ``calendarId`` where it is."""
         return list(self._call("GET", "/events", params={"user": user} if user else None)["value"])
 
     def user_create_event(
@@ -224,6 +225,11 @@ class ControlClient:
 
     def user_delete_event(self, user: str, event_id: str) -> None:
         self._call("DELETE", f"/users/{user}/events/{event_id}")
+
+    def user_move_event(self, user: str, event_id: str, calendar: str) -> dict[str, Any]:
+        """Move an event to another calendar (id or name) as the user would in Outlook: its REST id
+        and change key change, its immutable id stays."""
+        return dict(self._call("POST", f"/users/{user}/events/{event_id}/move", {"calendar": calendar}))
 
     # -- subscriptions and delta -------------------------------------------------------------------
     def subscriptions(self) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from .errors import GraphError
 from .mailbox import Mailboxes, snapshot
-from .state import Certificate, EmulatorState, User
+from .state import Certificate, EmulatorState, Event, User
 from .subscriptions import Notifier
 
 
@@ -64,6 +64,9 @@ class ControlApi:
                 f"{r}/users/{{user}}/events/{{event_id}}",
                 self._wrap(self.user_event),
                 methods=["PATCH", "DELETE"],
+            ),
+            Route(
+                f"{r}/users/{{user}}/events/{{event_id}}/move", self._wrap(self.user_move), methods=["POST"]
             ),
             Route(f"{r}/events", self._wrap(self.all_events), methods=["GET"]),
             Route(f"{r}/journal", self._wrap(self.journal), methods=["GET"]),
@@ -271,15 +274,33 @@ class ControlApi:
         ev, _ = self.mailboxes.create(user, cal, body.get("event", body))
         return snapshot(ev)
 
-    async def user_event(self, request: Request, body: Any) -> Any:
-        user = self._user(request)
-        ev = user.events.get(request.path_params["event_id"])
+    def _event(self, user: User, request: Request) -> Event:
+        ev = user.find_event(request.path_params["event_id"])  # either id kind
         if ev is None:
             raise ControlError(404, "no such event")
+        return ev
+
+    async def user_event(self, request: Request, body: Any) -> Any:
+        user = self._user(request)
+        ev = self._event(user, request)
         if request.method == "DELETE":
             self.mailboxes.delete(user, ev)
             return {"ok": True}
         self.mailboxes.update(user, ev, body)
+        return snapshot(ev)
+
+    async def user_move(self, request: Request, body: Any) -> Any:
+        """The user moves an event to another calendar of the mailbox (by calendar id or name), as
+        in Outlook: a new REST id and change key, the same immutable id."""
+        user = self._user(request)
+        ev = self._event(user, request)
+        wanted = str(body["calendar"])
+        cal = user.calendars.get(wanted) or next(
+            (c for c in user.calendars.values() if c.name == wanted), None
+        )
+        if cal is None:
+            raise ControlError(404, "no such calendar")
+        self.mailboxes.move(user, ev, cal)
         return snapshot(ev)
 
     async def all_events(self, request: Request, body: Any) -> Any:

@@ -1,10 +1,15 @@
 """``GET /users/{id}/calendarView/delta``: incremental changes to the primary calendar in a time window.
 
+The function is also reached as ``delta()`` and ``microsoft.graph.delta()`` -- the forms the
+official SDKs' URL templates use (e.g. msgraph-sdk-php's
+``{+baseurl}/users/{user%2Did}/calendarView/delta(){?startDateTime*,endDateTime*,…}``).
+
 The first round (``startDateTime``/``endDateTime``) pages through the events in the
 window with ``@odata.nextLink`` (``$skiptoken``) and ends with ``@odata.deltaLink``
 (``$deltatoken``). A delta token remembers the window and the mailbox's change
 sequence; following it returns events changed since, and ``@removed`` entries for
-events deleted or no longer in the window. Unknown or expired tokens get 410
+events deleted, moved to another calendar or no longer in the window. Ids are immutable or REST
+ids as each request's ``Prefer: IdType`` asks. Unknown or expired tokens get 410
 ``SyncStateNotFound``.
 """
 
@@ -17,7 +22,8 @@ from urllib.parse import quote
 
 from .errors import GraphError, bad_request
 from .events import overlaps, render_event
-from .graph import parse_window_bound
+from .graph import parse_window_bound, prefer_headers
+from .ids import wants_immutable_ids
 from .service import Ctx, GraphResponse, Pipeline
 from .state import DeltaToken, EmulatorState, User
 
@@ -26,7 +32,9 @@ class DeltaApi:
     def __init__(self, state: EmulatorState, pipeline: Pipeline) -> None:
         self.state = state
         self.p = pipeline
-        pipeline.add(r"^users/(?P<uid>[^/]+)/calendarView/delta$", {"GET": self.delta})
+        pipeline.add(
+            r"^users/(?P<uid>[^/]+)/calendarView/(?:microsoft\.graph\.)?delta(?:\(\))?$", {"GET": self.delta}
+        )
 
     def _token(self, value: str) -> DeltaToken:
         tok = self.state.delta_tokens.get(value)
@@ -94,28 +102,31 @@ class DeltaApi:
             body["@odata.nextLink"] = f"{base}?$skiptoken={self._store(nxt)}"
         else:
             body["@odata.deltaLink"] = f"{base}?$deltatoken={self._store(final)}"
-        return GraphResponse(200, body, {"Preference-Applied": "odata.track-changes"})
+        return GraphResponse(200, body, prefer_headers(ctx, "odata.track-changes"))
 
     def _opts(self, ctx: Ctx) -> dict[str, Any]:
         body_pref = ctx.req.prefer("outlook.body-content-type")
         return {
             "tz_pref": ctx.req.prefer("outlook.timezone") or None,
             "want_text": (body_pref or "").lower() == "text",
+            "immutable": wants_immutable_ids(ctx.req.prefer("IdType")),
         }
 
     def _changes(self, ctx: Ctx, user: User, tok: DeltaToken) -> list[dict[str, Any]]:
         cal = user.default_calendar_id
+        opts = self._opts(ctx)
+        immutable = opts["immutable"]
         changed: list[tuple[int, dict[str, Any]]] = []
         for ev in user.events.values():
             if ev.seq <= tok.seq or ev.calendar_id != cal:
                 continue
             if overlaps(ev, tok.window_start, tok.window_end):
-                changed.append((ev.seq, render_event(user, ev, **self._opts(ctx))))
+                changed.append((ev.seq, render_event(user, ev, **opts)))
             else:
-                changed.append((ev.seq, _removed(ev.id)))
-        for t in user.tombstones:
+                changed.append((ev.seq, _removed(ev.id if immutable else ev.rest_id)))
+        for t in user.tombstones:  # deleted, or moved to another calendar
             if t.seq > tok.seq and t.calendar_id == cal:
-                changed.append((t.seq, _removed(t.id)))
+                changed.append((t.seq, _removed(t.id if immutable else t.rest_id)))
         changed.sort(key=lambda pair: pair[0])
         return [item for _, item in changed]
 

@@ -42,6 +42,11 @@ def item_not_found() -> GraphError:
     return GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
 
 
+def id_malformed() -> GraphError:
+    """A string that cannot be an Exchange id (microsoftgraph/microsoft-graph-docs#2268, #15159)."""
+    return GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+
+
 def invalid_user(identifier: str) -> GraphError:
     return GraphError(404, "ErrorInvalidUser", f"The requested user '{identifier}' is invalid.")
 
@@ -77,8 +82,16 @@ def irresolvable_conflict() -> GraphError:
     )
 
 
+# What Graph's 401 carries: where to get a token for it, and the resource's (Graph's) client id.
+# Microsoft: https://learn.microsoft.com/en-us/entra/msal/dotnet/advanced/extract-authentication-parameters
+WWW_AUTHENTICATE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    'client_id="00000003-0000-0000-c000-000000000000"'
+)
+
+
 def invalid_token(message: str) -> GraphError:
-    return GraphError(401, "InvalidAuthenticationToken", message)
+    return GraphError(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": WWW_AUTHENTICATE})
 
 
 def bad_request(message: str, code: str = "BadRequest") -> GraphError:

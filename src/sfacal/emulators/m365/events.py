@@ -250,10 +250,13 @@ def _dtz(ev: Event, which: str, tz_pref: str | None) -> dict[str, str]:
 _URLSAFE_ID = re.compile(r"[A-Za-z0-9_\-=]*")
 
 
-def _web_link(ev: Event) -> str:
+def _web_link(ev: Event, shown: str) -> str:
+    if ev.web_link_id == shown:
+        return ev.web_link
     # Item ids are base64url plus "=" padding: only "=" needs escaping (what quote() would do).
-    item = ev.id.replace("=", "%3D") if _URLSAFE_ID.fullmatch(ev.id) else quote(ev.id, safe="")
+    item = shown.replace("=", "%3D") if _URLSAFE_ID.fullmatch(shown) else quote(shown, safe="")
     ev.web_link = f"https://outlook.office365.com/owa/?itemid={item}&exvsurl=1&path=/calendar/item"
+    ev.web_link_id = shown
     return ev.web_link
 
 
@@ -265,18 +268,23 @@ def render_event(
     want_text: bool = False,
     select: set[str] | None = None,
     expand: ExpandExt | None = None,
+    immutable: bool = False,
 ) -> dict[str, Any]:
+    """An event as Graph returns it; ``immutable``: with its immutable id (``Prefer: IdType``),
+    else with its REST id."""
     p = ev.props
+    shown = ev.id if immutable else ev.rest_id
     body, preview = render_body(p.get("body"), want_text)
     location = _location(p.get("location"))
     created = format_offset(ev.created)
     full: dict[str, Any] = {
         "@odata.etag": f'W/"{ev.change_key}"',
-        "id": ev.id,
+        "id": shown,
         "createdDateTime": created,
         "lastModifiedDateTime": created if ev.modified == ev.created else format_offset(ev.modified),
         "changeKey": ev.change_key,
         "categories": list(p.get("categories") or []),
+        "transactionId": ev.transaction_id,  # null when none was set, as Graph writes it
         "originalStartTimeZone": p.get("_start_tz", "UTC"),
         "originalEndTimeZone": p.get("_end_tz", "UTC"),
         "iCalUId": ev.ical_uid,
@@ -294,7 +302,7 @@ def render_event(
         "seriesMasterId": None,
         "showAs": p.get("showAs") or ("free" if ev.all_day_start is not None else "busy"),
         "type": "singleInstance",
-        "webLink": ev.web_link or _web_link(ev),
+        "webLink": _web_link(ev, shown),
         "onlineMeetingUrl": None,
         "isOnlineMeeting": bool(p.get("isOnlineMeeting", False)),
         "onlineMeetingProvider": p.get("onlineMeetingProvider") or "unknown",
@@ -312,15 +320,11 @@ def render_event(
         "organizer": {"emailAddress": {"name": user.display_name, "address": user.upn}},
         "onlineMeeting": None,
     }
-    if ev.transaction_id is not None:
-        full["transactionId"] = ev.transaction_id
     if select is not None:
-        out = {"@odata.etag": full["@odata.etag"], "id": ev.id}
+        out = {"@odata.etag": full["@odata.etag"], "id": shown}
         for name in select:
             if name in full:
                 out[name] = full[name]
-            elif name == "transactionId":
-                out[name] = None
     else:
         out = full
     if expand is not None:

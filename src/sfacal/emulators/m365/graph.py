@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .errors import GraphError, bad_request, irresolvable_conflict, item_not_found
+from .errors import GraphError, bad_request, id_malformed, irresolvable_conflict, item_not_found
 from .events import check_schema, overlaps, render_calendar, render_event
+from .ids import wants_immutable_ids, well_formed
 from .mailbox import Mailboxes
 from .odata import parse_expand, parse_filter, parse_int, parse_orderby, parse_select
 from .service import Ctx, GraphResponse, Pipeline
@@ -88,6 +89,8 @@ class GraphApi:
         cid = ctx.match.get("cid")
         if cid is None:
             return user.calendars[user.default_calendar_id]
+        if not well_formed(cid):
+            raise id_malformed()
         cal = user.calendars.get(cid)
         if cal is None:
             raise item_not_found()
@@ -129,7 +132,7 @@ class GraphApi:
         out["@odata.context"] = (
             f"{ctx.req.base_url}/v1.0/$metadata#users('{ctx.match['uid']}')/calendars/$entity"
         )
-        return GraphResponse(201, out)
+        return GraphResponse(201, out, {"Location": location(user, "Calendars", cal.id)})
 
     # -- events ------------------------------------------------------------------------------------
     def _render_opts(self, ctx: Ctx) -> dict[str, Any]:
@@ -139,20 +142,17 @@ class GraphApi:
             "want_text": (body_pref or "").lower() == "text",
             "select": parse_select(ctx.req.q("$select") or ""),
             "expand": parse_expand(ctx.req.q("$expand") or ""),
+            "immutable": wants_immutable_ids(ctx.req.prefer("IdType")),
         }
 
     def _prefer_headers(self, ctx: Ctx) -> dict[str, str]:
-        applied = []
-        tz = ctx.req.prefer("outlook.timezone")
-        if tz:
-            applied.append(f'outlook.timezone="{tz}"')
-        body_pref = ctx.req.prefer("outlook.body-content-type")
-        if body_pref:
-            applied.append(f'outlook.body-content-type="{body_pref}"')
-        return {"Preference-Applied": ", ".join(applied)} if applied else {}
+        return prefer_headers(ctx)
 
     def _find_event(self, ctx: Ctx, user: User) -> Event:
-        ev = user.events.get(ctx.match["eid"])
+        eid = ctx.match["eid"]
+        if not well_formed(eid):
+            raise id_malformed()
+        ev = user.find_event(eid)
         if ev is None:
             raise item_not_found()
         cid = ctx.match.get("cid")
@@ -229,7 +229,8 @@ class GraphApi:
             "@odata.context": f"{ctx.req.base_url}/v1.0/$metadata#users('{ctx.match['uid']}')/events/$entity",
             **body,
         }
-        return GraphResponse(201, body, self._prefer_headers(ctx))
+        headers = {**self._prefer_headers(ctx), "Location": location(user, "Events", body["id"])}
+        return GraphResponse(201, body, headers)
 
     async def update_event(self, ctx: Ctx) -> GraphResponse:
         user = self.p.require_user(ctx)
@@ -255,12 +256,36 @@ class GraphApi:
         return GraphResponse(204)
 
 
+def prefer_headers(ctx: Ctx, *applied: str) -> dict[str, str]:
+    """``Preference-Applied`` for the preferences of ``Prefer`` the emulator honoured (besides
+    ``applied``): time zone, body type, immutable ids."""
+    shown = list(applied)
+    tz = ctx.req.prefer("outlook.timezone")
+    if tz:
+        shown.append(f'outlook.timezone="{tz}"')
+    body_pref = ctx.req.prefer("outlook.body-content-type")
+    if body_pref:
+        shown.append(f'outlook.body-content-type="{body_pref}"')
+    if wants_immutable_ids(ctx.req.prefer("IdType")):
+        shown.append('IdType="ImmutableId"')
+    return {"Preference-Applied": ", ".join(shown)} if shown else {}
+
+
+def location(user: User, collection: str, item_id: str) -> str:
+    """The ``Location`` of a created event or calendar: Outlook's own URL of it (observed in
+    microsoftgraph/microsoft-graph-docs#5580)."""
+    return (
+        f"https://outlook.office.com/api/v2.0/Users('{user.id}@{user.tenant_id}')/{collection}('{item_id}')"
+    )
+
+
 def _filter_view(ev: Event) -> dict[str, Any]:
     return {
         "subject": ev.props.get("subject") or "",
         "transactionId": ev.transaction_id,
         "iCalUId": ev.ical_uid,
-        "id": ev.id,
+        "id": ev.rest_id,
+        "immutableId": ev.id,
         "showAs": ev.props.get("showAs") or "busy",
         "sensitivity": ev.props.get("sensitivity") or "normal",
         "importance": ev.props.get("importance") or "normal",

@@ -1,7 +1,10 @@
 """Changes to a mailbox's events — shared by the Graph API and the control API's "user edits".
 
 Every change bumps the mailbox's sequence number (which drives delta queries), renews
-the change key and tells the notifier, whoever made it.
+the change key and tells the notifier, whoever made it. An event has two ids (:mod:`.ids`): its
+immutable id never changes; its REST id changes when the user moves it to another calendar
+(:meth:`Mailboxes.move`; the calendar it left reports it removed in delta) and, with the
+``rest_ids_change_on_update`` knob, on every change.
 """
 
 from __future__ import annotations
@@ -11,19 +14,37 @@ from typing import Any
 
 from .errors import GraphError, access_denied, bad_request, property_validation_failure
 from .events import WRITABLE, check_schema, parse_ext_props, resolve_times, writable_props
-from .state import Calendar, Event, Tombstone, User, new_change_key, new_item_id, utcnow
+from .ids import new_immutable_id, new_rest_id
+from .state import Calendar, EmulatorState, Event, Tombstone, User, new_change_key, utcnow
 
-ChangeListener = Callable[[User, str, str, str], None]
-"""(user, calendar id, event id, change type: created | updated | deleted)."""
+ChangeListener = Callable[[User, str, str, str, str], None]
+"""(user, calendar id, immutable event id, REST event id, change type: created | updated | deleted)."""
+
+_TOMBSTONES_KEPT = 50_000
 
 
 class Mailboxes:
-    def __init__(self) -> None:
+    def __init__(self, state: EmulatorState | None = None) -> None:
         self.listeners: list[ChangeListener] = []
+        self.state = state
 
-    def _changed(self, user: User, calendar_id: str, event_id: str, change: str) -> None:
+    def _changed(self, user: User, calendar_id: str, ev: Event, change: str, rest_id: str = "") -> None:
         for listener in self.listeners:
-            listener(user, calendar_id, event_id, change)
+            listener(user, calendar_id, ev.id, rest_id or ev.rest_id, change)
+
+    @staticmethod
+    def _new_rest_id(user: User, ev: Event) -> None:
+        user.rest_ids.pop(ev.rest_id, None)
+        ev.rest_id = new_rest_id(user.id)
+        user.rest_ids[ev.rest_id] = ev.id
+
+    @staticmethod
+    def _tombstone(user: User, ev: Event, calendar_id: str, rest_id: str) -> None:
+        user.tombstones.append(
+            Tombstone(ev.id, calendar_id, user.next_seq(), ev.start_utc, ev.end_utc, rest_id)
+        )
+        if len(user.tombstones) > _TOMBSTONES_KEPT:
+            del user.tombstones[:10_000]
 
     def create(self, user: User, cal: Calendar, body: Any) -> tuple[Event, bool]:
         """Create an event. Returns (event, created); created is False for a transactionId replay."""
@@ -58,7 +79,7 @@ class Mailboxes:
             }
         )
         ev = Event(
-            id=new_item_id(),
+            id=new_immutable_id(),
             calendar_id=cal.id,
             props=props,
             start_utc=times.start_utc,
@@ -74,11 +95,13 @@ class Mailboxes:
             seq=user.next_seq(),
             ical_uid="040000008200E00074C5B7101A82E00800000000"
             + new_change_key().encode().hex().upper()[:32],
+            rest_id=new_rest_id(user.id),
         )
         user.events[ev.id] = ev
+        user.rest_ids[ev.rest_id] = ev.id
         if tx is not None:
             user.by_transaction[tx] = ev.id
-        self._changed(user, cal.id, ev.id, "created")
+        self._changed(user, cal.id, ev, "created")
         return ev, True
 
     def update(self, user: User, ev: Event, body: Any) -> Event:
@@ -109,23 +132,48 @@ class Mailboxes:
         ev.modified = utcnow()
         ev.change_key = new_change_key()
         ev.seq = user.next_seq()
-        self._changed(user, ev.calendar_id, ev.id, "updated")
+        if self.state is not None and self.state.knobs.rest_ids_change_on_update:
+            self._new_rest_id(user, ev)
+        self._changed(user, ev.calendar_id, ev, "updated")
+        return ev
+
+    def move(self, user: User, ev: Event, cal: Calendar) -> Event:
+        """The user moves ``ev`` to the calendar ``cal`` of the same mailbox (as in Outlook).
+
+        The immutable id stays; the REST id, the change key and the last-modified time are new.
+        The calendar it left reports it removed (delta, notifications), the one it entered created.
+        Moving an event to the calendar it is in changes nothing.
+        """
+        if cal.id == ev.calendar_id:
+            return ev
+        if not cal.can_edit:
+            raise access_denied()
+        left, old_rest = ev.calendar_id, ev.rest_id
+        self._tombstone(user, ev, left, old_rest)
+        self._new_rest_id(user, ev)
+        ev.calendar_id = cal.id
+        ev.modified = utcnow()
+        ev.change_key = new_change_key()
+        ev.seq = user.next_seq()
+        self._changed(user, left, ev, "deleted", old_rest)
+        self._changed(user, cal.id, ev, "created")
         return ev
 
     def delete(self, user: User, ev: Event) -> None:
         user.events.pop(ev.id, None)
+        user.rest_ids.pop(ev.rest_id, None)
         if ev.transaction_id is not None and user.by_transaction.get(ev.transaction_id) == ev.id:
             del user.by_transaction[ev.transaction_id]
-        user.tombstones.append(Tombstone(ev.id, ev.calendar_id, user.next_seq(), ev.start_utc, ev.end_utc))
-        if len(user.tombstones) > 50_000:
-            del user.tombstones[:10_000]
-        self._changed(user, ev.calendar_id, ev.id, "deleted")
+        self._tombstone(user, ev, ev.calendar_id, ev.rest_id)
+        self._changed(user, ev.calendar_id, ev, "deleted")
 
 
 def snapshot(ev: Event) -> dict[str, Any]:
-    """Everything stored for an event (control API)."""
+    """Everything stored for an event (control API): ``id`` is the immutable id (what a client that
+    asks for immutable ids holds), ``restId`` the current default id."""
     return {
         "id": ev.id,
+        "restId": ev.rest_id,
         "calendarId": ev.calendar_id,
         "transactionId": ev.transaction_id,
         "changeKey": ev.change_key,

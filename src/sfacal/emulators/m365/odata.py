@@ -7,6 +7,10 @@ by a custom property::
 
 plus ``eq`` comparisons on a few string properties, joined with ``and``/``or``.
 ``$expand`` supports ``singleValueExtendedProperties($filter=id eq '…')``.
+
+As in Graph, an extended property's value is compared ignoring case, the name in its id exactly
+(https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-get); ``id eq``
+matches an event by either of its ids (:mod:`.ids`).
 """
 
 from __future__ import annotations
@@ -136,6 +140,8 @@ class _Parser:
         value = _unquote(self.take("str"))
         if name not in _FILTERABLE:
             raise bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.event'.")
+        if name == "id":
+            return lambda p, x: value in (p.get("id"), p.get("immutableId"))
         return lambda p, x: p.get(name) == value
 
     def ext_lambda(self) -> Predicate:
@@ -168,7 +174,8 @@ class _Parser:
             raise bad_request("Invalid filter clause")
         if wanted_value is None:
             return lambda p, x: wanted_id in x
-        return lambda p, x: x.get(wanted_id) == wanted_value
+        folded = wanted_value.casefold()
+        return lambda p, x: wanted_id in x and x[wanted_id].casefold() == folded
 
 
 def _unquote(literal: str) -> str:

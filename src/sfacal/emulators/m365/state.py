@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 import os
 import random
 import secrets
@@ -23,23 +22,21 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from .ids import new_rest_id
+
 
 def new_guid() -> str:
     return str(uuid.uuid4())
 
 
-_id_counter = itertools.count(1)
-
-
-# Item ids and change keys must be unique and look like Graph's, not be unguessable: drawn from a
-# generator seeded once from the OS (a pass creates tens of thousands; one system call each added up).
+# Change keys must be unique and look like Graph's, not be unguessable: drawn from a generator
+# seeded once from the OS (a pass creates tens of thousands; one system call each added up).
 _random = random.Random(os.urandom(32))
 
 
-def new_item_id() -> str:
-    """An Exchange-looking item id (base64url, as Graph returns them)."""
-    raw = b"\x00\x00\x00\x00" + _random.randbytes(18) + next(_id_counter).to_bytes(8, "big")
-    return "AAMkAD" + base64.urlsafe_b64encode(raw).decode().rstrip("=") + "AAA="
+def new_item_id(mailbox: str = "") -> str:
+    """An Exchange-looking folder or item id of the REST shape (:mod:`.ids`)."""
+    return new_rest_id(mailbox)
 
 
 def new_change_key() -> str:
@@ -78,6 +75,7 @@ class Knobs:
     failure_rate_reset: float = 0.0
     failure_rate_504_after_write: float = 0.0  # the write is applied, the client sees 504
     failure_retry_after_s: int = 2
+    rest_ids_change_on_update: bool = False  # every change gives an event a new REST id (moves always do)
     access_token_lifetime_s: int = 3599
     delta_token_ttl_s: float = 7 * 24 * 3600.0
     delta_page_size: int = 10  # default odata.maxpagesize for calendarView/delta
@@ -175,7 +173,7 @@ class Calendar:
 
 @dataclass
 class Event:
-    id: str
+    id: str  # the immutable id: the event's key in its mailbox, whatever id kind a request uses
     calendar_id: str
     props: dict[str, Any]  # writable Graph properties as stored (body, subject, location, …)
     start_utc: datetime
@@ -190,16 +188,21 @@ class Event:
     create_body: dict[str, Any] | None  # the create request, to recognise a transactionId replay
     seq: int
     ical_uid: str
-    web_link: str = ""  # rendered once, on first use
+    rest_id: str = ""  # the default (REST) id: changes when the event moves to another calendar
+    web_link: str = ""  # rendered on first use, for the id in ``web_link_id``
+    web_link_id: str = ""
 
 
 @dataclass
 class Tombstone:
+    """An event deleted from ``calendar_id``, or moved out of it (delta reports it removed there)."""
+
     id: str
     calendar_id: str
     seq: int
     start_utc: datetime
     end_utc: datetime
+    rest_id: str = ""  # the REST id it had in that calendar
 
 
 @dataclass
@@ -212,7 +215,8 @@ class User:
     rest_enabled: bool = True
     calendars: dict[str, Calendar] = field(default_factory=dict)
     default_calendar_id: str = ""
-    events: dict[str, Event] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)  # by immutable id
+    rest_ids: dict[str, str] = field(default_factory=dict)  # REST id -> immutable id
     tombstones: list[Tombstone] = field(default_factory=list)
     by_transaction: dict[str, str] = field(default_factory=dict)
     seq: int = 0
@@ -220,6 +224,14 @@ class User:
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
+
+    def find_event(self, event_id: str) -> Event | None:
+        """The live event with this immutable or REST id (a REST id from before a move: ``None``)."""
+        found = self.events.get(event_id)
+        if found is None:
+            key = self.rest_ids.get(event_id)
+            found = self.events.get(key) if key is not None else None
+        return found
 
 
 @dataclass
@@ -247,6 +259,7 @@ class Subscription:
     client_state: str | None
     expiration: datetime
     created: datetime
+    immutable_ids: bool = False  # created with Prefer: IdType="ImmutableId": notifications carry those
 
 
 @dataclass
@@ -366,7 +379,7 @@ class EmulatorState:
             has_mailbox=has_mailbox,
             rest_enabled=rest_enabled,
         )
-        default = Calendar(new_item_id(), "Calendar", new_change_key(), is_default=True)
+        default = Calendar(new_item_id(uid), "Calendar", new_change_key(), is_default=True)
         user.calendars[default.id] = default
         user.default_calendar_id = default.id
         self.users[uid] = user
@@ -374,7 +387,7 @@ class EmulatorState:
         return user
 
     def add_calendar(self, user: User, name: str, *, can_edit: bool = True) -> Calendar:
-        cal = Calendar(new_item_id(), name, new_change_key(), can_edit=can_edit)
+        cal = Calendar(new_item_id(user.id), name, new_change_key(), can_edit=can_edit)
         user.calendars[cal.id] = cal
         return cal
 

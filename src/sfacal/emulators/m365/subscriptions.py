@@ -15,6 +15,7 @@ import httpx
 
 from .errors import GraphError
 from .events import check_schema
+from .ids import wants_immutable_ids
 from .mailbox import Mailboxes
 from .service import READ_ROLES, Ctx, GraphResponse, Pipeline
 from .state import EmulatorState, Subscription, User
@@ -205,6 +206,7 @@ class Notifier:
             client_state=client_state,
             expiration=expiration,
             created=datetime.now(UTC),
+            immutable_ids=wants_immutable_ids(ctx.req.prefer("IdType")),
         )
         self.state.add_subscription(sub)
         return GraphResponse(201, self.render(ctx, sub))
@@ -235,7 +237,7 @@ class Notifier:
         return GraphResponse(204)
 
     # -- delivery -------------------------------------------------------------------------------
-    def on_change(self, user: User, calendar_id: str, event_id: str, change: str) -> None:
+    def on_change(self, user: User, calendar_id: str, event_id: str, rest_id: str, change: str) -> None:
         now = datetime.now(UTC)
         for sub_id in list(self.state.subscriptions_by_user.get(user.id, ())):
             sub = self.state.subscriptions[sub_id]
@@ -247,11 +249,12 @@ class Notifier:
             if sub.calendar_id is not None and sub.calendar_id != calendar_id:
                 continue
             ev = user.events.get(event_id)
-            resource = f"Users/{user.id}/Events/{event_id}"
+            shown = event_id if sub.immutable_ids else rest_id
+            resource = f"Users/{user.id}/Events/{shown}"
             resource_data: dict[str, Any] = {
                 "@odata.type": "#Microsoft.Graph.Event",
                 "@odata.id": resource,
-                "id": event_id,
+                "id": shown,
             }
             if ev is not None:
                 resource_data["@odata.etag"] = f'W/"{ev.change_key}"'

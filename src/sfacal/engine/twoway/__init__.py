@@ -14,7 +14,10 @@ employee syncs to now:
 2. **Filter.** Only events of our mirror rows count (T3: events created in the calendar are never
    looked at). An event whose change key is the one we recorded is unchanged (our own writes come
    back through delta that way). Every other one is read again with its tag (delta's ``@removed``
-   also means "left the window", so a removal is confirmed by a 404).
+   also means "left the window" or "moved to another calendar", so a removal is confirmed by a
+   404). One that still answers to its id but is not in the calendar any more was moved by the
+   user: it is looked for in the mailbox's calendars (:mod:`sfacal.engine.relocation`; found in
+   none, it counts as deleted).
 3. **Decide** with :func:`sfacal.core.twoway.decide_calendar_change`. "The SFA changed since the
    last sync" (T5) means: the latest stored SFA state no longer renders to the content hash
    recorded for the event -- an SFA change not (yet) in the calendar. A revision that moved
@@ -30,6 +33,9 @@ employee syncs to now:
      and the schedule re-planned at once: the SFA version is restored.
    * T4: the row becomes LOST; the SFA record is not touched (S9 re-creates the event at the
      next SFA change).
+   * Moved to another calendar: its content is judged as above, then it is followed and put back
+     into the employee's target calendar (the target calendar is a setting, E3/P2, not a field
+     the T rules write back): :mod:`sfacal.engine.relocation`.
    * A write-back the SFA refuses for good, or a source that cannot write back: logged with its
      hint, and the SFA version is restored. A retryable failure (throttling, outage) keeps the old
      delta link, so the same change is read and tried again at the next poll (S11).

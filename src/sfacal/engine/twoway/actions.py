@@ -47,6 +47,7 @@ class TwoWayReport:
     restored: int = 0
     conflicts: int = 0
     lost: int = 0
+    moved: int = 0
     postponed: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)

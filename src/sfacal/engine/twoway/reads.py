@@ -15,6 +15,7 @@ from sfacal.directory.employees.models import Employee
 from sfacal.engine import loop as engine_loop
 from sfacal.engine.context import CompanyContext
 from sfacal.engine.models import MirrorEvent
+from sfacal.engine.relocation import Moved, locate
 
 WINDOW_AHEAD = timedelta(days=400)
 WINDOW_MIN_AHEAD = timedelta(days=180)
@@ -96,6 +97,7 @@ class Read:
     found: dict[str, EventSnapshot | None] = field(default_factory=dict)  # None: deleted
     cursor: DeltaCursor | None = None  # the next cursor (default calendar only)
     error: SfacalError | None = None
+    moved: dict[str, Moved] = field(default_factory=dict)  # moved by the user to another calendar
 
 
 async def read_place(service: CalendarService, place: Place, tz: str) -> Read:
@@ -134,9 +136,38 @@ async def read_place(service: CalendarService, place: Place, tz: str) -> Read:
             wanted = [eid for eid in place.rows if eid not in listed]
         fetched = await asyncio.gather(*(service.get_event(place.mailbox, eid, tz) for eid in wanted))
         have.update(zip(wanted, fetched, strict=True))
-        return Read(have, cursor)
+        return Read(have, cursor, moved=await _whereabouts(service, place, listed, have, tz))
     except SfacalError as exc:
         return Read(error=exc)
+
+
+async def _whereabouts(
+    service: CalendarService,
+    place: Place,
+    listed: dict[str, EventSnapshot],
+    have: dict[str, EventSnapshot | None],
+    tz: str,
+) -> dict[str, Moved]:
+    """Events of ours the place's calendar no longer shows but that answer to their id: where they
+    are now (:mod:`sfacal.engine.relocation`). One in no calendar at all is deleted (``have``
+    becomes ``None``: it may sit in Deleted Items). In the default calendar, delta's "removed" also
+    means "left the window": an event found there again has not moved."""
+    moved: dict[str, Moved] = {}
+    for eid, snap in list(have.items()):
+        if snap is None or snap.tag is None:
+            continue
+        if place.calendar_name is None and not (eid in listed and listed[eid].deleted):
+            continue  # reported changed, not removed: it is where it was
+        if place.calendar_name is not None and eid in listed:
+            continue
+        found = await locate(
+            service, place.mailbox, snap, snap.tag, not_in=place.calendar_name, timezone_name=tz
+        )
+        if found is None:
+            have[eid] = None
+        elif place.calendar_name is not None or not found.calendar.is_default:
+            moved[eid] = found
+    return moved
 
 
 async def read_all(ctx: CompanyContext, places: list[Place]) -> list[Read]:

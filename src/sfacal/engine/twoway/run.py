@@ -14,6 +14,7 @@ from sfacal.core.schedule import Schedule
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
 from sfacal.directory.employees.models import SyncState
 from sfacal.engine import loop as engine_loop
+from sfacal.engine import relocation
 from sfacal.engine.context import (
     CompanyContext,
     RecordKey,
@@ -139,6 +140,11 @@ def _settle_place(
         schedule = change if isinstance(change, Schedule) else None
         if not apply_change(ctx, place, row, snap, schedule, restore, report):
             advance = False
+        elif eid in read.moved and read.moved[eid].snapshot.tag == relocation.tag_of(row, ctx.slug):
+            # Moved to another calendar: its content was judged above; now it goes back (relocation).
+            insert_log_lines([relocation.follow(ctx, row, read.moved[eid], Trigger.WRITEBACK)])
+            restore.setdefault((row.source, row.record_id), set()).add(row.login_id)
+            report.moved += 1
     if read.cursor is not None and advance:
         _save_cursor(ctx, place, read.cursor)
     elif read.cursor is None and old is not None and old.error:

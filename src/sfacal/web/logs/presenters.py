@@ -41,6 +41,7 @@ OPERATIONS: dict[str, Promise] = {
     "resolve": _("Find the employee"),
     "plan": _("Plan"),
     "adopt": _("Take over an event"),
+    "moved": _("Moved in the calendar"),
     "lost": _("Deleted in the calendar"),
     "remove_duplicate": _("Remove duplicates"),
     "remove_orphan": _("Remove stray events"),
@@ -268,6 +269,18 @@ _TEXTS: tuple[tuple[str | None, re.Pattern[str], Callable[[re.Match[str]], str]]
         "adopt",
         re.compile(r"found event \S+ in the calendar"),
         lambda m: gettext("The event was found in the calendar and taken over"),
+    ),
+    (
+        "moved",
+        re.compile(
+            r"moved to the calendar (?P<calendar>.+) in Outlook: put back into the target calendar", re.S
+        ),
+        lambda m: (
+            gettext(
+                "Moved to the calendar %(calendar)s in Outlook: the event is put back into the target calendar"
+            )
+            % {"calendar": m["calendar"]}
+        ),
     ),
     (
         "lost",
