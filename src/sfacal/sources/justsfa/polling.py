@@ -35,7 +35,7 @@ from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, StoredSchedule, SyncLogEntry, Trigger
 
 from .client import RecordsClient
-from .parse import record_change, record_id_of, ref_for
+from .parse import record_change, record_identity, ref_for
 from .settings import JustSfaSettings
 
 __all__ = ["PollResult", "poll", "poll_connection"]
@@ -148,7 +148,7 @@ def _accept_item(
     result: PollResult,
 ) -> None:
     try:
-        rid = record_id_of(record_id)
+        rid = record_identity(settings, record_id, record)
         seen.add(rid)
         change = record_change(settings, record, rid, received_at=read_at)
     except InputError as exc:
