@@ -445,7 +445,9 @@ class JustSfaSettings:
             chosen = _text(config, element_key) or "auto"
             if chosen not in ELEMENT_CHOICES:
                 raise _err(
-                    element_key, f"one of {', '.join(ELEMENT_CHOICES)} is required", "選択肢から選んでください"
+                    element_key,
+                    f"one of {', '.join(ELEMENT_CHOICES)} is required",
+                    "選択肢から選んでください",
                 )
             elements[setting] = chosen
         participant = (
