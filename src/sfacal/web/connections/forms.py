@@ -48,20 +48,28 @@ ELEMENT_CHOICES = [
     ("last", _("Last element")),
     ("join", _("All elements joined with “, ”")),
 ]
-ELEMENT_FIELDS: list[tuple[str, Any, str]] = [
-    ("status_element", _("Status: array value read as"), '["予定"] → 予定'),
-    ("kind_element", _("Kind: array value read as"), '["商談"] → 商談'),
-    ("purpose_element", _("Purpose: array value read as"), '["新規開拓"] → 新規開拓'),
-    ("business_element", _("Business name: array value read as"), '["会議"] → 会議'),
+ELEMENT_FIELDS: list[tuple[str, Any, Any]] = [
+    ("status_element", _("Status: array value read as"), _("Example: [Plan] → Plan (1st element)")),
+    ("kind_element", _("Kind: array value read as"), _("Example: [Meeting] → Meeting (1st element)")),
+    (
+        "purpose_element",
+        _("Purpose: array value read as"),
+        _("Example: [New business] → New business (1st element)"),
+    ),
+    (
+        "business_element",
+        _("Business name: array value read as"),
+        _("Example: [Meeting] → Meeting (1st element)"),
+    ),
     (
         "customer_element",
         _("Customer name: array value read as"),
-        '["12", "C-001", "", "株式会社A"] → 株式会社A',
+        _("Example: [12, C-001, , ACME Inc.] → ACME Inc. (last element)"),
     ),
     (
         "address_element",
         _("Customer address: array value read as"),
-        '["12", "C-001", "", "東京都…"] → 東京都…',
+        _("Example: [12, C-001, , 1-1 Marunouchi] → 1-1 Marunouchi (last element)"),
     ),
 ]
 PARTICIPANT_CHOICES = [
@@ -121,13 +129,19 @@ class JustSfaForm(forms.Form):
     )
     remove_header = forms.BooleanField(label=_("Do not require a secret header"), required=False)
     participant_element = forms.ChoiceField(
-        label=_("Which element of a participant is the user ID"), choices=PARTICIPANT_CHOICES, initial="1"
+        label=_("Which element of a participant is the user ID"),
+        choices=PARTICIPANT_CHOICES,
+        initial="1",
+        required=False,
     )
     midnight_all_day = forms.BooleanField(
         label=_("Read a period from midnight to a later midnight as all-day"), required=False, initial=True
     )
     writeback_form = forms.ChoiceField(
-        label=_("How write-back names the record"), choices=WRITEBACK_FORM_CHOICES, initial="recordId"
+        label=_("How write-back names the record"),
+        choices=WRITEBACK_FORM_CHOICES,
+        initial="recordId",
+        required=False,
     )
 
     def __init__(
@@ -176,7 +190,9 @@ class JustSfaForm(forms.Form):
             self.fields[key] = forms.CharField(label=label, max_length=200, required=False)
             self.fields[key].widget.attrs["placeholder"] = default
         for key, label, sample in ELEMENT_FIELDS:
-            self.fields[key] = forms.ChoiceField(label=label, choices=ELEMENT_CHOICES, initial="auto")
+            self.fields[key] = forms.ChoiceField(
+                label=label, choices=ELEMENT_CHOICES, initial="auto", required=False
+            )
             self.fields[key].help_text = sample
         self.fields["tenant"].widget.attrs.update({"placeholder": "fsz2", "spellcheck": "false"})
 
