@@ -24,6 +24,7 @@ from sfacal.core.errors import InputError, SfacalError, SourceError, SourceIdent
 
 from ..base import CheckResult
 from .client import SOURCE_LABEL, RecordItem, RecordsClient
+from .parse import field_text
 from .preview import PREVIEW_LIMIT, preview_records
 from .settings import JustSfaSettings, both_labels, label
 
@@ -158,8 +159,11 @@ def _unverified(setting: str, field_id: str, lang: str) -> str:
 
 
 def _status_warnings(settings: JustSfaSettings, record: Mapping[str, Any], lang: str) -> list[str]:
-    value = record.get(settings.status_field or "")
-    if not isinstance(value, str) or not value.strip():
+    try:
+        value = field_text(settings, record, "status_field")
+    except InputError:
+        return []
+    if not value:
         return []
     known = set(settings.plan_values) | set(settings.actual_values)
     if value.strip() in known:
