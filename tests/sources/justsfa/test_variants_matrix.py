@@ -182,3 +182,22 @@ def test_j1_a_wrong_element_choice_reads_wrong_values_which_the_settings_fix(emu
     poll_connection(conn, client=make_client(JustSfaSettings.from_connection(conn)))
     (right,) = _stored(conn)
     assert right["participants"] == ["yamada", "suzuki"] and right["customer_name"] == "株式会社A"
+
+
+def test_s11_records_listed_without_an_id_are_never_taken_for_deleted(emu, setup, make_client):
+    """A tenant whose list items carry no recordId, before the record-ID field is set: the poll
+    skips them and says what to set, and deletes nothing although it "sees" none of them."""
+    emu.control.create_record(TENANT, setup.table_id, _records(setup)[0], fire_webhooks=False)
+    conn = _connection(emu, setup)
+    poll_connection(conn, client=make_client(JustSfaSettings.from_connection(conn)))
+    assert len(_stored(conn)) == 1
+    emu.control.set_knobs(list_record_id=False)
+    for _ in range(3):
+        conn.refresh_from_db()
+        result = poll_connection(conn, client=make_client(JustSfaSettings.from_connection(conn)))
+        assert result.complete and result.unidentified == 1 and result.deleted == 0
+    assert not StoredSchedule.objects.get(company=conn.company).deleted
+    from sfacal.engine.models import SyncLogEntry
+
+    line = SyncLogEntry.objects.filter(company=conn.company, operation="detect_deletions").last()
+    assert line is not None and "record-ID field" in line.message
