@@ -67,6 +67,7 @@ __all__ = [
     "parse_datetime",
     "parse_participants",
     "pick_element",
+    "raw_field_text",
     "record_change",
     "record_id_of",
     "record_identity",
@@ -224,6 +225,12 @@ def _raw_text(record: Mapping[str, Any], field_id: str | None, element: str = "j
             if key in value:
                 return _raw_text(value, key)
     raise InputError(field_id, "a text value is required", reason_ja="文字列の値が必要です")
+
+
+def raw_field_text(record: Mapping[str, Any], field_id: str) -> str:
+    """A field's value as text exactly as received (arrays joined), without cleaning: what the
+    write-back test must restore."""
+    return _raw_text(record, field_id)
 
 
 def field_text(settings: JustSfaSettings, record: Mapping[str, Any], setting: str) -> str:

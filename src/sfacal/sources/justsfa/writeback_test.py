@@ -33,7 +33,7 @@ from sfacal.core.errors import InputError, SfacalError
 from sfacal.core.text import clean_text
 
 from .client import RecordItem, RecordsClient
-from .parse import _raw_text
+from .parse import raw_field_text
 from .settings import JustSfaSettings
 from .source import address_item
 
@@ -154,18 +154,18 @@ def run_writeback_test(settings: JustSfaSettings, record: str, client: RecordsCl
         report.message_ja = "レコードを読めませんでした（1件だけ見つかる必要があります）。指定したレコードと書き戻しのレコード指定方法を確認してください。何も書き込んでいません。"
         report.message_en = "The record could not be read (exactly one must be found). Check the record and the update form. Nothing was written."
         return report
-    original = _raw_text(first.record, settings.content_field)
+    original = raw_field_text(first.record, settings.content_field)
     report.original = original
     marked = original + MARKER.format(at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"))
     written = _write(settings, client, record, marked, steps, "write")
     seen = _read(settings, client, record, steps, "read_back") if written else None
-    took = seen is not None and _same(_raw_text(seen.record, settings.content_field), marked)
+    took = seen is not None and _same(raw_field_text(seen.record, settings.content_field), marked)
     if written and seen is not None and not took:
         steps.report.steps[-1]["ok"] = False
     restored = _write(settings, client, record, original, steps, "restore") if written else True
     check = _read(settings, client, record, steps, "read_restored") if written and restored else None
     back = not written or (
-        check is not None and _same(_raw_text(check.record, settings.content_field), original)
+        check is not None and _same(raw_field_text(check.record, settings.content_field), original)
     )
     if written and check is not None and not back:
         steps.report.steps[-1]["ok"] = False
