@@ -1,6 +1,11 @@
 """End to end with every real component: the JUST.SFA emulator delivers webhooks over HTTP to
 ``sfacal web`` (SQLite file database), a separate ``sfacal worker`` (Huey) processes them and writes
-through the Graph connector to the Microsoft 365 emulator over TLS; every step is in the log."""
+through the Graph connector to the Microsoft 365 emulator over TLS; every step is in the log.
+
+It runs as a matrix over the answer forms public JUST.SFA clients show (the emulator's variant
+knobs): the plain form, and every variant at once (array selects and lookups, participants as
+``[name, userId]`` with the matching setting, array-wrapped webhook bodies, the test send as a
+sample record with ``recordId`` 0)."""
 
 from __future__ import annotations
 
@@ -50,12 +55,24 @@ def stack(tmp_path: Path, m365: EmulatorHandle) -> Iterator[Stack]:
         yield s
 
 
+@pytest.mark.parametrize("variant", ["plain", "every variant"])
 def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
-    stack: Stack, m365: EmulatorHandle, justsfa: Any
+    stack: Stack, m365: EmulatorHandle, justsfa: Any, variant: str
 ) -> None:
     tenant = new_tenant(m365)
     yamada, suzuki = tenant.mailbox("yamada"), tenant.mailbox("suzuki")
+    justsfa.control.reset()
     s = justsfa.control.setup_schedule(TENANT)
+    settings: dict[str, Any] = {}
+    if variant == "every variant":
+        justsfa.control.set_knobs(
+            select_form="array",
+            lookup_fields=[s.customer_field, s.address_field],
+            participant_form="name_id",
+            webhook_form="array_body",
+            test_send_form="sample",
+        )
+        settings = {"participant_element": "2"}
     source = {
         "tenant": s.tenant,
         "base_url": justsfa.tenant_url(s.tenant),
@@ -73,6 +90,7 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
         "business_field": s.business_field,
         "customer_field": s.customer_field,
         "address_field": s.address_field,
+        **settings,
     }
     cfg = {
         "client_id": tenant.app.client_id,
@@ -87,7 +105,10 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
     token = stack.query(SETUP.format(cfg=json.dumps(cfg)))
     web = stack.start_web()
     stack.start_worker()
-    justsfa.control.add_webhook(TENANT, s.table_id, f"{web}/hooks/justsfa/{token}")
+    hook = justsfa.control.add_webhook(TENANT, s.table_id, f"{web}/hooks/justsfa/{token}")
+    justsfa.control.test_webhook(TENANT, s.table_id, hook["webhookId"])  # answered 200, never stored
+    (sent,) = justsfa.control.wait_deliveries(1, tenant=TENANT, timeout=30)
+    assert sent["state"] == "delivered" and sent["attempts"][-1]["status"] == 200, sent
 
     def record(users: list[str], status: str = "予定", memo: str = "初回訪問") -> dict[str, Any]:
         return {
@@ -151,3 +172,4 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
     )
     assert any(op == "receive" for _, trig, op, *_ in lines)  # the webhook's own lines
     assert not [line for line in lines if line[3] == "failure"]
+    assert [line[2] for line in lines if line[2] == "test"] == ["test"]

@@ -22,7 +22,7 @@ from sfacal.emulators.justsfa import running_emulator as running_justsfa
 from sfacal.emulators.m365 import EmulatorHandle as M365Handle
 from sfacal.engine import passes, twoway
 from sfacal.engine.models import DeltaState, MirrorEvent, StoredSchedule, SyncLogEntry
-from sfacal.sources.justsfa import poll_connection
+from sfacal.sources.justsfa import JustSfaSettings, poll_connection
 from tests.integration.conftest import Tenant, new_tenant, wire_company
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +124,11 @@ def world(graph: M365Handle, justsfa: JustSfaHandle) -> World:
     connection = SourceConnection.objects.create(
         company=company, kind="justsfa", name="default", config=config, api_key=setup.api_key
     )
+    # Seeded as if the write-back test had passed (the test itself: tests/sources/justsfa/test_writeback.py
+    # and the served walk); without it nothing is written back.
+    proof = {"ok": True, "fingerprint": JustSfaSettings.from_connection(connection).writeback_fingerprint()}
+    connection.config = {**config, "writeback_test": proof}
+    connection.save(update_fields=["config"])
     upns = {}
     for login in ("yamada", "suzuki"):
         upns[login] = tenant.mailbox(login)
@@ -186,6 +191,26 @@ def test_t1_single_participant_edit_in_outlook_is_written_back_to_justsfa(world:
     again = world.poll()
     assert (again.written_back, again.changed) == (0, 0)
     assert len([e for e in world.jsfa.control.journal(tenant=s.tenant) if e["method"] == "PUT"]) == 1
+
+
+def test_t1_unproven_write_back_sends_nothing_and_restores_the_sfa_version(world: World) -> None:
+    """Without a passed write-back test (here: the proof is for another update form) nothing
+    is PUT to JUST.SFA; the calendar gets the SFA version back and the log says how to fix it."""
+    config = dict(world.connection.config)
+    config["writeback_form"] = "recordKey"  # the proof was made with recordId
+    SourceConnection.objects.filter(pk=world.connection.pk).update(config=config)
+    rid = world.record("未確認", ["yamada"])
+    world.sync_from_sfa()
+    world.poll()
+    world.edit("yamada", rid, {"subject": "未確認（変更）"})
+    report = world.poll()
+    assert report.written_back == 0
+    assert not [e for e in world.jsfa.control.journal(tenant=world.setup.tenant) if e["method"] == "PUT"]
+    assert world.stored(rid)[world.setup.title_field] == "未確認"
+    line = SyncLogEntry.objects.get(
+        company=world.company, trigger="writeback", error_code="write_back_unproven"
+    )
+    assert line.result in ("failure", "warning")
 
 
 def test_t1_s7_turning_the_event_all_day_in_outlook_is_written_back(world: World) -> None:

@@ -349,6 +349,46 @@ def test_justsfa_connection_and_webhook(
         assert_ok(page, "#justsfa-test-result")
     assert stack.justsfa.journal(tenant=TENANT)[since:], "the test reached the JUST.SFA emulator"
 
+    # T1: write-back is proven on a scratch record before two-way may write anything to JUST.SFA.
+    scratch = stack.justsfa.create_record(
+        TENANT,
+        setup.table_id,
+        justsfa_record(setup, "テスト用", "定期訪問", (8, 9), ["taro"]),
+        fire_webhooks=False,
+    )["recordId"]
+    with admin.step("justsfa-writeback-test-refused"):
+        stack.justsfa.set_knobs(update_forms=["recordKey"])  # this tenant would refuse recordId items
+        page.fill("#writeback-record", str(scratch))
+        with page.expect_navigation():
+            page.click("#justsfa-writeback form button[type=submit]")
+        assert page.locator("#justsfa-writeback .badge.bad").count() == 1
+        assert "UNSUPPORTED_UPDATE_FORM" in page.inner_text("#writeback-steps")
+    with admin.step("justsfa-writeback-test-passed"):
+        stack.justsfa.set_knobs(update_forms=["recordId", "recordKey"], update_status=204)
+        page.fill("#writeback-record", str(scratch))
+        with page.expect_navigation():
+            page.click("#justsfa-writeback form button[type=submit]")
+        assert page.locator("#justsfa-writeback .badge.ok").count() == 1
+        assert page.locator("#writeback-steps tbody tr.ok").count() == 5
+        stack.justsfa.set_knobs(update_status=200)
+    assert (
+        stack.justsfa.record(TENANT, setup.table_id, scratch)["record"][setup.content_field]
+        == "テスト用: 定期訪問"
+    )
+    stack.justsfa.delete_record(TENANT, setup.table_id, scratch, fire_webhooks=False)
+    with admin.step("justsfa-preview-of-the-first-records"):
+        made = stack.justsfa.create_record(
+            TENANT,
+            setup.table_id,
+            justsfa_record(setup, "見本商事", "定期訪問", (8, 9), ["taro"]),
+            fire_webhooks=False,
+        )["recordId"]
+        admin.htmx("#justsfa-form button[name=action][value=test]")
+        text = page.inner_text("#justsfa-preview")
+        # Before the user mapping, taro is no employee yet: shown as unknown, before any calendar write.
+        assert "見本商事" in text and "taro" in text and "定期訪問" in text and "不明" in text, text
+        stack.justsfa.delete_record(TENANT, setup.table_id, made, fire_webhooks=False)
+
     # J2: the address goes into JUST.SFA's webhook settings, with the secret header.
     hook = stack.justsfa.add_webhook(
         TENANT, setup.table_id, world.webhook_url, headers=dict([world.header]), title="sfacal"

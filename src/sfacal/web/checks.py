@@ -41,8 +41,9 @@ from sfacal.core.errors import (
 )
 from sfacal.core.expiry import expiry_day
 from sfacal.directory.companies.certs import check_thumbprint, read_pfx
-from sfacal.directory.companies.models import AuthMethod, CompanySettings
+from sfacal.directory.companies.models import AuthMethod, BusinessName, CompanySettings, Purpose
 from sfacal.directory.connections.models import SourceConnection
+from sfacal.directory.employees.models import Employee
 from sfacal.engine.calendar import build_service
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.base import CheckResult as SourceCheckResult
@@ -66,6 +67,8 @@ class CheckResult:
     notes: tuple[str, ...] = ()
     # The error's (non-secret) parameters, stored so a later page shows the message in full.
     params: Mapping[str, str] = field(default_factory=dict)
+    # JUST.SFA: the first records as the product reads them (resolve_preview), shown before trust.
+    preview: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def failure(cls, error: SfacalError, lang: str) -> CheckResult:
@@ -330,6 +333,34 @@ def list_calendars(
 # Sources: JUST.SFA (J1) and the push connection's write-back callback (T1)
 
 
+def resolve_preview(company_id: int, rows: Any, lang: str) -> tuple[dict[str, Any], ...]:
+    """The preview rows of a JUST.SFA check with participants resolved to employees ("unknown"
+    when no employee has the user ID) and purpose / business name matched to the masters."""
+    if not isinstance(rows, list) or not rows:
+        return ()
+    ids = {p for row in rows for p in row.get("participants") or ()}
+    names = dict(
+        Employee.objects.filter(company_id=company_id, login_id__in=ids).values_list("login_id", "name")
+    )
+    purposes = set(Purpose.objects.filter(company_id=company_id).values_list("name", flat=True))
+    businesses = set(BusinessName.objects.filter(company_id=company_id).values_list("name", flat=True))
+    out = []
+    for row in rows:
+        shown = dict(row)
+        if "error" in row:
+            shown["error"] = row.get("error_ja" if lang == "ja" else "error", "")
+            out.append(shown)
+            continue
+        shown["people"] = [
+            {"user_id": uid, "name": names.get(uid, ""), "known": uid in names}
+            for uid in row.get("participants") or ()
+        ]
+        shown["purpose_known"] = not row.get("purpose") or row["purpose"] in purposes
+        shown["business_known"] = not row.get("business") or row["business"] in businesses
+        out.append(shown)
+    return tuple(out)
+
+
 def _from_source_result(found: SourceCheckResult, lang: str) -> CheckResult:
     problems = tuple(found.problems)
     notes = tuple(f"{p.user_message(lang)} {p.hint(lang)}" for p in problems[1:]) + tuple(
@@ -357,7 +388,11 @@ def check_source(source: SourceConnection, lang: str | None = "ja") -> CheckResu
 
 def _source_check(company_id: int, run: Callable[[], SourceCheckResult], lang: str) -> CheckResult:
     try:
-        result = _from_source_result(run(), lang)
+        found = run()
+        result = _from_source_result(found, lang)
+        preview = resolve_preview(company_id, found.details.get("preview"), lang)
+        if preview:
+            result = replace(result, preview=preview)
     except SfacalError as exc:
         result = CheckResult.failure(exc, lang)
     except Exception as exc:

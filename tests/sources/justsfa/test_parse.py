@@ -210,3 +210,103 @@ def test_j2_record_must_be_an_object():
     with pytest.raises(InputError) as err:
         parse(["not", "a", "record"])
     assert err.value.field == "record"
+
+
+# -- the variants public clients show (J1 field-element settings) -------------------------------
+
+
+def variant_settings(**config: Any) -> JustSfaSettings:
+    base = {
+        "tenant": "fsz2",
+        "table": "table_1",
+        "panel": "panel_1",
+        "filter": "filter_1",
+        "schedule_field": SF,
+        "title_field": "field_title",
+        "location_field": "field_place",
+        "content_field": "field_body",
+        "key_field": "field_no",
+        "status_field": "field_status",
+        "purpose_field": "field_purpose",
+        "customer_field": "field_customer",
+    }
+    return JustSfaSettings.from_config({**base, **config}, "k" * 32, company="acme")
+
+
+def test_j1_array_values_are_read_by_the_element_of_each_field():
+    record = rec(
+        field_status=["実績"],
+        field_purpose=["新規開拓"],
+        field_customer=["12", "C-001", "", "株式会社A"],
+    )
+    s = record_change(variant_settings(), record, 17, received_at=NOW)
+    assert isinstance(s, Schedule)
+    assert (s.status, s.purpose, s.customer_name) == (Status.ACTUAL, "新規開拓", "株式会社A")
+    joined = record_change(variant_settings(customer_element="join"), record, 17, received_at=NOW)
+    assert joined.customer_name == "12, C-001, 株式会社A"  # type: ignore[union-attr]
+    second = record_change(variant_settings(customer_element="2"), record, 17, received_at=NOW)
+    assert second.customer_name == "C-001"  # type: ignore[union-attr]
+    short = record_change(
+        variant_settings(purpose_element="3"), rec(field_purpose=["定期訪問"]), 17, received_at=NOW
+    )
+    assert short.purpose == "定期訪問"  # type: ignore[union-attr]  # a one-element array: its element
+    with pytest.raises(InputError) as err:
+        variant_settings(status_element="5")
+    assert err.value.field == "status_element"
+
+
+def test_j1_participant_element_chooses_the_user_id():
+    names_first = rec(users=[["山田 太郎", "yamada"], ["鈴木 花子", "suzuki"]])
+    s = record_change(variant_settings(participant_element="2"), names_first, 17, received_at=NOW)
+    assert s.participants == ("yamada", "suzuki")  # type: ignore[union-attr]
+    plain = record_change(
+        variant_settings(participant_element="2"), rec(users=[["yamada"], "suzuki"]), 17, received_at=NOW
+    )
+    assert plain.participants == ("yamada", "suzuki")  # type: ignore[union-attr]
+    with pytest.raises(InputError):
+        variant_settings(participant_element="3")
+
+
+def test_j1_record_id_field_names_the_record_everywhere():
+    settings = variant_settings(record_id_field="field_no")
+    s = record_change(settings, rec(field_no=["17"]), None, received_at=NOW)
+    assert s.ref.record_id == "17"
+    assert record_change(settings, rec(field_no="17"), 999, received_at=NOW).ref.record_id == "17"
+    with pytest.raises(InputError) as err:
+        record_change(settings, rec(field_no=""), 5, received_at=NOW)
+    assert err.value.field == "field_no"
+    with pytest.raises(InputError) as err:
+        record_change(variant_settings(), rec(), None, received_at=NOW)
+    assert err.value.field == "recordId" and "record-ID field" in err.value.detail
+
+
+@pytest.mark.parametrize(
+    ("flag", "period", "span"),
+    [
+        (
+            True,
+            ("2025-12-30T10:00+09:00", "2025-12-30T11:00+09:00"),
+            (date(2025, 12, 30), date(2025, 12, 31)),
+        ),
+        (
+            "終日",
+            ("2025-12-30T00:00+09:00", "2026-01-01T00:00+09:00"),
+            (date(2025, 12, 30), date(2026, 1, 1)),
+        ),
+        (["1"], ("2025-12-30T09:00+09:00", "2025-12-31T18:00+09:00"), (date(2025, 12, 30), date(2026, 1, 1))),
+        ("", ("2025-12-30T10:00+09:00", "2025-12-30T11:00+09:00"), None),
+    ],
+)
+def test_s7_all_day_flag_field(flag, period, span):
+    settings = variant_settings(all_day_field="field_allday")
+    s = record_change(settings, rec(*period, field_allday=flag), 17, received_at=NOW)
+    if span is None:
+        assert isinstance(s.span, TimedSpan)  # type: ignore[union-attr]
+    else:
+        assert s.span == AllDaySpan(*span)  # type: ignore[union-attr]
+
+
+def test_s7_midnight_to_midnight_and_two_dates_are_the_same_all_day():
+    by_dates = parse(rec("2025-12-30", "2025-12-31"))
+    by_midnight = parse(rec("2025-12-30T00:00+09:00", "2026-01-01T00:00+09:00"))
+    assert by_dates.span == by_midnight.span == AllDaySpan(date(2025, 12, 30), date(2026, 1, 1))

@@ -105,7 +105,6 @@ def bad_record(**changes: Any) -> dict[str, Any]:
         ({"type": "MERGE_RECORD", "recordId": 5, "record": {}}, 400, "unknown_type", "type"),
         ({"recordId": 5, "record": {}}, 400, "unknown_type", "type"),
         ({"type": "ADD_RECORD", "recordId": 5}, 400, "input_invalid", "record"),
-        ({"type": "ADD_RECORD", "record": good_body()["record"]}, 400, "input_invalid", "recordId"),
         ({"type": "UPDATE_RECORD", "recordId": "x" * 300, "record": {}}, 400, "input_invalid", "recordId"),
         (
             {"type": "ADD_RECORD", "recordId": 5, "record": {"field_1700000010": "x"}},
@@ -228,11 +227,43 @@ def test_j2_empty_schedule_removes_the_schedule(client: Client, connection: Sour
     assert StoredSchedule.objects.get(record_id="7").deleted
 
 
-@pytest.mark.parametrize("kind", ["TEST", "test", "PING"])
-def test_j2_test_send_variants_are_accepted(client: Client, connection: SourceConnection, kind: str):
-    response = post(client, connection, {"type": kind, "recordId": 0, "record": {}})
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "TEST", "recordId": 0, "record": {}},
+        {"type": "test", "recordId": 0, "record": {}},
+        {"type": "PING"},
+        b"",
+        {},
+        [],
+        # An ordinary record body with sample data, as the test send may well be.
+        {**good_body(), "recordId": 0},
+        {**good_body(), "recordId": "0"},
+        {"type": "ADD_RECORD", "record": good_body()["record"]},
+        [{"body": {**good_body(), "recordId": 0}}],
+        {"type": "SOMETHING_NEW", "record": {"x": 1}},
+    ],
+)
+def test_j2_test_sends_of_any_shape_are_answered_200_logged_and_never_stored(
+    client: Client, connection: SourceConnection, body: Any
+):
+    response = post(client, connection, body)
     assert response.status_code == 200 and response.json() == {"ok": True, "test": True}
-    assert InboxEntry.objects.count() == 0
+    assert InboxEntry.objects.count() == 0 and StoredSchedule.objects.count() == 0
+    line = SyncLogEntry.objects.get(trigger="webhook")
+    assert line.operation == "test" and line.result == "success" and "nothing stored" in line.message
+
+
+@pytest.mark.parametrize("wrap", [lambda b: [{"body": b}], lambda b: [b], lambda b: {"body": b}])
+def test_j2_array_wrapped_deliveries_are_read_like_plain_ones(
+    client: Client, connection: SourceConnection, wrap
+):
+    response = post(client, connection, wrap(good_body(9)))
+    assert response.status_code == 200 and response.json()["outcome"] == "accepted"
+    assert response.json()["recordId"] == "9"
+    assert StoredSchedule.objects.filter(record_id="9").exists()
+    two = post(client, connection, [good_body(10), good_body(11)])
+    assert two.status_code == 400 and error_of(two)["code"] == "invalid_body"
 
 
 def test_j2_webhook_path_is_the_connections_url(client: Client, connection: SourceConnection):

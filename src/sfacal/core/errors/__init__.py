@@ -144,6 +144,7 @@ from .sources import (
     SourceIdentifierError,
     SourceRateLimitedError,
     SourceTenantNotFoundError,
+    WriteBackUnprovenError,
     WriteBackUnsupportedError,
 )
 from .transient import (
@@ -220,6 +221,7 @@ __all__ = [
     "ThumbprintMismatchError",
     "TransientError",
     "UnknownParticipantError",
+    "WriteBackUnprovenError",
     "WriteBackUnsupportedError",
     "error_from_code",
     "log_params",

@@ -93,6 +93,26 @@ class WriteBackUnsupportedError(ConfigurationError):
     )
 
 
+class WriteBackUnprovenError(WriteBackUnsupportedError):
+    """A JUST.SFA connection whose write-back has not passed the write-back test with its current
+    tenant, table and update form: nothing is sent to JUST.SFA."""
+
+    code = "write_back_unproven"
+    message_ja = "JUST.SFA への書き戻しはまだ確認されていないため、予定表での変更を書き戻しませんでした。SFA の内容に戻しました。"
+    message_en = (
+        "JUST.SFA write-back has not been proven yet, so the calendar edit was not written back; "
+        "the SFA version was restored."
+    )
+    hint_ja = (
+        "接続設定 › JUST.SFA の「書き戻しテスト」で、実在するレコードを1件指定してテストし、成功させてください"
+        "（テナント・データテーブル・書き戻しのレコード指定方法を変えたときは再テストが必要です）。"
+    )
+    hint_en = (
+        "On Connections › JUST.SFA run the write-back test with an existing record until it passes "
+        "(run it again after changing the tenant, the data table or the update form)."
+    )
+
+
 class CallbackError(SourceError):
     code = "callback_error"
     message_ja = "書き戻し先 URL（{host}）への書き戻しに失敗しました。"

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .model import ApiError, ApiKey, Table, Tenant, ValueError400, parse_json, render_record
+from .model import ApiError, ApiKey, Record, Table, Tenant, ValueError400, parse_json, render_record
 from .query import parse_paging, select_records
 from .records import not_found
 from .state import EmulatorState
+from .variants import check_update_form, present_items, present_record
 
 log = logging.getLogger(__name__)
 
@@ -237,11 +238,14 @@ class RecordsApi:
                     raise ValueError400(
                         "INVALID_REQUEST", "each item of 'records' needs 'recordKey' and a 'record' object"
                     )
+                check_update_form(item, state.variants)
             ids, events = state.update_records(tenant.name, table_id, items)
         else:
             ids, events = state.delete_records(tenant.name, table_id, items)
         if state.knobs.api_writes_fire_webhooks:
             state.fire(events)
+        if request.method == "PUT" and state.variants.update_status == 204:
+            return Response(status_code=204)
         return JSONResponse({"recordIds": ids})
 
     def _injected_failure(self) -> int | None:
@@ -287,7 +291,7 @@ class RecordsApi:
                 if rec is None:
                     raise not_found("RECORD_NOT_FOUND", f"record {record_id} does not exist", record_id)
                 return JSONResponse(
-                    [{"recordId": rec.record_id, "record": render_record(table, rec, tenant, field_ids)}]
+                    present_items([self._item(table, rec, tenant, field_ids)], state.variants)
                 )
             filter_name = params.get("filterName")
             flt = None
@@ -303,10 +307,14 @@ class RecordsApi:
             search = {k: v for k, v in params.items() if k.startswith("_")}
             records = select_records(table, tenant, flt, search)
             page = records[offset : offset + limit]
-            out = [
-                {"recordId": r.record_id, "record": render_record(table, r, tenant, field_ids)} for r in page
-            ]
+            out = present_items([self._item(table, r, tenant, field_ids) for r in page], state.variants)
         return JSONResponse(out)
+
+    def _item(
+        self, table: Table, rec: Record, tenant: Tenant, field_ids: list[str] | None
+    ) -> tuple[int, dict[str, Any]]:
+        rendered = render_record(table, rec, tenant, field_ids)
+        return rec.record_id, present_record(table, rendered, rec.record_id, tenant, self.state.variants)
 
 
 def parse_expiry(value: Any) -> datetime | None:

@@ -36,6 +36,7 @@ from .model import (
 )
 from .query import CONDITION_OPS
 from .records import check_unique, locate, normalize_record, not_found
+from .variants import Variants, coerce_variant, present_record, present_webhook
 from .webhooks import WebhookDispatcher, WebhookSettings
 
 EVENT_TYPES = {"add": "ADD_RECORD", "update": "UPDATE_RECORD", "delete": "DELETE_RECORD"}
@@ -55,6 +56,7 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.clock = Clock()
         self.knobs = Knobs()
+        self.variants = Variants()
         self.limits = LimitSettings()
         self.limiter = RateLimiter(self.limits)
         self.webhook_settings = WebhookSettings()
@@ -73,6 +75,7 @@ class EmulatorState:
             self.journal.clear()
             self._journal_seq = 0
             self.knobs = Knobs()
+            self.variants = Variants()
             lim = LimitSettings()
             for k, v in asdict(lim).items():
                 setattr(self.limits, k, v)
@@ -91,21 +94,31 @@ class EmulatorState:
 
     def set_knobs(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Apply knob changes (API knobs, limits, webhook delivery); unknown names are refused."""
-        groups: list[Any] = [self.knobs, self.limits, self.webhook_settings]
+        groups: list[Any] = [self.knobs, self.limits, self.webhook_settings, self.variants]
         with self.lock:
-            for name, value in changes.items():
+            checked: list[tuple[Any, str, Any]] = []
+            for name, value in changes.items():  # all checked before any is applied
                 target = next((g for g in groups if name in asdict(g)), None)
                 if target is None:
                     raise ValueError400("UNKNOWN_KNOB", f"unknown knob '{name}'", target=name)
-                current = getattr(target, name)
-                setattr(target, name, coerce_knob(name, current, value))
+                if target is self.variants:
+                    checked.append((target, name, coerce_variant(name, value)))
+                else:
+                    checked.append((target, name, coerce_knob(name, getattr(target, name), value)))
+            for target, name, value in checked:
+                setattr(target, name, value)
             if "seed" in changes:
                 self._rng = random.Random(self.knobs.seed)
             return self.describe_knobs()
 
     def describe_knobs(self) -> dict[str, Any]:
         with self.lock:
-            return {**asdict(self.knobs), **asdict(self.limits), **asdict(self.webhook_settings)}
+            return {
+                **asdict(self.knobs),
+                **asdict(self.limits),
+                **asdict(self.webhook_settings),
+                **asdict(self.variants),
+            }
 
     def random(self) -> float:
         with self.lock:
@@ -397,11 +410,15 @@ class EmulatorState:
                 for hook in t.webhooks.get(ev.table_id, {}).values():
                     if not hook.enabled or ev.kind not in hook.events:
                         continue
-                    body = {
-                        "type": EVENT_TYPES[ev.kind],
-                        "recordId": ev.record.record_id,
-                        "record": render_record(tbl, ev.record, t, hook.fields),
-                    }
+                    rendered = render_record(tbl, ev.record, t, hook.fields)
+                    body = present_webhook(
+                        {
+                            "type": EVENT_TYPES[ev.kind],
+                            "recordId": ev.record.record_id,
+                            "record": present_record(tbl, rendered, ev.record.record_id, t, self.variants),
+                        },
+                        self.variants,
+                    )
                     ids.append(
                         self.dispatcher.enqueue(
                             t.name, ev.table_id, hook.webhook_id, hook.url, hook.headers, body
@@ -412,12 +429,34 @@ class EmulatorState:
     def test_webhook(self, tenant_name: str, table_id: str, webhook_id: str) -> int:
         with self.lock:
             t = self.tenant(tenant_name)
-            self.table(t, table_id)
+            tbl = self.table(t, table_id)
             hook = t.webhooks[table_id].get(webhook_id)
             if hook is None:
                 raise not_found("WEBHOOK_NOT_FOUND", f"webhook '{webhook_id}' does not exist", webhook_id)
-            body: dict[str, Any] = {"type": "TEST", "recordId": 0, "record": {}}
+            body: Any = {"type": "TEST", "recordId": 0, "record": {}}
+            if self.variants.test_send_form == "sample":
+                body = {"type": "ADD_RECORD", "recordId": 0, "record": self._sample_record(t, tbl)}
+            body = present_webhook(body, self.variants)
             return self.dispatcher.enqueue(t.name, table_id, hook.webhook_id, hook.url, hook.headers, body)
+
+    def _sample_record(self, t: Tenant, tbl: Table) -> dict[str, Any]:
+        """What a test send with sample data may carry: every field with a made-up value."""
+        now = self.clock.now().astimezone(t.tz).replace(second=0, microsecond=0)
+        out: dict[str, Any] = {}
+        for fld in tbl.fields.values():
+            if fld.type == "schedule":
+                start = now.isoformat(timespec="minutes")
+                out[fld.field_id] = {
+                    f"{fld.field_id}_period": [start, start],
+                    f"{fld.field_id}_participants": [["sample", "サンプル"]],
+                }
+            elif fld.type == "select":
+                out[fld.field_id] = fld.options[0] if fld.options else ""
+            elif fld.type in ("text", "textarea"):
+                out[fld.field_id] = "サンプル"
+            elif fld.type == "autonumber":
+                out[fld.field_id] = "0"
+        return out
 
     # ------------------------------------------------------------------ journal
     def log_request(self, entry: dict[str, Any]) -> None:

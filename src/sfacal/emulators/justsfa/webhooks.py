@@ -40,9 +40,15 @@ class Delivery:
     webhook_id: str
     url: str
     headers: dict[str, str]
-    body: dict[str, Any]
+    body: Any  # an object, or a list wrapping one (the ``array_body`` variant)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     state: str = "pending"  # pending | delivered | failed
+
+    def _inner(self) -> dict[str, Any]:
+        body = self.body
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            body = body[0].get("body", body[0])
+        return body if isinstance(body, dict) else {}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -51,8 +57,8 @@ class Delivery:
             "tableId": self.table_id,
             "webhookId": self.webhook_id,
             "url": self.url,
-            "type": self.body.get("type"),
-            "recordId": self.body.get("recordId"),
+            "type": self._inner().get("type"),
+            "recordId": self._inner().get("recordId"),
             "body": self.body,
             "headers": dict(self.headers),
             "state": self.state,
@@ -104,7 +110,7 @@ class WebhookDispatcher:
         webhook_id: str,
         url: str,
         headers: dict[str, str],
-        body: dict[str, Any],
+        body: Any,
     ) -> int:
         self.start()
         with self._cond:

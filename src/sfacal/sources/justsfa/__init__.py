@@ -8,7 +8,10 @@ Public API (the Django-bound names are imported lazily, so the pure parts work w
 * records API: :class:`RecordsClient`, :func:`limiter_for`, :class:`RateLimiter`, :class:`Budget`,
   the budget stores (:class:`MemoryBudgetStore`, :class:`FileBudgetStore`,
   :class:`RedisBudgetStore`, :func:`default_store`);
-* normalising: :func:`record_change`, :func:`parse_datetime`;
+* normalising: :func:`record_change`, :func:`parse_datetime` (every answer variant public clients
+  show, read by the field-element settings); :mod:`.preview`: the first records as read, for
+  "Save and test";
+* write-back proof: :mod:`.writeback_test` (:func:`~.writeback_test.record_writeback_test`);
 * the :class:`~sfacal.sources.base.Source`: :class:`JustSfaSource` (``write_back``, ``poll``,
   ``check_connection``), :func:`write_back_item`;
 * Django-bound: :func:`poll` / :func:`poll_connection` (periodic poll), :func:`receive` (the

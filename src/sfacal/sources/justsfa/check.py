@@ -3,7 +3,8 @@
 The probes, each one request (all within the shared budget):
 
 1. ``GET records/?limit=1`` -- tenant, API key, data table (and the key's access to it);
-2. ``… &panelName=P`` -- the panel;
+2. ``… &panelName=P&limit=5`` -- the panel; its records are also shown as the product reads them
+   (``details["preview"]``, :mod:`.preview`), so a wrong field-element choice is seen at once;
 3. ``… &panelName=P&filterName=F`` -- the participant filter;
 4. the fields: looked up in the records the probes returned (the panel must show them, since the
    periodic poll reads through it). When the table has no record yet, each field is probed with a
@@ -16,12 +17,15 @@ Every wrong field is listed in ``CheckResult.problems``; ``error`` is the first 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sfacal.core.errors import InputError, SfacalError, SourceError, SourceIdentifierError
 
 from ..base import CheckResult
 from .client import SOURCE_LABEL, RecordItem, RecordsClient
+from .parse import field_text
+from .preview import PREVIEW_LIMIT, preview_records
 from .settings import JustSfaSettings, both_labels, label
 
 __all__ = ["check_connection", "check_saved_connection"]
@@ -88,7 +92,7 @@ def check_connection(
             return CheckResult.failure([exc], details={"verified": verified})
         verified.update(tenant="ok", api_key="ok", table="ok")
         try:
-            panel_page = api.list_records(panel=settings.panel, limit=1)
+            panel_page = api.list_records(panel=settings.panel, limit=PREVIEW_LIMIT)
         except SfacalError as exc:
             return CheckResult.failure([_as_setting(settings, exc, "panel")], details={"verified": verified})
         verified["panel"] = "ok"
@@ -98,7 +102,7 @@ def check_connection(
             return CheckResult.failure([_as_setting(settings, exc, "filter")], details={"verified": verified})
         verified["filter"] = "ok"
 
-        sample: list[RecordItem] = panel_page or filter_page
+        sample: list[RecordItem] = panel_page[:1] or filter_page
         problems: list[SfacalError] = []
         for setting, field_id in settings.field_settings().items():
             schedule = setting == "schedule_field"
@@ -126,7 +130,11 @@ def check_connection(
                 warnings.append(_unverified(setting, field_id, lang))
         if sample and settings.status_field:
             warnings += _status_warnings(settings, sample[0].record, lang)
-        details = {"verified": verified, "records_seen": len(sample)}
+        details: dict[str, Any] = {
+            "verified": verified,
+            "records_seen": len(sample),
+            "preview": preview_records(settings, panel_page, now=datetime.now(UTC)),
+        }
         if problems:
             return CheckResult.failure(problems, warnings=warnings, details=details)
         return CheckResult(
@@ -151,8 +159,11 @@ def _unverified(setting: str, field_id: str, lang: str) -> str:
 
 
 def _status_warnings(settings: JustSfaSettings, record: Mapping[str, Any], lang: str) -> list[str]:
-    value = record.get(settings.status_field or "")
-    if not isinstance(value, str) or not value.strip():
+    try:
+        value = field_text(settings, record, "status_field")
+    except InputError:
+        return []
+    if not value:
         return []
     known = set(settings.plan_values) | set(settings.actual_values)
     if value.strip() in known:

@@ -25,6 +25,7 @@ import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -101,6 +102,31 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def list_items(body: Any) -> list[RecordItem]:
+    """The items of a list answer, in every form public clients read: a JSON array or
+    ``{"records": [...]}``; items ``{"recordId", "record": {...}}``, ``{"record": {...}}`` (no
+    ``recordId``: the record-ID field names the record) or bare records (the values at the item's
+    top level, ``recordId`` among them or not)."""
+    if isinstance(body, Mapping) and isinstance(body.get("records"), list):
+        body = body["records"]
+    if body is None:
+        return []
+    if not isinstance(body, list):
+        raise SourceError(
+            f"the records list is neither a JSON array nor {{'records': [...]}} ({type(body).__name__})",
+            source=SOURCE_LABEL,
+        )
+    out: list[RecordItem] = []
+    for item in body:
+        if not isinstance(item, Mapping):
+            raise SourceError("a records list item is not an object", source=SOURCE_LABEL)
+        if isinstance(item.get("record"), Mapping):
+            out.append(RecordItem(item.get("recordId"), item["record"]))
+        else:
+            out.append(RecordItem(item.get("recordId"), {k: v for k, v in item.items() if k != "recordId"}))
+    return out
+
+
 class RecordsClient:
     """A records-API client for one connection. Close it (or use ``with``) when done."""
 
@@ -129,6 +155,8 @@ class RecordsClient:
                 "User-Agent": "sfacal (JUST.SFA calendar sync)",
             },
         )
+        self.last_exchange: tuple[int, str] = (0, "")
+        """Status and body text (at most 2,000 characters) of the last answer."""
 
     def close(self) -> None:
         self._http.close()
@@ -159,18 +187,7 @@ class RecordsClient:
         query["limit"] = str(limit or self.settings.page_size)
         query["offset"] = str(offset)
         query.update(params or {})
-        body = self._request("GET", query=query)
-        if not isinstance(body, list):
-            raise SourceError(
-                f"the records list is not a JSON array ({type(body).__name__})", source=SOURCE_LABEL
-            )
-        out: list[RecordItem] = []
-        for item in body:
-            if isinstance(item, Mapping) and isinstance(item.get("record"), Mapping):
-                out.append(RecordItem(item.get("recordId"), item["record"]))
-            else:
-                raise SourceError("a records list item has no 'record' object", source=SOURCE_LABEL)
-        return out
+        return list_items(self._request("GET", query=query))
 
     def iter_pages(
         self, *, panel: str | None, filter_name: str | None, start: int = 0, max_requests: int | None = None
@@ -186,8 +203,13 @@ class RecordsClient:
                 return
             offset += len(page)
 
+    def get_record(self, record_id: str) -> list[RecordItem]:
+        """``GET …/records/{recordId}`` (the same list form, one item)."""
+        return list_items(self._request("GET", path=f"{record_id}"))
+
     def update_records(self, items: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """``PUT …/records/`` with ``{"records": items}``; returns the answered record IDs."""
+        """``PUT …/records/`` with ``{"records": items}``; returns the answered record IDs (none
+        when a 2xx answer has no body, e.g. 204: that is success too)."""
         body = self._request("PUT", json_body={"records": list(items)})
         if isinstance(body, Mapping) and isinstance(body.get("recordIds"), list):
             return list(body["recordIds"])
@@ -195,9 +217,11 @@ class RecordsClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _request(self, method: str, *, query: Mapping[str, str] | None = None, json_body: Any = None) -> Any:
+    def _request(
+        self, method: str, *, query: Mapping[str, str] | None = None, json_body: Any = None, path: str = ""
+    ) -> Any:
         self.limiter.acquire(self.max_wait)
-        url = self.settings.records_url
+        url = self.settings.records_url + quote(path, safe="")
         try:
             response = self._http.request(method, url, params=query, json=json_body)
         except httpx.TimeoutException as exc:
@@ -208,8 +232,11 @@ class RecordsClient:
             ) from exc
         except httpx.HTTPError as exc:
             raise self._network_error(exc) from exc
+        self.last_exchange = (response.status_code, response.text[:2000])
         if response.status_code >= 400:
             raise self._error(response, query or {})
+        if not response.content.strip():
+            return None  # 2xx without a body (204): success
         try:
             return response.json()
         except ValueError as exc:

@@ -63,10 +63,14 @@ __all__ = [
     "EXTRA_PLACE",
     "EXTRA_RECORD_KEY",
     "EXTRA_TITLE",
+    "field_text",
     "parse_datetime",
     "parse_participants",
+    "pick_element",
+    "raw_field_text",
     "record_change",
     "record_id_of",
+    "record_identity",
     "ref_for",
 ]
 
@@ -135,13 +139,17 @@ def _parse_point(text: object, tz_name: str, field_name: str) -> datetime | date
     return naive.replace(tzinfo=timezone(offset))
 
 
-def _user_id(item: object) -> str | None:
+def _user_id(item: object, element: int = 0) -> str | None:
+    """The user ID of one participant: a string, a number, ``[a, b, ...]`` at ``element`` (a
+    one-element list: its element), or an object's ``userId``."""
     if isinstance(item, str):
         return item.strip() or None
     if isinstance(item, int) and not isinstance(item, bool):
         return str(item)
     if isinstance(item, list | tuple) and item:
-        return _user_id(item[0])
+        if len(item) > element:
+            return _user_id(item[element])
+        return _user_id(item[0]) if len(item) == 1 else None
     if isinstance(item, Mapping):
         for key in ("userId", "user_id", "id", "loginId", "login_id"):
             if key in item:
@@ -149,8 +157,9 @@ def _user_id(item: object) -> str | None:
     return None
 
 
-def parse_participants(value: object, field_name: str) -> tuple[str, ...]:
-    """JUST.SFA user IDs from a participants value; see the module doc."""
+def parse_participants(value: object, field_name: str, element: int = 0) -> tuple[str, ...]:
+    """JUST.SFA user IDs from a participants value; ``element``: which element of a participant
+    ``[a, b]`` is the user ID (J1 setting ``participant_element``); see the module doc."""
     if value is None or value == "":
         return ()
     if not isinstance(value, list | tuple):
@@ -161,7 +170,7 @@ def parse_participants(value: object, field_name: str) -> tuple[str, ...]:
         )
     out: dict[str, None] = {}
     for item in value:
-        uid = _user_id(item)
+        uid = _user_id(item, element)
         if uid is None:
             raise InputError(
                 field_name,
@@ -172,14 +181,27 @@ def parse_participants(value: object, field_name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _text(record: Mapping[str, Any], field_id: str | None) -> str:
+def _text(record: Mapping[str, Any], field_id: str | None, element: str = "join") -> str:
     """A field's value as text ('' when not configured, missing or empty), checked and cleaned
-    (:func:`~sfacal.core.text.incoming_text`, naming the JUST.SFA field)."""
-    value = _raw_text(record, field_id)
+    (:func:`~sfacal.core.text.incoming_text`, naming the JUST.SFA field). An array value is read
+    by ``element`` (:data:`~.settings.ELEMENT_CHOICES`)."""
+    value = _raw_text(record, field_id, element)
     return incoming_text(value, field_id or "") if value else ""
 
 
-def _raw_text(record: Mapping[str, Any], field_id: str | None) -> str:
+def pick_element(items: list[str], element: str) -> str:
+    """One text of an array value's texts, by ``element`` (``1``–``4``, ``last``, ``join``)."""
+    if element == "join":
+        return ", ".join(p for p in items if p)
+    if element == "last":
+        return next((p for p in reversed(items) if p), "")
+    index = int(element) - 1
+    if len(items) > index:
+        return items[index]
+    return items[0] if len(items) == 1 else ""
+
+
+def _raw_text(record: Mapping[str, Any], field_id: str | None, element: str = "join") -> str:
     if not field_id:
         return ""
     value = record.get(field_id)
@@ -197,12 +219,24 @@ def _raw_text(record: Mapping[str, Any], field_id: str | None) -> str:
             if isinstance(item, list | tuple):  # a user value [[id, name]]: the name reads best
                 item = item[-1] if item else ""
             parts.append(_raw_text({"v": item}, "v"))
-        return ", ".join(p for p in parts if p)
+        return pick_element(parts, element)
     if isinstance(value, Mapping):
         for key in ("value", "label", "name", "text"):
             if key in value:
                 return _raw_text(value, key)
     raise InputError(field_id, "a text value is required", reason_ja="文字列の値が必要です")
+
+
+def raw_field_text(record: Mapping[str, Any], field_id: str) -> str:
+    """A field's value as text exactly as received (arrays joined), without cleaning: what the
+    write-back test must restore."""
+    return _raw_text(record, field_id)
+
+
+def field_text(settings: JustSfaSettings, record: Mapping[str, Any], setting: str) -> str:
+    """The text of the field configured as ``setting`` (e.g. ``customer_field``), an array value
+    read by that field's element setting; stripped."""
+    return _text(record, getattr(settings, setting), settings.element_for(setting)).strip()
 
 
 def record_id_of(raw: object) -> str:
@@ -216,6 +250,41 @@ def record_id_of(raw: object) -> str:
     if isinstance(raw, str) and raw.strip() and len(raw.strip()) <= MAX_RECORD_ID:
         return check_storable(raw.strip(), "recordId")
     raise InputError("recordId", "a record number is required", reason_ja="レコード番号が必要です")
+
+
+def record_identity(settings: JustSfaSettings, raw_id: object, record: object) -> str:
+    """The ID a record is stored under: the ``record_id_field``'s value when one is configured
+    (the autonumber 予定番号, for tenants whose list items carry no ``recordId``; then it is the
+    identity everywhere, webhook and poll alike), else ``recordId``."""
+    field_id = settings.record_id_field
+    if not field_id:
+        if raw_id is None:
+            raise InputError(
+                "recordId",
+                "is missing: if JUST.SFA sends no recordId, set the record-ID field (the autonumber 予定番号)",
+                reason_ja="recordId がありません。JUST.SFA が recordId を送らない場合は、レコードIDフィールド（採番の予定番号）を設定してください",
+            )
+        return record_id_of(raw_id)
+    value = _text(record, field_id, "1").strip() if isinstance(record, Mapping) else ""
+    if not value:
+        raise InputError(
+            field_id,
+            "the record-ID field has no value (check that the panel and the webhook send it)",
+            reason_ja="レコードIDフィールドに値がありません（パネルと Webhook の送信対象に含まれているか確認してください）",
+        )
+    return record_id_of(value)
+
+
+_FLAG_TRUE = frozenset({"1", "true", "on", "yes", "終日", "○", "◯", "✓", "はい"})
+
+
+def _flagged_all_day(settings: JustSfaSettings, record: Mapping[str, Any]) -> bool:
+    if not settings.all_day_field:
+        return False
+    value = record.get(settings.all_day_field)
+    if value is True:
+        return True
+    return _text(record, settings.all_day_field, "1").strip().lower() in _FLAG_TRUE
 
 
 def ref_for(settings: JustSfaSettings, record_id: str) -> SourceRef:
@@ -254,8 +323,11 @@ def _schedule_value(settings: JustSfaSettings, record: Mapping[str, Any]) -> tup
     return period, participants
 
 
-def _period(settings: JustSfaSettings, period: object) -> tuple[Span, tuple[LocalTimeNote, ...]]:
-    """The span of a period and what reading its wall-clock times adjusted (RFC 5545)."""
+def _period(
+    settings: JustSfaSettings, period: object, flagged: bool = False
+) -> tuple[Span, tuple[LocalTimeNote, ...]]:
+    """The span of a period and what reading its wall-clock times adjusted (RFC 5545).
+    ``flagged``: the all-day field says all-day, so a timed period covers its local days."""
     sf = settings.schedule_field
     pkey = f"{sf}_period"
     if isinstance(period, Mapping):
@@ -278,6 +350,11 @@ def _period(settings: JustSfaSettings, period: object) -> tuple[Span, tuple[Loca
         if end < start:
             raise InputError(pkey, "the end is before the start", reason_ja="終了が開始より前です")
         local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        if flagged:
+            last = local_end.date()
+            if local_end.time() == time() and last > local_start.date():
+                last -= timedelta(days=1)  # midnight after the last day
+            return AllDaySpan.inclusive(local_start.date(), max(last, local_start.date())), ()
         if (
             settings.midnight_all_day
             and local_start.time() == time()
@@ -297,14 +374,14 @@ def _choice(value: str, values: tuple[str, ...]) -> bool:
 
 
 def _status(settings: JustSfaSettings, record: Mapping[str, Any]) -> Status:
-    value = _text(record, settings.status_field).strip()
+    value = field_text(settings, record, "status_field")
     if value and _choice(value, settings.actual_values):
         return Status.ACTUAL
     return Status.PLAN
 
 
 def _kind(settings: JustSfaSettings, record: Mapping[str, Any], purpose: str, customer: str) -> Kind:
-    value = _text(record, settings.kind_field).strip()
+    value = field_text(settings, record, "kind_field")
     if value and _choice(value, settings.meeting_values):
         return Kind.MEETING
     if value and _choice(value, settings.task_values):
@@ -322,13 +399,13 @@ def record_change(
     """The canonical change for one record (a :class:`Schedule`, or a :class:`ScheduleDeletion`
     when the schedule field is empty). ``received_at`` is the update time unless the record has an
     ``updated_field`` value."""
-    rid = record_id_of(record_id)
     if not isinstance(record, Mapping):
         raise InputError(
             "record",
             "an object of field values is required",
             reason_ja="フィールド値のオブジェクトが必要です",
         )
+    rid = record_identity(settings, record_id, record)
     updated_at = received_at
     if settings.updated_field and _text(record, settings.updated_field):
         value = parse_datetime(
@@ -341,17 +418,19 @@ def record_change(
     if sched is None:
         return ScheduleDeletion(ref, updated_at)
     period, participants_raw = sched
-    span, notes = _period(settings, period)
-    participants = parse_participants(participants_raw, f"{settings.schedule_field}_participants")
+    span, notes = _period(settings, period, _flagged_all_day(settings, record))
+    participants = parse_participants(
+        participants_raw, f"{settings.schedule_field}_participants", settings.participant_element
+    )
     title = _text(record, settings.title_field)
     location = _text(record, settings.location_field)
     content = _text(record, settings.content_field)
-    purpose = _text(record, settings.purpose_field).strip()
-    customer = _text(record, settings.customer_field).strip()
-    address = _text(record, settings.address_field).strip()
+    purpose = field_text(settings, record, "purpose_field")
+    customer = field_text(settings, record, "customer_field")
+    address = field_text(settings, record, "address_field")
     extra = {EXTRA_TITLE: title, EXTRA_PLACE: location, EXTRA_CONTENT: content}
     if settings.key_field:
-        key = _text(record, settings.key_field).strip()
+        key = _text(record, settings.key_field, "1").strip()
         if key:
             extra[EXTRA_RECORD_KEY] = key
     return Schedule(
@@ -363,7 +442,7 @@ def record_change(
         title=title,
         content=content,
         purpose=purpose or None,
-        business_name=_text(record, settings.business_field).strip() or None,
+        business_name=field_text(settings, record, "business_field") or None,
         customer_name=customer or None,
         customer_address=address or location.strip() or None,
         participants=participants,
@@ -373,8 +452,12 @@ def record_change(
     )
 
 
-def deletion(settings: JustSfaSettings, record_id: object, *, received_at: datetime) -> ScheduleDeletion:
-    return ScheduleDeletion(ref_for(settings, record_id_of(record_id)), received_at)
+def deletion(
+    settings: JustSfaSettings, record_id: object, *, received_at: datetime, record: object = None
+) -> ScheduleDeletion:
+    """A deletion of the record (by :func:`record_identity`: with a record-ID field, the
+    deletion's last values must carry it)."""
+    return ScheduleDeletion(ref_for(settings, record_identity(settings, record_id, record)), received_at)
 
 
 def format_datetime(value: datetime, tz_name: str) -> str:

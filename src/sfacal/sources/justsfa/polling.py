@@ -13,7 +13,10 @@ are deleted between two pages:
 * only records whose latest state was accepted before the pass started;
 * only when absent from two complete passes in a row (the first absence makes a candidate);
 * and never more than half of the known records at once (a filter that suddenly matches nothing
-  must not wipe every calendar): then nothing is deleted and the sync log says why.
+  must not wipe every calendar): then nothing is deleted and the sync log says why;
+* never after a pass in which a listed record could not be identified (no ``recordId`` and no
+  record-ID field value): an unidentified record is not absent, so nothing is deleted and the sync
+  log names the setting to fix.
 
 Each stored change carries the time its page was read as its update time, so a webhook that
 arrived after the page was read wins over the page (``inbox`` drops older states).
@@ -35,7 +38,7 @@ from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, StoredSchedule, SyncLogEntry, Trigger
 
 from .client import RecordsClient
-from .parse import record_change, record_id_of, ref_for
+from .parse import record_change, record_identity, ref_for
 from .settings import JustSfaSettings
 
 __all__ = ["PollResult", "poll", "poll_connection"]
@@ -54,6 +57,7 @@ class PollResult:
         self.unchanged = 0
         self.invalid = 0
         self.deleted = 0
+        self.unidentified = 0
         self.requests = 0
         self.complete = False
         self.error: SfacalError | None = None
@@ -64,6 +68,7 @@ class PollResult:
             "unchanged": self.unchanged,
             "invalid": self.invalid,
             "deleted": self.deleted,
+            "unidentified": self.unidentified,
             "requests": self.requests,
             "complete": self.complete,
             "error": self.error.code if self.error else "",
@@ -103,6 +108,7 @@ def poll_connection(
         state["seen"] = []
         offset = 0
     seen: set[str] = set(state.get("seen") or [])
+    unidentified = int(state.get("unidentified") or 0)
     try:
         for page_offset, page in api.iter_pages(
             panel=settings.panel,
@@ -123,11 +129,17 @@ def poll_connection(
     finally:
         if own:
             api.close()
+    unidentified += result.unidentified
     if result.complete:
-        _deletions(connection, settings, state, seen, now(), result)
-        state.update(offset=0, seen=[], pass_started_at=None, last_full_pass_at=now().isoformat())
+        if unidentified:
+            _unidentified_warning(connection, unidentified)
+        else:
+            _deletions(connection, settings, state, seen, now(), result)
+        state.update(
+            offset=0, seen=[], unidentified=0, pass_started_at=None, last_full_pass_at=now().isoformat()
+        )
     else:
-        state.update(offset=offset, seen=sorted(seen))
+        state.update(offset=offset, seen=sorted(seen), unidentified=unidentified)
     state.update(
         last_poll_at=now().isoformat(),
         last_error=result.error.code if result.error else "",
@@ -148,7 +160,13 @@ def _accept_item(
     result: PollResult,
 ) -> None:
     try:
-        rid = record_id_of(record_id)
+        rid = record_identity(settings, record_id, record)
+    except InputError as exc:
+        result.invalid += 1
+        result.unidentified += 1
+        log.warning("JUST.SFA poll: a record without an ID skipped: %s", exc.detail)
+        return
+    try:
         seen.add(rid)
         change = record_change(settings, record, rid, received_at=read_at)
     except InputError as exc:
@@ -160,6 +178,24 @@ def _accept_item(
         result.accepted += 1
     else:
         result.unchanged += 1
+
+
+def _unidentified_warning(connection: SourceConnection, count: int) -> None:
+    message = (
+        f"{count} listed records carried no record ID (recordId, or the record-ID field's value), so "
+        "they were skipped and no deletion was looked for. If JUST.SFA lists records without "
+        "recordId, set the record-ID field (the autonumber 予定番号) on the JUST.SFA screen."
+    )
+    log.error("JUST.SFA poll of connection %s: %s", connection.pk, message)
+    SyncLogEntry.objects.create(
+        company_id=connection.company_id,
+        trigger=Trigger.POLL,
+        operation="detect_deletions",
+        result=LogResult.WARNING,
+        source=connection.kind,
+        error_code="source_listing_suspicious",
+        message=message,
+    )
 
 
 def _deletions(

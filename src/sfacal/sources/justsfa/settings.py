@@ -51,8 +51,40 @@ OPTIONAL_FIELDS = (
     "customer_field",
     "address_field",
     "updated_field",
+    "record_id_field",
+    "all_day_field",
 )
 """Field identifiers that enable more rules: record key for write-back, S1 status, S2 purpose..."""
+
+ELEMENT_SETTINGS: Mapping[str, str] = {
+    "status_field": "status_element",
+    "kind_field": "kind_element",
+    "purpose_field": "purpose_element",
+    "business_field": "business_element",
+    "customer_field": "customer_element",
+    "address_field": "address_element",
+}
+"""Which element of an array value each field is read from (config key per field setting).
+
+Public JUST.DB code reads select values as ``value[0]`` and lookups as ``value[1]`` or
+``value[3]``; a plain string is read as it is whatever the setting."""
+ELEMENT_CHOICES = ("auto", "1", "2", "3", "4", "last", "join")
+"""``auto``: the default of the field (:data:`ELEMENT_DEFAULTS`); ``1``–``4``: that element (a
+one-element array is read as its element); ``last``: the last non-empty element; ``join``: every
+element joined with ", "."""
+ELEMENT_DEFAULTS: Mapping[str, str] = {
+    "status_field": "1",  # a select: ["予定"]
+    "kind_field": "1",
+    "purpose_field": "1",
+    "business_field": "1",
+    "customer_field": "last",  # a lookup: ["12", "C-001", "…", "株式会社A"]
+    "address_field": "last",
+}
+PARTICIPANT_ELEMENTS = ("1", "2")
+"""Which element of a participant ``[a, b]`` is the user ID (``1``: ``[userId, name]``)."""
+WRITEBACK_FORMS = ("recordId", "recordKey")
+"""How a write-back ``PUT`` addresses the record: ``{"recordId": N}`` (the only form seen in
+public code) or ``{"recordKey": {key_field: value}}``."""
 
 LABELS: Mapping[str, tuple[str, str]] = {
     "tenant": ("テナント", "tenant"),
@@ -73,6 +105,16 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "customer_field": ("顧客名フィールド識別名", "customer name field identifier"),
     "address_field": ("顧客住所フィールド識別名", "customer address field identifier"),
     "updated_field": ("更新日時フィールド識別名", "updated-at field identifier"),
+    "record_id_field": ("レコードIDフィールド識別名", "record-ID field identifier"),
+    "all_day_field": ("終日フィールド識別名", "all-day flag field identifier"),
+    "participant_element": ("参加者のユーザーIDの位置", "position of the user ID in a participant"),
+    "writeback_form": ("書き戻しのレコード指定方法", "how write-back names the record"),
+    "status_element": ("状態の配列の読み方", "how to read an array status value"),
+    "kind_element": ("区分の配列の読み方", "how to read an array kind value"),
+    "purpose_element": ("商談目的の配列の読み方", "how to read an array purpose value"),
+    "business_element": ("業務名の配列の読み方", "how to read an array business name value"),
+    "customer_element": ("顧客名の配列の読み方", "how to read an array customer value"),
+    "address_element": ("顧客住所の配列の読み方", "how to read an array address value"),
 }
 
 CONFIG_KEYS = (
@@ -88,6 +130,10 @@ CONFIG_KEYS = (
     "meeting_values",
     "task_values",
     "midnight_all_day",
+    "participant_element",
+    *ELEMENT_SETTINGS.values(),
+    "writeback_form",
+    "writeback_test",
     "requests_per_minute",
     "requests_per_day",
     "minute_seconds",
@@ -268,11 +314,17 @@ class JustSfaSettings:
     customer_field: str | None = None
     address_field: str | None = None
     updated_field: str | None = None
+    record_id_field: str | None = None
+    all_day_field: str | None = None
     plan_values: tuple[str, ...] = ("予定",)
     actual_values: tuple[str, ...] = ("実績",)
     meeting_values: tuple[str, ...] = ("商談",)
     task_values: tuple[str, ...] = ("業務",)
     midnight_all_day: bool = True
+    participant_element: int = 0
+    elements: Mapping[str, str] = field(default_factory=dict)
+    writeback_form: str = "recordId"
+    writeback_test: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     requests_per_minute: int = DEFAULT_PER_MINUTE
     requests_per_day: int = DEFAULT_PER_DAY
     minute_seconds: float = 60.0
@@ -319,6 +371,22 @@ class JustSfaSettings:
     def field_settings(self) -> dict[str, str]:
         """Configured field identifiers only (config key -> identifier)."""
         return {k: v for k, v in self.identifiers().items() if k.endswith("_field")}
+
+    def element_for(self, setting: str) -> str:
+        """How an array value of the field ``setting`` is read (``1``–``4``, ``last`` or ``join``)."""
+        chosen = self.elements.get(setting, "auto")
+        return ELEMENT_DEFAULTS.get(setting, "join") if chosen == "auto" else chosen
+
+    def writeback_fingerprint(self) -> str:
+        """What a passed write-back test proves: this tenant, table and update form."""
+        key = self.key_field or "" if self.writeback_form == "recordKey" else ""
+        return "|".join((self.base_url, self.table, self.writeback_form, key, self.content_field))
+
+    @property
+    def writeback_proven(self) -> bool:
+        """Whether a write-back test passed with the current tenant, table and update form."""
+        test = self.writeback_test
+        return bool(test.get("ok")) and test.get("fingerprint") == self.writeback_fingerprint()
 
     def setting_for_identifier(self, identifier: str) -> str | None:
         """Which config key holds ``identifier`` (to name it in an error)."""
@@ -372,6 +440,37 @@ class JustSfaSettings:
         midnight = config.get("midnight_all_day", True)
         if not isinstance(midnight, bool):
             raise _err("midnight_all_day", "true or false is required", "true か false を指定してください")
+        elements = {}
+        for setting, element_key in ELEMENT_SETTINGS.items():
+            chosen = _text(config, element_key) or "auto"
+            if chosen not in ELEMENT_CHOICES:
+                raise _err(
+                    element_key,
+                    f"one of {', '.join(ELEMENT_CHOICES)} is required",
+                    "選択肢から選んでください",
+                )
+            elements[setting] = chosen
+        participant = (
+            _text(config, "participant_element")
+            if not isinstance(config.get("participant_element"), int)
+            else str(config["participant_element"])
+        )
+        if (participant or "1") not in PARTICIPANT_ELEMENTS:
+            raise _err("participant_element", "1 or 2 is required", "1 か 2 を選んでください")
+        form = _text(config, "writeback_form") or "recordId"
+        if form not in WRITEBACK_FORMS:
+            raise _err(
+                "writeback_form",
+                "recordId or recordKey is required",
+                "recordId か recordKey を選んでください",
+            )
+        if form == "recordKey" and not values.get("key_field"):
+            raise _err(
+                "key_field",
+                "the recordKey form needs the record key field",
+                "recordKey で書き戻すにはレコードキーフィールドの識別名が必要です",
+            )
+        test = config.get("writeback_test")
         settings = cls(
             tenant=tenant,
             base_url=base,
@@ -382,6 +481,10 @@ class JustSfaSettings:
             meeting_values=_values(config, "meeting_values", ("商談",)),
             task_values=_values(config, "task_values", ("業務",)),
             midnight_all_day=midnight,
+            participant_element=int(participant or "1") - 1,
+            elements=elements,
+            writeback_form=form,
+            writeback_test=test if isinstance(test, Mapping) else {},
             requests_per_minute=per_minute,
             requests_per_day=per_day,
             minute_seconds=_seconds(config, "minute_seconds", 60.0) or 60.0,

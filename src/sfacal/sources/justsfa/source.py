@@ -6,8 +6,12 @@ subject → 見出し (title field), location → 場所, body → 内容, times
 period (``YYYY-MM-DDTHH:MM+09:00`` in the company's zone; an all-day span as two dates, the last day
 included). The period is sent together with the current participants, so that they are kept.
 
-The record is addressed by its record key (``recordKey: {key_field: value}``, the confirmed form)
-when a key field is configured and the stored schedule has its value, else by ``recordId``.
+The record is addressed in the update form chosen in the settings (``writeback_form``):
+``{"recordId": N}`` (the default: the only form seen in public code) or
+``{"recordKey": {key_field: value}}``. Neither is documented by the vendor, so nothing is written
+until the write-back test (:mod:`.writeback_test`) has passed with the current tenant, table and
+form: until then :meth:`JustSfaSource.write_back` raises
+:class:`~sfacal.core.errors.WriteBackUnprovenError` and the engine restores the SFA version.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sfacal.core.errors import InputError
+from sfacal.core.errors import InputError, WriteBackUnprovenError
 from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
 
@@ -26,7 +30,7 @@ from .client import RecordsClient
 from .parse import EXTRA_RECORD_KEY, format_datetime
 from .settings import JustSfaSettings
 
-__all__ = ["JustSfaSource", "write_back_item"]
+__all__ = ["JustSfaSource", "address_item", "write_back_item"]
 
 
 def write_back_item(settings: JustSfaSettings, schedule: Schedule, edit: ScheduleEdit) -> dict[str, Any]:
@@ -54,11 +58,23 @@ def write_back_item(settings: JustSfaSettings, schedule: Schedule, edit: Schedul
         }
     if not record:
         raise InputError("edit", "nothing to write back", reason_ja="書き戻す変更がありません")
-    key = schedule.extra.get(EXTRA_RECORD_KEY, "")
-    if settings.key_field and key:
-        return {"recordKey": {settings.key_field: key}, "record": record}
-    record_id = schedule.ref.record_id
-    return {"recordId": int(record_id) if record_id.isdigit() else record_id, "record": record}
+    return {
+        **address_item(settings, schedule.ref.record_id, schedule.extra.get(EXTRA_RECORD_KEY, "")),
+        "record": record,
+    }
+
+
+def address_item(settings: JustSfaSettings, record_id: str, key: str) -> dict[str, Any]:
+    """How a ``PUT`` item names its record, in the configured update form."""
+    if settings.writeback_form == "recordKey":
+        if not (settings.key_field and key):
+            raise InputError(
+                "key_field",
+                "the record has no record key value to address it by",
+                reason_ja="レコードキーの値がないため、レコードを指定できません",
+            )
+        return {"recordKey": {settings.key_field: key}}
+    return {"recordId": int(record_id) if record_id.isdigit() else record_id}
 
 
 class JustSfaSource:
@@ -94,7 +110,13 @@ class JustSfaSource:
             return check_connection(self.settings, client=client)
 
     def write_back(self, schedule: Schedule, edit: ScheduleEdit) -> None:
-        """T1: ``PUT`` the edit to the record; raises a typed error if JUST.SFA refuses."""
+        """T1: ``PUT`` the edit to the record; raises a typed error if JUST.SFA refuses, and
+        :class:`WriteBackUnprovenError` (nothing sent) until the write-back test has passed."""
+        if not self.settings.writeback_proven:
+            raise WriteBackUnprovenError(
+                "JUST.SFA write-back has not passed the write-back test with the current settings",
+                source=self.settings.source,
+            )
         item = write_back_item(self.settings, schedule, edit)
         with self.client() as client:
             client.update_records([item])

@@ -10,9 +10,14 @@ Order of checks, each failure answered with JSON ``{"ok": false, "error": {"code
 3. the secret request header, when the connection demands one (401 if missing or wrong; constant
    time);
 4. the body: at most :data:`MAX_BODY_BYTES` (413), JSON nested at most
-   :data:`~sfacal.sources.jsonbody.MAX_DEPTH` levels (400 ``invalid_json``), an object with a known
-   ``type`` (400 ``unknown_type`` naming ``type``);
-5. the test send (``TEST`` and similar types) is answered 200 and logged, nothing else happens;
+   :data:`~sfacal.sources.jsonbody.MAX_DEPTH` levels (400 ``invalid_json``); the delivery is the
+   object itself, or the first item of an array, or that item's ``body`` (``[{"body": {...}}]``,
+   the form an older public handler read) — one delivery per request (400 ``invalid_body``);
+5. a test send is answered 200, logged as a test (operation ``test``) and never stored: an empty
+   body, ``{}`` or ``[]``, a ``TEST``-like ``type``, or any body that names no record (``recordId``
+   missing, 0 or empty, and no record-ID field value) — the test send's body is not public and
+   may be an ordinary record body with sample data and ``recordId`` 0. A body that names a record
+   needs a known ``type`` (400 ``unknown_type`` naming ``type``);
 6. the record is normalised (400 ``input_invalid`` naming the field: a missing schedule field, an
    end before the start, a year outside 1900-2200, a NUL character or a lone surrogate in
    ``recordId`` or a participant) and handed to ``inbox.accept()`` inside the request (S11). Only
@@ -58,7 +63,7 @@ from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.jsonbody import BodyNotJson, parse_json
 
-from .parse import deletion, record_change, record_id_of
+from .parse import deletion, record_change
 from .settings import JustSfaSettings
 
 __all__ = ["MAX_BODY_BYTES", "RECORD_TYPES", "TEST_TYPES", "receive", "unknown"]
@@ -270,6 +275,8 @@ def _receive(request: HttpRequest, token: str) -> HttpResponse:
         return _reject(request, connection, too_big, f"body unreadable: {type(exc).__name__}")
     if len(raw) > MAX_BODY_BYTES:
         return _reject(request, connection, too_big, f"body of {len(raw)} bytes")
+    if not raw.strip():
+        return _test_send(connection, "empty body")
     try:
         body = parse_json(raw, encoding="utf-8-sig")
     except BodyNotJson as exc:
@@ -284,6 +291,9 @@ def _receive(request: HttpRequest, token: str) -> HttpResponse:
             ),
             f"invalid JSON: {exc.reason}",
         )
+    body = _delivery(body)
+    if body == {}:
+        return _test_send(connection, "empty body")
     if not isinstance(body, dict):
         return _reject(
             request,
@@ -299,9 +309,10 @@ def _receive(request: HttpRequest, token: str) -> HttpResponse:
     kind = body.get("type")
     kind_text = kind.strip().upper() if isinstance(kind, str) else ""
     if kind_text in TEST_TYPES:
-        log.info("JUST.SFA webhook test send received for connection %s", connection.pk)
-        _sync_log(connection, LogResult.SUCCESS, "test", message="test send received")
-        return JsonResponse({"ok": True, "test": True})
+        return _test_send(connection, f"type {kind_text}")
+    if not _names_a_record(connection, body):
+        shown = clean_text(str(kind))[:40] if kind is not None else "(no type)"
+        return _test_send(connection, f"{shown} without a record ID")
     if kind_text not in RECORD_TYPES:
         shown = str(kind)[:40] if kind is not None else "(missing)"
         return _reject(
@@ -319,6 +330,38 @@ def _receive(request: HttpRequest, token: str) -> HttpResponse:
     return _handle_record(request, connection, kind_text, body)
 
 
+def _delivery(body: Any) -> Any:
+    """The delivery object of a body in any of the forms of the module doc (``{}`` for ``[]``)."""
+    if isinstance(body, list):
+        if not body:
+            return {}
+        if len(body) != 1 or not isinstance(body[0], dict):
+            return body  # refused as invalid_body
+        body = body[0]
+        inner = body.get("body")
+        return inner if isinstance(inner, dict) and "type" not in body else body
+    if isinstance(body, dict) and isinstance(body.get("body"), dict) and "type" not in body:
+        return body["body"]
+    return body
+
+
+def _names_a_record(connection: SourceConnection, body: dict[str, Any]) -> bool:
+    """Whether the body identifies a record: a ``recordId`` other than 0 / empty, or a value of
+    the configured record-ID field."""
+    raw = body.get("recordId")
+    if raw not in (None, 0, "0", "", False):
+        return True
+    field_id = (connection.config or {}).get("record_id_field")
+    record = body.get("record")
+    return bool(field_id) and isinstance(record, dict) and record.get(field_id) not in (None, "", [], 0, "0")
+
+
+def _test_send(connection: SourceConnection, what: str) -> JsonResponse:
+    log.info("JUST.SFA webhook test send received for connection %s (%s)", connection.pk, what)
+    _sync_log(connection, LogResult.SUCCESS, "test", message=f"test send received ({what}); nothing stored")
+    return JsonResponse({"ok": True, "test": True})
+
+
 def _handle_record(
     request: HttpRequest, connection: SourceConnection, kind: str, body: dict[str, Any]
 ) -> JsonResponse:
@@ -329,7 +372,7 @@ def _handle_record(
         now = dj_timezone.now()
         record = body.get("record")
         if kind == "DELETE_RECORD":
-            change: Any = deletion(settings, raw_id, received_at=now)
+            change: Any = deletion(settings, raw_id, received_at=now, record=record)
         else:
             if record is None:
                 raise InputError("record", "is required", reason_ja="record が必要です")
@@ -386,7 +429,7 @@ def _handle_record(
         result = LogResult.WARNING
     _sync_log(connection, result, "receive", record_id=accepted.record_id, subject=subject, message=message)
     return JsonResponse(
-        {"ok": True, "outcome": accepted.outcome.value, "recordId": record_id_of(raw_id)},
+        {"ok": True, "outcome": accepted.outcome.value, "recordId": accepted.record_id},
         json_dumps_params={"ensure_ascii": False},
     )
 

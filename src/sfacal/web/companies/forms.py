@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from sfacal.core.errors import InputError, PfxUnreadableError
+from sfacal.core.errors import InputError, PfxUnreadableError, SfacalError
 from sfacal.core.windows_zones import require_windows_zone
 from sfacal.directory.companies.certs import PfxInfo, parse_thumbprint, read_pfx
 from sfacal.directory.companies.models import (
@@ -25,6 +25,8 @@ from sfacal.directory.companies.models import (
     CompanySettings,
     Direction,
 )
+from sfacal.directory.connections.models import SourceConnection, SourceKind
+from sfacal.sources.justsfa.settings import JustSfaSettings
 
 TOKEN_ENDPOINT = re.compile(
     r"^https://[^/\s]+/(?P<tenant>[^/\s]+)/oauth2/(?P<v2>v2\.0/)?token/?$", re.IGNORECASE
@@ -247,8 +249,31 @@ class CompanySettingsForm(forms.Form):
         return upload
 
     # -- cross-field checks ---------------------------------------------------------------------
+    def _check_two_way(self, data: Mapping[str, Any]) -> None:
+        """Two-way is turned on only when every JUST.SFA connection in use has passed its
+        write-back test (JUST.SFA's update form is not public: it must be proven first)."""
+        if data.get("direction") != Direction.TWO_WAY or self.instance.direction == Direction.TWO_WAY:
+            return
+        for connection in SourceConnection.objects.filter(
+            company=self.instance.company, kind=SourceKind.JUSTSFA, enabled=True
+        ):
+            try:
+                proven = JustSfaSettings.from_connection(connection).writeback_proven
+            except SfacalError:
+                continue  # incomplete settings: nothing is read from or written to it
+            if not proven:
+                self.add_error(
+                    "direction",
+                    _(
+                        "Two-way needs a passed JUST.SFA write-back test first: run it on "
+                        "Connections › JUST.SFA (write-back test) with an existing record."
+                    ),
+                )
+                return
+
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
+        self._check_two_way(data)
         for name in ("client_secret", "certificate_password"):
             if not data.get(name) and isinstance(self.held.get(name), str):
                 data[name] = self.held[name]

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from sfacal.core.errors import InputError, normalize_lang
 from sfacal.directory.companies.models import new_token
 from sfacal.directory.connections.models import SourceConnection, UserMapping
-from sfacal.sources.justsfa.settings import JustSfaSettings
+from sfacal.engine.models import StoredSchedule
+from sfacal.sources.justsfa.settings import JustSfaSettings, source_name
 
 IDENTIFIER_FIELDS: list[tuple[str, Any, str]] = [
     ("table", _("Data table identifier"), "table_162331777"),
@@ -35,6 +36,49 @@ OPTIONAL_FIELDS: list[tuple[str, Any]] = [
     ("address_field", _("Customer address field identifier")),
     ("key_field", _("Record key field identifier")),
     ("updated_field", _("Updated-at field identifier")),
+    ("record_id_field", _("Record-ID field identifier (when JUST.SFA sends no recordId)")),
+    ("all_day_field", _("All-day flag field identifier")),
+]
+ELEMENT_CHOICES = [
+    ("auto", _("Automatic (selects: 1st element, lookups: last)")),
+    ("1", _("1st element")),
+    ("2", _("2nd element")),
+    ("3", _("3rd element")),
+    ("4", _("4th element")),
+    ("last", _("Last element")),
+    ("join", _("All elements joined with “, ”")),
+]
+ELEMENT_FIELDS: list[tuple[str, Any, Any]] = [
+    ("status_element", _("Status: array value read as"), _("Example: [Plan] → Plan (1st element)")),
+    ("kind_element", _("Kind: array value read as"), _("Example: [Meeting] → Meeting (1st element)")),
+    (
+        "purpose_element",
+        _("Purpose: array value read as"),
+        _("Example: [New business] → New business (1st element)"),
+    ),
+    (
+        "business_element",
+        _("Business name: array value read as"),
+        _("Example: [Meeting] → Meeting (1st element)"),
+    ),
+    (
+        "customer_element",
+        _("Customer name: array value read as"),
+        _("Example: [12, C-001, , ACME Inc.] → ACME Inc. (last element)"),
+    ),
+    (
+        "address_element",
+        _("Customer address: array value read as"),
+        _("Example: [12, C-001, , 1-1 Marunouchi] → 1-1 Marunouchi (last element)"),
+    ),
+]
+PARTICIPANT_CHOICES = [
+    ("1", _("1st element: [user ID, name]")),
+    ("2", _("2nd element: [name, user ID]")),
+]
+WRITEBACK_FORM_CHOICES = [
+    ("recordId", _("recordId (the form seen in public code)")),
+    ("recordKey", _("recordKey (by the record key field)")),
 ]
 LIST_FIELDS: list[tuple[str, Any, str]] = [
     ("plan_values", _("Status values meaning a plan"), "予定"),
@@ -48,6 +92,8 @@ CONNECTION_KEYS = (
     "base_url",
     *[k for k, *_r in IDENTIFIER_FIELDS],
     *[k for k, _l in OPTIONAL_FIELDS],
+    *[k for k, *_r in ELEMENT_FIELDS],
+    "participant_element",
 )
 
 
@@ -82,6 +128,21 @@ class JustSfaForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     remove_header = forms.BooleanField(label=_("Do not require a secret header"), required=False)
+    participant_element = forms.ChoiceField(
+        label=_("Which element of a participant is the user ID"),
+        choices=PARTICIPANT_CHOICES,
+        initial="1",
+        required=False,
+    )
+    midnight_all_day = forms.BooleanField(
+        label=_("Read a period from midnight to a later midnight as all-day"), required=False, initial=True
+    )
+    writeback_form = forms.ChoiceField(
+        label=_("How write-back names the record"),
+        choices=WRITEBACK_FORM_CHOICES,
+        initial="recordId",
+        required=False,
+    )
 
     def __init__(
         self,
@@ -107,6 +168,11 @@ class JustSfaForm(forms.Form):
                 *[k for k, _l in OPTIONAL_FIELDS],
             ):
                 initial[key] = config.get(key, "")
+            for key, *_r in ELEMENT_FIELDS:
+                initial[key] = config.get(key, "auto")
+            initial["participant_element"] = str(config.get("participant_element", "1"))
+            initial["midnight_all_day"] = config.get("midnight_all_day", True) is not False
+            initial["writeback_form"] = config.get("writeback_form", "recordId")
             for key, _label, default in LIST_FIELDS:
                 value = config.get(key)
                 # A list is shown with the reader's separator; both are read back (config()).
@@ -123,6 +189,11 @@ class JustSfaForm(forms.Form):
         for key, label, default in LIST_FIELDS:
             self.fields[key] = forms.CharField(label=label, max_length=200, required=False)
             self.fields[key].widget.attrs["placeholder"] = default
+        for key, label, sample in ELEMENT_FIELDS:
+            self.fields[key] = forms.ChoiceField(
+                label=label, choices=ELEMENT_CHOICES, initial="auto", required=False
+            )
+            self.fields[key].help_text = sample
         self.fields["tenant"].widget.attrs.update({"placeholder": "fsz2", "spellcheck": "false"})
 
     def config(self) -> dict[str, Any]:
@@ -146,6 +217,20 @@ class JustSfaForm(forms.Form):
                 config[key] = values
             else:
                 config.pop(key, None)
+        for key, *_r in ELEMENT_FIELDS:
+            if data.get(key) and data[key] != "auto":
+                config[key] = data[key]
+            else:
+                config.pop(key, None)
+        for key, default in (("participant_element", "1"), ("writeback_form", "recordId")):
+            if data.get(key) and data[key] != default:
+                config[key] = data[key]
+            else:
+                config.pop(key, None)
+        if data.get("midnight_all_day", True):
+            config.pop("midnight_all_day", None)
+        else:
+            config["midnight_all_day"] = False
         config["requests_per_minute"] = data.get("requests_per_minute")
         config["requests_per_day"] = data.get("requests_per_day")
         return config
@@ -169,6 +254,7 @@ class JustSfaForm(forms.Form):
             reason = exc.params.get("reason_ja" if lang == "ja" else "reason", "")
             name = exc.field if exc.field in self.fields else None
             self.add_error(name, reason or str(exc))
+        self._check_record_id_field()
         name = (data.get("webhook_header_name") or "").strip()
         if name and not all(c.isalnum() or c in "-_" for c in name):
             self.add_error(
@@ -177,6 +263,25 @@ class JustSfaForm(forms.Form):
         if name and not (data.get("webhook_header_value") or self.source.webhook_header_value):
             self.add_error("webhook_header_value", _("Enter the value JUST.SFA sends in this header."))
         return data
+
+    def _check_record_id_field(self) -> None:
+        """The record-ID field decides under which ID every schedule is stored: changing it once
+        schedules are stored would store them all again under new IDs (duplicates)."""
+        old = (self.source.config or {}).get("record_id_field") or ""
+        new = (self.cleaned_data.get("record_id_field") or "").strip()
+        if old == new or "record_id_field" in self.errors:
+            return
+        stored = StoredSchedule.objects.filter(
+            company=self.source.company, source=source_name(self.source.name), deleted=False
+        ).exists()
+        if stored:
+            self.add_error(
+                "record_id_field",
+                _(
+                    "Schedules from JUST.SFA are already stored under their record IDs; changing "
+                    "this field would store them again under new IDs. Set it before the first sync."
+                ),
+            )
 
     def candidate(self) -> SourceConnection:
         """An unsaved copy of the stored connection with this form's values applied (for the

@@ -4,6 +4,7 @@ from sfacal.web.connections import views
 
 urlpatterns = [
     path("justsfa/", views.justsfa, name="justsfa"),
+    path("justsfa/writeback-test/", views.writeback_test, name="justsfa_writeback_test"),
     path("justsfa/webhook/regenerate/", views.webhook_regenerate, name="webhook_regenerate"),
     path("justsfa/users/", views.mappings, name="mappings"),
     path("justsfa/users/new/", views.mapping_new, name="mapping_new"),

@@ -15,16 +15,19 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from sfacal.core.errors import normalize_lang
+from sfacal.core.errors import SfacalError, normalize_lang
 from sfacal.directory.companies.audit import record_changes, record_event, snapshot
 from sfacal.directory.companies.models import Company, new_token
 from sfacal.directory.connections.models import ApiToken, SourceConnection, SourceKind, UserMapping
 from sfacal.sources.justsfa import webhook_path
 from sfacal.sources.justsfa.mapping import sync_mapping_to_employee, unlink_mapping
+from sfacal.sources.justsfa.settings import JustSfaSettings
+from sfacal.sources.justsfa.writeback_test import record_writeback_test
 from sfacal.web import checks
 from sfacal.web.companies import held_secrets, tested_first
 from sfacal.web.companies.permissions import company_admin_required, company_of, ctx_of
 from sfacal.web.connections.forms import (
+    ELEMENT_FIELDS,
     IDENTIFIER_FIELDS,
     LIST_FIELDS,
     OPTIONAL_FIELDS,
@@ -73,6 +76,8 @@ def _page(
     context = {
         "source": source,
         "form": form,
+        "element_fields": [form[k] for k, *_r in ELEMENT_FIELDS],
+        "writeback": _writeback_state(source),
         "webhook_url": webhook_url(request, source),
         "identifier_fields": [form[k] for k, *_r in IDENTIFIER_FIELDS],
         "optional_fields": [form[k] for k, _l in OPTIONAL_FIELDS] + [form[k] for k, *_r in LIST_FIELDS],
@@ -83,6 +88,20 @@ def _page(
         **extra,
     }
     return render(request, "connections/justsfa.html", context)
+
+
+def _writeback_state(source: SourceConnection) -> dict[str, Any]:
+    """The last write-back test and whether it proves the current settings."""
+    last = (source.config or {}).get("writeback_test") or {}
+    try:
+        settings = JustSfaSettings.from_connection(source)
+    except SfacalError:
+        return {
+            "last": last,
+            "proven": False,
+            "form": (source.config or {}).get("writeback_form", "recordId"),
+        }
+    return {"last": last, "proven": settings.writeback_proven, "form": settings.writeback_form}
 
 
 UNTESTED_SAVED = gettext_lazy(
@@ -155,6 +174,36 @@ class _JustSfaScreen:
             object_type=self.audit_type,
         )
         return self.source
+
+
+@require_POST
+@company_admin_required
+def writeback_test(request: HttpRequest) -> HttpResponse:
+    """T1 proof: update the content field of the record the administrator names in the selected
+    update form, read it back, restore it, and report what JUST.SFA answered; two-way is allowed
+    only after it passed (:mod:`sfacal.sources.justsfa.writeback_test`)."""
+    company = company_of(request)
+    source = justsfa_source(company)
+    record = (request.POST.get("record") or "").strip()[:100]
+    lang = _lang()
+    if not record:
+        messages.error(request, _("Enter the record to test with."))
+        return redirect("justsfa")
+    try:
+        report = record_writeback_test(source, record)
+    except SfacalError as exc:
+        messages.error(request, f"{exc.user_message(lang)} {exc.hint(lang)}")
+        return redirect("justsfa")
+    record_event(
+        company=company,
+        user=request.user,
+        object_type="justsfa",
+        object_id=str(source.pk),
+        field="writeback_test",
+        new_value=f"{'passed' if report.ok else 'failed'} ({report.form}, record {record})",
+    )
+    (messages.success if report.ok else messages.error)(request, report.message(lang))
+    return redirect("justsfa")
 
 
 @require_POST
