@@ -66,6 +66,8 @@ The tree (``*`` = ``retryable``)::
     │   ├── ThrottledError*              throttled               429, carries retry_after
     │   ├── ServiceUnavailableError*     service_unavailable     500/502/503/504
     │   └── ResyncRequiredError*         resync_required         delta token expired (410)
+    │   (CalDAV: CalDavAuthError (+CredentialError) caldav_auth_failed 401;
+    │    CalDavForbiddenError (+ConfigurationError) caldav_forbidden 403)
     ├── ConflictError*                   conflict                412 stale change key: re-read, retry
     └── NotFoundError                    not_found               the item is gone (404)
 
@@ -96,6 +98,7 @@ from .base import (
     normalize_lang,
     redact,
 )
+from .caldav import CalDavAuthError, CalDavForbiddenError
 from .configuration import (
     AccessDeniedError,
     AddressNotAllowedError,
@@ -170,6 +173,8 @@ __all__ = [
     "AddressNotAllowedError",
     "AppNotConfiguredError",
     "AppNotFoundError",
+    "CalDavAuthError",
+    "CalDavForbiddenError",
     "CalendarNotFoundError",
     "CalendarReadOnlyError",
     "CallbackError",
