@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,9 +69,9 @@ class Radicale:
         values.update(overrides)
         return CalDavSettings(**values)
 
-    def new_user(self, calendars: list[str] = ()) -> str:  # type: ignore[assignment]
+    def new_user(self, calendars: Sequence[str] = (), mailbox: str | None = None) -> str:
         """A new mailbox with a default calendar (``calendar``) and the named ones."""
-        mailbox = f"user{next(_users)}-{uuid.uuid4().hex[:6]}@example.jp"
+        mailbox = mailbox or f"user{next(_users)}-{uuid.uuid4().hex[:6]}@example.jp"
         with self.client() as c:
             home = f"/{quote(mailbox, safe='@')}/"
             assert c.request("MKCOL", home).status_code in (201, 405)
@@ -88,6 +88,11 @@ class Radicale:
         )
         r = c.request("MKCALENDAR", path, content=body.encode())
         assert r.status_code == 201, r.text
+
+    def add_login(self, username: str, password: str) -> None:
+        """A user of the server with their own password (Radicale reads the file at each sign-in)."""
+        with open(self.folder / "users", "a") as f:
+            f.write(f"{username}:{password}\n")
 
     # -- the user's side ---------------------------------------------------------------------
 

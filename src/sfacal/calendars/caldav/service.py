@@ -29,7 +29,7 @@ import base64
 import hashlib
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +60,7 @@ from sfacal.core.schedule import zone
 
 from .dav import CALDAV, DAV, DavConnection, PropRow, multistatus
 from .ical import TAG_PROPERTY, event_to_ical, ical_to_snapshot
+from .settings import CalDavSettings
 
 __all__ = ["CalDavCalendar", "event_uid"]
 
@@ -130,20 +131,38 @@ def _parent(href: str) -> str:
 class CalDavCalendar:
     """A calendar service for one company's CalDAV server(s) (see the module docstring)."""
 
-    def __init__(self, settings: Any) -> None:
-        from .settings import CalDavSettings
-
-        if not isinstance(settings, CalDavSettings):
-            raise TypeError("CalDavSettings required")
-        self.settings = settings
+    def __init__(self, settings: CalDavSettings | Callable[[], CalDavSettings]) -> None:
+        """``settings``, or a blocking function that reads them (run once, in a worker thread,
+        at first use -- the engine builds connectors on its event loop, where no database read
+        may run)."""
+        self._loader: Callable[[], CalDavSettings] | None = None
+        if isinstance(settings, CalDavSettings):
+            self._settings: CalDavSettings | None = settings
+        else:
+            self._settings, self._loader = None, settings
+        self._loading = asyncio.Lock()
         self._connections: dict[tuple[str, str], DavConnection] = {}
         self._homes: dict[str, str] = {}
         self._calendars: dict[str, list[_Calendar]] = {}
         self._where: dict[tuple[str, str], str] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
+    @property
+    def settings(self) -> CalDavSettings:
+        if self._settings is None:
+            raise RuntimeError("the CalDAV settings are read at first use (await _ready())")
+        return self._settings
+
+    async def _ready(self) -> CalDavSettings:
+        if self._settings is None:
+            async with self._loading:
+                if self._settings is None:
+                    assert self._loader is not None
+                    self._settings = await asyncio.to_thread(self._loader)
+        return self._settings
+
     @classmethod
-    def from_settings(cls, settings: Any) -> CalDavCalendar:
+    def from_settings(cls, settings: CalDavSettings) -> CalDavCalendar:
         return cls(settings)
 
     async def __aenter__(self) -> CalDavCalendar:
@@ -210,6 +229,7 @@ class CalDavCalendar:
         return None
 
     async def _load_calendars(self, mailbox: str, *, fresh: bool = False) -> list[_Calendar]:
+        await self._ready()
         if not fresh and mailbox in self._calendars:
             return self._calendars[mailbox]
         conn = self._conn(mailbox)
@@ -515,7 +535,7 @@ class CalDavCalendar:
         return True
 
     async def apply(self, mailbox: str, writes: Sequence[EventWrite]) -> list[WriteOutcome]:
-        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
+        gate = asyncio.Semaphore(max(1, (await self._ready()).concurrency))
 
         async def one(write: EventWrite) -> WriteOutcome:
             key = _write_key(write)
@@ -659,6 +679,7 @@ class CalDavCalendar:
                     "calendars": [c.to_dict() for c in calendars],
                 }
             else:
+                await self._ready()
                 conn = self._conn("")
                 reply = await conn.send("PROPFIND", conn.account.url, "", {"Depth": "0"})
                 if reply.status not in (200, 207):
