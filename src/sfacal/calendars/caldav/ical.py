@@ -23,7 +23,15 @@ from sfacal.calendars.base import EventSnapshot, EventTag
 from sfacal.core.render import RenderedEvent
 from sfacal.core.schedule import zone
 
-__all__ = ["PRODID", "TAG_PROPERTY", "event_to_ical", "ical_to_snapshot", "uid_of"]
+__all__ = [
+    "PRODID",
+    "TAG_PROPERTY",
+    "event_to_ical",
+    "ical_to_snapshot",
+    "new_calendar",
+    "uid_of",
+    "vevent",
+]
 
 PRODID = "-//sfacal//sfacal//EN"
 TAG_PROPERTY = "X-SFACAL-TAG"
@@ -31,6 +39,51 @@ TXID_PROPERTY = "X-SFACAL-TXID"
 
 _CLASS = {"normal": "PUBLIC", "personal": "PRIVATE", "private": "PRIVATE", "confidential": "CONFIDENTIAL"}
 _SENSITIVITY = {"PUBLIC": "normal", "PRIVATE": "private", "CONFIDENTIAL": "confidential"}
+
+
+def vevent(
+    event: RenderedEvent,
+    uid: str,
+    *,
+    tag: EventTag | None = None,
+    transaction_id: str | None = None,
+    sequence: int = 0,
+    now: datetime | None = None,
+    modified: datetime | None = None,
+) -> icalendar.Event:
+    """The ``VEVENT`` for ``event`` (add it to a calendar, then ``add_missing_timezones``)."""
+    vev = icalendar.Event()
+    vev.add("uid", uid)
+    vev.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0))
+    if modified is not None:
+        vev.add("last-modified", modified.astimezone(UTC).replace(microsecond=0))
+    vev.add("sequence", sequence)
+    vev.add("summary", event.subject)
+    if event.location:
+        vev.add("location", event.location)
+    if event.body:
+        vev.add("description", event.body)
+    if event.is_all_day:
+        vev.add("dtstart", event.start.date())
+        vev.add("dtend", event.end.date())
+    else:
+        tz = UTC if event.timezone == "UTC" else zone(event.timezone)
+        vev.add("dtstart", event.start.replace(tzinfo=tz))
+        vev.add("dtend", event.end.replace(tzinfo=tz))
+    vev.add("class", _CLASS.get(event.sensitivity, "PUBLIC"))
+    vev.add("transp", "OPAQUE")
+    if tag is not None:
+        vev.add(TAG_PROPERTY, tag.value)
+    if transaction_id:
+        vev.add(TXID_PROPERTY, transaction_id)
+    return vev
+
+
+def new_calendar() -> icalendar.Calendar:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    return cal
 
 
 def event_to_ical(
@@ -43,31 +96,8 @@ def event_to_ical(
     now: datetime | None = None,
 ) -> str:
     """One ``VCALENDAR`` holding one ``VEVENT`` (and its ``VTIMEZONE``)."""
-    cal = icalendar.Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    vevent = icalendar.Event()
-    vevent.add("uid", uid)
-    vevent.add("dtstamp", (now or datetime.now(UTC)).replace(microsecond=0))
-    vevent.add("sequence", sequence)
-    vevent.add("summary", event.subject)
-    if event.location:
-        vevent.add("location", event.location)
-    if event.body:
-        vevent.add("description", event.body)
-    if event.is_all_day:
-        vevent.add("dtstart", event.start.date())
-        vevent.add("dtend", event.end.date())
-    else:
-        tz = UTC if event.timezone == "UTC" else zone(event.timezone)
-        vevent.add("dtstart", event.start.replace(tzinfo=tz))
-        vevent.add("dtend", event.end.replace(tzinfo=tz))
-    vevent.add("class", _CLASS.get(event.sensitivity, "PUBLIC"))
-    vevent.add("transp", "OPAQUE")
-    vevent.add(TAG_PROPERTY, tag.value)
-    if transaction_id:
-        vevent.add(TXID_PROPERTY, transaction_id)
-    cal.add_component(vevent)
+    cal = new_calendar()
+    cal.add_component(vevent(event, uid, tag=tag, transaction_id=transaction_id, sequence=sequence, now=now))
     cal.add_missing_timezones()
     return cal.to_ical().decode("utf-8")
 

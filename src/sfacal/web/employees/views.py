@@ -38,6 +38,7 @@ from sfacal.web.companies.permissions import (
     ctx_of,
     personal_settings_required,
 )
+from sfacal.web.employees.feeds import live_feed
 from sfacal.web.employees.forms import BulkForm, EmployeeForm, ImportUploadForm, PersonalSettingsForm
 from sfacal.web.employees.target_check import TargetCheck, verify_target
 
@@ -140,6 +141,7 @@ def _employee_page(
             "saved": saved,
             "domain": domain,
             "invitation": invitation,
+            "feed": live_feed(employee) if employee else None,
             **_picker(refused),
         },
     )
