@@ -4,6 +4,7 @@ it on and off (employee) and revoke it (administrator)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -72,6 +73,7 @@ def test_feed_shows_the_employees_plans_with_stable_uids_and_sequence(company: A
 
     # A poll with the ETag costs a 304; a change of the schedule gives new content.
     assert anonymous.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    time.sleep(1.1)  # SEQUENCE counts seconds
     inbox.accept(
         company,
         meeting("1", participants=("taro",), content="変更", updated=T0 + timedelta(hours=1)),

@@ -11,7 +11,8 @@ Guarantees (each has a test in ``tests/engine/test_icsfeed.py`` or ``tests/ui/te
   (:class:`~sfacal.directory.connections.models.IcsFeed`). An unknown or revoked token is 404.
 * **Stable.** Each event's ``UID`` comes from its tag (company, source, record, login), so a
   calendar app updates the event it has instead of adding one; ``SEQUENCE`` grows with every
-  accepted change of the schedule (seconds of its last change since 2020-01-01), ``DTSTAMP`` and
+  accepted change of the schedule (seconds of its last change since 2020-01-01; two changes
+  within one second share a value), ``DTSTAMP`` and
   ``LAST-MODIFIED`` are that change's time. Timed events carry ``TZID`` and the zone's
   ``VTIMEZONE``.
 * **Cheap to poll.** :func:`feed_etag` is computed from a few aggregates (no schedule is read) and

@@ -2,7 +2,7 @@
 
 Guarantees:
 
-* Every connection goes through :func:`sfacal.net.httpx_transport.guarded_async_client` (the
+* Every connection goes through (also a session the library makes anew) :func:`sfacal.net.httpx_transport.guarded_async_client` (the
   outbound address rule), with the company's CA bundle when it has one.
 * Credentials travel only as HTTP Basic authentication; no header, URL or log line holds them.
 * Failures are :class:`~sfacal.core.errors.SfacalError`\\ s: 401 → ``caldav_auth_failed``,
@@ -108,6 +108,19 @@ def multistatus(body: bytes) -> tuple[list[PropRow], str | None]:
     return rows, token
 
 
+class _GuardedDavClient(AsyncDAVClient):  # type: ignore[misc]
+    """The library's async client whose HTTP session is always a guarded one -- also when the
+    library makes a new session itself (it does after some 401 answers)."""
+
+    def __init__(self, *, verify: ssl.SSLContext | bool, timeout_s: float, **kwargs: Any) -> None:
+        self._guard_verify = verify
+        self._guard_timeout = timeout_s
+        super().__init__(**kwargs)
+
+    def _create_session(self) -> None:
+        self.session = guarded_async_client(verify=self._guard_verify, timeout=self._guard_timeout)
+
+
 class DavConnection:
     """Requests to one account's server (see the module docstring)."""
 
@@ -115,7 +128,10 @@ class DavConnection:
         self.account = account
         self.host = urlsplit(account.url).hostname or account.url
         auth = httpx.BasicAuth(account.username, account.password) if account.username else None
-        self._client = AsyncDAVClient(
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+        self._client = _GuardedDavClient(
+            verify=verify,
+            timeout_s=timeout_s,
             url=account.url,
             auth=auth,
             auth_type="basic" if auth is not None else None,
@@ -124,9 +140,6 @@ class DavConnection:
             require_tls=False,
             rate_limit_handle=False,
         )
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-        self._unused = self._client.session
-        self._client.session = guarded_async_client(verify=verify, timeout=timeout_s)
 
     def url(self, href: str) -> str:
         return urljoin(self.account.url, href)
@@ -184,4 +197,3 @@ class DavConnection:
 
     async def aclose(self) -> None:
         await self._client.session.aclose()
-        await self._unused.aclose()

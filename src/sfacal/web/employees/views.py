@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sfacal.core.errors import normalize_lang
 from sfacal.directory.companies.audit import record_event
 from sfacal.directory.companies.models import Role
+from sfacal.directory.connections.models import EmployeeCalDavAccount
 from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.directory.employees.services import (
     apply_change,
@@ -142,6 +143,9 @@ def _employee_page(
             "domain": domain,
             "invitation": invitation,
             "feed": live_feed(employee) if employee else None,
+            "caldav_account": EmployeeCalDavAccount.objects.filter(employee=employee).first()
+            if employee
+            else None,
             **_picker(refused),
         },
     )
