@@ -1096,9 +1096,14 @@ def test_calendar_feed_turned_on_read_and_revoked(walk: Walk, world: World, http
         url = page.input_value("#feed-url")
         assert "/feeds/" in url and url.endswith(".ics")
     path = urlsplit(url).path
+    auth = {"Authorization": f"Bearer {world.token}"}
+    made = http.put(
+        "/api/v1/schedules/P-FEED", json=push_schedule((13, 14), ["taro"], "暦商事"), headers=auth
+    )
+    assert made.status_code in (200, 201), made.text
     first = http.get(path)
     assert first.status_code == 200 and first.headers["content-type"].startswith("text/calendar")
-    assert "BEGIN:VCALENDAR" in first.text and "BEGIN:VTIMEZONE" in first.text
+    assert "BEGIN:VTIMEZONE" in first.text and "SUMMARY:暦商事/定期訪問" in first.text
     assert http.get(path, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
     with taro.step("calendar-feed-url-not-shown-again"):
         taro.goto("/me/feed/")
