@@ -21,6 +21,8 @@ Guarantees (each has a test in ``tests/engine/test_icsfeed.py`` or ``tests/ui/te
   matches answers 304 without building the feed.
 * **An employee the administrator forbade (E1)** gets an empty feed; turning sync off (C1)
   empties every feed of the company.
+* **Cheap to rebuild.** Each event's serialised ``VEVENT`` is kept in a bounded in-process cache
+  keyed by its UID, SEQUENCE and content hash, so a rebuild after one change serialises one event.
 * **Bounded.** Schedules that started more than :data:`PAST_DAYS` days ago are left out.
 """
 
@@ -28,9 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import icalendar
 from django.db.models import Count, Max, Q
 from django.utils import timezone as dj_timezone
 
@@ -38,6 +43,7 @@ from sfacal.calendars.base import EventTag
 from sfacal.calendars.caldav.ical import new_calendar, vevent
 from sfacal.core.errors import InputError
 from sfacal.core.planner import OpKind, plan
+from sfacal.core.render import RenderedEvent
 from sfacal.core.schedule import Schedule
 from sfacal.core.settings import SyncState, UserIdMode
 from sfacal.core.stored import change_from_stored, stored_participants
@@ -119,6 +125,30 @@ def _stored_rows(company_id: int, since: datetime) -> Iterator[tuple[str, str, o
     yield from query.iterator(chunk_size=500)
 
 
+_BLOCKS: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()
+_BLOCKS_MAX = 100_000
+_BLOCKS_LOCK = threading.Lock()
+
+
+def _event_block(
+    event: RenderedEvent, uid: str, sequence: int, changed: datetime, content_hash: str
+) -> bytes:
+    """One serialised ``VEVENT``, kept in a bounded in-process cache keyed by (UID, SEQUENCE,
+    content hash): a feed rebuilt after one change serialises one event, not all of them."""
+    key = (uid, sequence, content_hash)
+    with _BLOCKS_LOCK:
+        found = _BLOCKS.get(key)
+        if found is not None:
+            _BLOCKS.move_to_end(key)
+            return found
+    block: bytes = vevent(event, uid, sequence=sequence, now=changed, modified=changed).to_ical()
+    with _BLOCKS_LOCK:
+        _BLOCKS[key] = block
+        while len(_BLOCKS) > _BLOCKS_MAX:
+            _BLOCKS.popitem(last=False)
+    return block
+
+
 def build_feed(feed: IcsFeed, now: datetime | None = None) -> FeedBody:
     """The feed's iCalendar text (see the module docstring)."""
     now = now or dj_timezone.now()
@@ -129,7 +159,8 @@ def build_feed(feed: IcsFeed, now: datetime | None = None) -> FeedBody:
     cal.add("x-wr-calname", f"sfacal – {employee.name or employee.login_id}")
     cal.add("x-wr-timezone", ctx.policy.timezone)
     cal.add("x-published-ttl", "PT15M")
-    count = 0
+    blocks: list[bytes] = []
+    zones: set[str] = set()
     if core is not None and core.state is not SyncState.FORBIDDEN and ctx.policy.sync_enabled:
         login = core.login_id
         wanted = dataclasses.replace(
@@ -165,10 +196,13 @@ def build_feed(feed: IcsFeed, now: datetime | None = None) -> FeedBody:
                     continue
                 changed = updated if updated.tzinfo else updated.replace(tzinfo=UTC)
                 sequence = max(0, int((changed - _EPOCH).total_seconds()))
-                tag = EventTag(op.ref, login)
-                cal.add_component(
-                    vevent(op.event, feed_uid(tag), sequence=sequence, now=changed, modified=changed)
-                )
-                count += 1
-    cal.add_missing_timezones()
-    return FeedBody(cal.to_ical(), count)
+                uid = feed_uid(EventTag(op.ref, login))
+                blocks.append(_event_block(op.event, uid, sequence, changed, op.content_hash or ""))
+                if not op.event.is_all_day and op.event.timezone != "UTC":
+                    zones.add(op.event.timezone)
+    for name in sorted(zones):
+        cal.add_component(icalendar.Timezone.from_tzid(name))
+    head = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    body = head[: -len(end)] + b"".join(blocks) + end
+    return FeedBody(body, len(blocks))
