@@ -17,7 +17,7 @@ import pytest
 from sfacal.calendars.base import EventTag
 from sfacal.calendars.caldav import CalDavAccount, CalDavCalendar, CalDavSettings, event_uid
 from sfacal.calendars.caldav.ical import event_to_ical, ical_to_snapshot
-from sfacal.core.errors import InputError
+from sfacal.core.errors import CalDavNotConfiguredError, InputError
 from sfacal.core.render import RenderedEvent
 from sfacal.core.schedule import SourceRef
 from tests.calendars.radicale import SERVICE_PASSWORD, Radicale, start_radicale
@@ -141,7 +141,7 @@ def test_settings_pick_the_employees_own_account_and_hide_secrets() -> None:
     assert "secret" not in repr(settings) and "secret" not in repr(own)
     with pytest.raises(InputError):
         CalDavSettings(base_url="https://dav.example.jp/", home_pattern="calendars/")
-    with pytest.raises(InputError):
+    with pytest.raises(CalDavNotConfiguredError):
         CalDavSettings().account_for("taro@x.jp")
 
 

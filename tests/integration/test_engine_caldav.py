@@ -127,3 +127,17 @@ def test_the_password_is_encrypted_at_rest(caldav: Radicale) -> None:
         cur.execute("SELECT password FROM connections_caldavconnection WHERE company_id = %s", [company.pk])
         (stored,) = cur.fetchone()
     assert stored.startswith("fernet:") and SERVICE_PASSWORD not in stored
+
+
+def test_l2_a_company_without_a_caldav_server_gets_a_log_line_that_says_so(caldav: Radicale) -> None:
+    from sfacal.engine.models import SyncLogEntry
+
+    company = ensure_company("cd4", "CD4")
+    CompanySettings.objects.filter(company=company).update(
+        sync_enabled=True, write_to_calendar=True, domain="cd4.example.jp"
+    )
+    staff(company, "taro")
+    change(company, participants=("taro",))
+    summary = run(company)
+    assert (summary.succeeded, summary.failed) == (0, 1)
+    assert SyncLogEntry.objects.filter(company=company, error_code="caldav_not_configured").exists()

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin
 
-from sfacal.core.errors import InputError
+from sfacal.core.errors import CalDavNotConfiguredError, InputError
 
 __all__ = ["DEFAULT_HOME_PATTERN", "CalDavAccount", "CalDavSettings"]
 
@@ -78,11 +78,7 @@ class CalDavSettings:
         if own is not None:
             return own
         if not self.base_url:
-            raise InputError(
-                "base_url",
-                "no CalDAV server URL is set",
-                reason_ja="CalDAV サーバーの URL が設定されていません",
-            )
+            raise CalDavNotConfiguredError(f"no CalDAV server URL for {mailbox}")
         base = self.base_url if self.base_url.endswith("/") else self.base_url + "/"
         if not self.home_pattern:
             return CalDavAccount(base, self.username, self.password, discover=True)

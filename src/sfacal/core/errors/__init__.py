@@ -67,7 +67,8 @@ The tree (``*`` = ``retryable``)::
     │   ├── ServiceUnavailableError*     service_unavailable     500/502/503/504
     │   └── ResyncRequiredError*         resync_required         delta token expired (410)
     │   (CalDAV: CalDavAuthError (+CredentialError) caldav_auth_failed 401;
-    │    CalDavForbiddenError (+ConfigurationError) caldav_forbidden 403)
+    │    CalDavForbiddenError (+ConfigurationError) caldav_forbidden 403;
+    │    CalDavNotConfiguredError (+ConfigurationError) caldav_not_configured no server URL)
     ├── ConflictError*                   conflict                412 stale change key: re-read, retry
     └── NotFoundError                    not_found               the item is gone (404)
 
@@ -98,7 +99,7 @@ from .base import (
     normalize_lang,
     redact,
 )
-from .caldav import CalDavAuthError, CalDavForbiddenError
+from .caldav import CalDavAuthError, CalDavForbiddenError, CalDavNotConfiguredError
 from .configuration import (
     AccessDeniedError,
     AddressNotAllowedError,
@@ -175,6 +176,7 @@ __all__ = [
     "AppNotFoundError",
     "CalDavAuthError",
     "CalDavForbiddenError",
+    "CalDavNotConfiguredError",
     "CalendarNotFoundError",
     "CalendarReadOnlyError",
     "CallbackError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .configuration import ConfigurationError, CredentialError
 
-__all__ = ["CalDavAuthError", "CalDavForbiddenError"]
+__all__ = ["CalDavAuthError", "CalDavForbiddenError", "CalDavNotConfiguredError"]
 
 
 class CalDavAuthError(CredentialError):
@@ -33,4 +33,18 @@ class CalDavForbiddenError(ConfigurationError):
     hint_en = (
         "With a service account, give it read-write access (delegation or sharing) to the employee's "
         "calendars, and check that the calendar home pattern (Settings › CalDAV) names the right path."
+    )
+
+
+class CalDavNotConfiguredError(ConfigurationError):
+    code = "caldav_not_configured"
+    message_ja = "CalDAV サーバーが設定されていません。"
+    message_en = "No CalDAV server is set up."
+    hint_ja = (
+        "CalDAV 画面でサーバーの URL とアカウント（ユーザー名・パスワード）を入力し、「保存してテスト」で"
+        "確認してください。社員ごとのアカウントを使う場合は、社員の画面の「個別の CalDAV アカウント」を入力してください。"
+    )
+    hint_en = (
+        "Enter the server URL and the account (user name, password) on the CalDAV screen and use "
+        "“Save and test”; for an employee's own account, fill in “Own CalDAV account” on the employee's page."
     )
