@@ -4,6 +4,8 @@
   accounts found by discovery);
 * :mod:`.dav` -- one account's connection (guarded ``httpx`` pool, errors mapped to the tree);
 * :mod:`.ical` -- rendered events to iCalendar and back (``icalendar``);
+* :mod:`.queries` -- request bodies, the UID rule and href helpers;
+* :mod:`.discovery` -- the calendar home (pattern or discovery) and its calendars;
 * :mod:`.service` -- :class:`CalDavCalendar`, the :class:`~sfacal.calendars.base.CalendarService`.
 """
 

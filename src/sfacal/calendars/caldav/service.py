@@ -33,8 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
-from xml.sax.saxutils import escape
+from urllib.parse import quote, urljoin, urlsplit
 
 from sfacal.calendars.base import (
     CalendarInfo,
@@ -59,56 +58,26 @@ from sfacal.core.render import RenderedEvent
 from sfacal.core.schedule import zone
 
 from .dav import CALDAV, DAV, DavConnection, PropRow, multistatus
+from .discovery import DavCalendar, discover_home, load_calendars
 from .ical import TAG_PROPERTY, event_to_ical, ical_to_snapshot
+from .queries import (
+    ICS,
+    XML,
+    calendar_query,
+    event_uid,
+    parent,
+    sequence_of,
+    stem,
+    sync_collection,
+    text_match,
+)
 from .settings import CalDavSettings
 
 __all__ = ["CalDavCalendar", "event_uid"]
 
-_ICS = "text/calendar; charset=utf-8"
-_XML = "application/xml; charset=utf-8"
-_DEFAULT_NAMES = ("calendar", "default", "home", "personal", "calendars")
 _RETRIES = 3
 _TOKEN_SYNC = "sync:"
 _TOKEN_ETAGS = "etags:"
-
-_PROPFIND_CALENDARS = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    f'<d:propfind xmlns:d="{DAV}" xmlns:c="{CALDAV}"><d:prop>'
-    "<d:resourcetype/><d:displayname/><d:current-user-privilege-set/>"
-    "<c:supported-calendar-component-set/><d:supported-report-set/>"
-    "</d:prop></d:propfind>"
-)
-
-
-def event_uid(tag: EventTag, transaction_id: str) -> str:
-    """The ``UID`` (and id) of the event a create with this tag and transaction id makes."""
-    digest = hashlib.sha256(f"{tag.value}\x1f{transaction_id}".encode()).hexdigest()
-    return f"sfacal-{digest[:40]}"
-
-
-def _query(prop_filter: str = "", *, data: bool = True) -> str:
-    calendar_data = "<c:calendar-data/>" if data else ""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<c:calendar-query xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
-        f"<d:prop><d:getetag/>{calendar_data}</d:prop>"
-        '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">'
-        f"{prop_filter}</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"
-    )
-
-
-def _text_match(prop: str, value: str) -> str:
-    return (
-        f'<c:prop-filter name="{prop}">'
-        f'<c:text-match collation="i;octet">{escape(value)}</c:text-match></c:prop-filter>'
-    )
-
-
-@dataclass(frozen=True)
-class _Calendar:
-    info: CalendarInfo
-    href: str  # absolute URL of the collection, ending in "/"
-    sync: bool  # the server offers sync-collection on it
 
 
 @dataclass(frozen=True)
@@ -116,16 +85,7 @@ class _Found:
     href: str
     etag: str | None
     text: str
-    calendar: _Calendar | None
-
-
-def _stem(href: str) -> str:
-    name = unquote(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1])
-    return name[:-4] if name.endswith(".ics") else name
-
-
-def _parent(href: str) -> str:
-    return href.rsplit("/", 1)[0] + "/"
+    calendar: DavCalendar | None
 
 
 class CalDavCalendar:
@@ -143,7 +103,7 @@ class CalDavCalendar:
         self._loading = asyncio.Lock()
         self._connections: dict[tuple[str, str], DavConnection] = {}
         self._homes: dict[str, str] = {}
-        self._calendars: dict[str, list[_Calendar]] = {}
+        self._calendars: dict[str, list[DavCalendar]] = {}
         self._where: dict[tuple[str, str], str] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -195,100 +155,21 @@ class CalDavCalendar:
         if home is not None:
             return home
         conn = self._conn(mailbox)
-        if not conn.account.discover:
-            home = conn.account.url
-        else:
-            home = await self._discover(conn, mailbox)
+        home = await discover_home(conn, mailbox) if conn.account.discover else conn.account.url
         self._homes[mailbox] = home
         return home
 
-    async def _discover(self, conn: DavConnection, mailbox: str) -> str:
-        """``current-user-principal`` → ``calendar-home-set`` (RFC 5397, RFC 4791 §6.2.1)."""
-        principal = await self._href_prop(conn, conn.account.url, f"{{{DAV}}}current-user-principal", mailbox)
-        home = await self._href_prop(
-            conn, principal or conn.account.url, f"{{{CALDAV}}}calendar-home-set", mailbox
-        )
-        if home is None:
-            raise CalendarNotFoundError(
-                f"no calendar-home-set at {conn.account.url}", mailbox=mailbox, calendar="(calendar home)"
-            )
-        return conn.url(home)
-
-    async def _href_prop(self, conn: DavConnection, url: str, name: str, mailbox: str) -> str | None:
-        ns, local = name[1:].split("}")
-        body = f'<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="{DAV}" xmlns:x="{ns}"><d:prop><x:{local}/></d:prop></d:propfind>'
-        reply = await conn.send("PROPFIND", url, body, {"Depth": "0", "Content-Type": _XML}, mailbox=mailbox)
-        if reply.status != 207:
-            return None
-        for row in multistatus(reply.body)[0]:
-            elem = row.props.get(name)
-            if elem is not None:
-                href = elem.findtext(f"{{{DAV}}}href")
-                if href:
-                    return conn.url(href.strip())
-        return None
-
-    async def _load_calendars(self, mailbox: str, *, fresh: bool = False) -> list[_Calendar]:
-        await self._ready()
+    async def _load_calendars(self, mailbox: str, *, fresh: bool = False) -> list[DavCalendar]:
+        settings = await self._ready()
         if not fresh and mailbox in self._calendars:
             return self._calendars[mailbox]
-        conn = self._conn(mailbox)
-        home = await self._home(mailbox)
-        reply = await conn.send(
-            "PROPFIND", home, _PROPFIND_CALENDARS, {"Depth": "1", "Content-Type": _XML}, mailbox=mailbox
+        calendars = await load_calendars(
+            self._conn(mailbox), await self._home(mailbox), mailbox, settings.default_calendar
         )
-        if reply.status == 404:
-            raise CalendarNotFoundError(f"PROPFIND {home}: 404", mailbox=mailbox, calendar="(calendar home)")
-        if reply.status != 207:
-            raise SfacalError(f"PROPFIND {home}: {reply.status}")
-        found = [c for row in multistatus(reply.body)[0] if (c := self._calendar_of(conn, row)) is not None]
-        found.sort(key=lambda c: c.href)
-        default = self._pick_default(found)
-        calendars = [
-            _Calendar(
-                CalendarInfo(c.info.id, c.info.name, c is default, c.info.can_edit, mailbox), c.href, c.sync
-            )
-            for c in found
-        ]
         self._calendars[mailbox] = calendars
         return calendars
 
-    @staticmethod
-    def _calendar_of(conn: DavConnection, row: PropRow) -> _Calendar | None:
-        rtype = row.props.get(f"{{{DAV}}}resourcetype")
-        if row.status != 200 or rtype is None or rtype.find(f"{{{CALDAV}}}calendar") is None:
-            return None
-        comps = row.props.get(f"{{{CALDAV}}}supported-calendar-component-set")
-        if comps is not None and len(comps) and not any(c.get("name") == "VEVENT" for c in comps):
-            return None
-        privileges = row.props.get(f"{{{DAV}}}current-user-privilege-set")
-        can_edit = True
-        if privileges is not None and len(privileges):
-            names = {str(p.tag) for priv in privileges for p in priv}
-            can_edit = bool(
-                names & {f"{{{DAV}}}write", f"{{{DAV}}}write-content", f"{{{DAV}}}all", f"{{{DAV}}}bind"}
-            )
-        reports = row.props.get(f"{{{DAV}}}supported-report-set")
-        sync = reports is not None and any(e.tag == f"{{{DAV}}}sync-collection" for e in reports.iter())
-        href = conn.url(row.href)
-        href = href if href.endswith("/") else href + "/"
-        name = (row.text(f"{{{DAV}}}displayname") or "").strip() or _stem(href)
-        return _Calendar(CalendarInfo(urlsplit(href).path, name, False, can_edit), href, sync)
-
-    def _pick_default(self, calendars: list[_Calendar]) -> _Calendar | None:
-        if not calendars:
-            return None
-        if self.settings.default_calendar:
-            named = find_calendar([c.info for c in calendars], self.settings.default_calendar)
-            if named is not None:
-                return next(c for c in calendars if c.info.id == named.id)
-        for wanted in _DEFAULT_NAMES:
-            for cal in calendars:
-                if _stem(cal.href).casefold() == wanted:
-                    return cal
-        return calendars[0]
-
-    async def _calendar(self, mailbox: str, name: str | None) -> _Calendar:
+    async def _calendar(self, mailbox: str, name: str | None) -> DavCalendar:
         for fresh in (False, True):
             calendars = await self._load_calendars(mailbox, fresh=fresh)
             if not name or not name.strip():
@@ -314,7 +195,7 @@ class CalDavCalendar:
     # -------------------------------------------------------------------------------------------
     # Reading resources
 
-    async def _get(self, mailbox: str, href: str, calendar: _Calendar | None) -> _Found | None:
+    async def _get(self, mailbox: str, href: str, calendar: DavCalendar | None) -> _Found | None:
         reply = await self._conn(mailbox).send("GET", href, mailbox=mailbox)
         if reply.status in (404, 410):
             return None
@@ -322,9 +203,9 @@ class CalDavCalendar:
             raise SfacalError(f"GET {urlsplit(href).path}: {reply.status}")
         return _Found(href, reply.etag, reply.text, calendar)
 
-    async def _report(self, mailbox: str, calendar: _Calendar, body: str) -> list[PropRow]:
+    async def _report(self, mailbox: str, calendar: DavCalendar, body: str) -> list[PropRow]:
         reply = await self._conn(mailbox).send(
-            "REPORT", calendar.href, body, {"Depth": "1", "Content-Type": _XML}, mailbox=mailbox
+            "REPORT", calendar.href, body, {"Depth": "1", "Content-Type": XML}, mailbox=mailbox
         )
         if reply.status == 404:
             raise CalendarNotFoundError(
@@ -334,7 +215,7 @@ class CalDavCalendar:
             raise SfacalError(f"REPORT {calendar.info.id}: {reply.status}")
         return [r for r in multistatus(reply.body)[0] if r.status == 200]
 
-    def _resource(self, calendar: _Calendar, uid: str) -> str:
+    def _resource(self, calendar: DavCalendar, uid: str) -> str:
         return urljoin(calendar.href, quote(uid, safe="@") + ".ics")
 
     async def _locate(self, mailbox: str, uid: str, calendar_name: str | None = None) -> _Found | None:
@@ -343,12 +224,12 @@ class CalDavCalendar:
         cached = self._where.get((mailbox, uid))
         if cached is not None:
             found = await self._get(
-                mailbox, cached, next((c for c in calendars if c.href == _parent(cached)), None)
+                mailbox, cached, next((c for c in calendars if c.href == parent(cached)), None)
             )
             if found is not None:
                 return found
             self._where.pop((mailbox, uid), None)
-        first: list[_Calendar] = []
+        first: list[DavCalendar] = []
         if calendar_name:
             try:
                 first.append(await self._calendar(mailbox, calendar_name))
@@ -361,7 +242,7 @@ class CalDavCalendar:
                 self._where[(mailbox, uid)] = found.href
                 return found
         for cal in order:
-            for row in await self._report(mailbox, cal, _query(_text_match("UID", uid))):
+            for row in await self._report(mailbox, cal, calendar_query(text_match("UID", uid))):
                 text = row.text(f"{{{CALDAV}}}calendar-data")
                 snap = ical_to_snapshot(text) if text else None
                 if snap is not None and snap.id == uid:
@@ -371,7 +252,7 @@ class CalDavCalendar:
         return None
 
     def _snapshot(self, found: _Found, uid: str | None, timezone: str | None) -> EventSnapshot | None:
-        cal_id = found.calendar.info.id if found.calendar else urlsplit(_parent(found.href)).path
+        cal_id = found.calendar.info.id if found.calendar else urlsplit(parent(found.href)).path
         return ical_to_snapshot(
             found.text, event_id=uid, etag=found.etag, calendar_id=cal_id, timezone=timezone
         )
@@ -387,13 +268,13 @@ class CalDavCalendar:
     ) -> list[EventSnapshot]:
         cal = await self._calendar(mailbox, calendar_name)
         prop = (
-            _text_match(TAG_PROPERTY, tag.value)
+            text_match(TAG_PROPERTY, tag.value)
             if tag is not None
             else f'<c:prop-filter name="{TAG_PROPERTY}"/>'
         )
         out: list[EventSnapshot] = []
         conn = self._conn(mailbox)
-        for row in await self._report(mailbox, cal, _query(prop)):
+        for row in await self._report(mailbox, cal, calendar_query(prop)):
             text = row.text(f"{{{CALDAV}}}calendar-data")
             if not text:
                 continue
@@ -424,7 +305,7 @@ class CalDavCalendar:
         self, mailbox: str, href: str, body: str, condition: dict[str, str]
     ) -> tuple[int, str | None]:
         conn = self._conn(mailbox)
-        reply = await conn.send("PUT", href, body, {"Content-Type": _ICS, **condition}, mailbox=mailbox)
+        reply = await conn.send("PUT", href, body, {"Content-Type": ICS, **condition}, mailbox=mailbox)
         if reply.status in (200, 201, 204):
             etag = reply.etag
             if etag is None:
@@ -435,7 +316,7 @@ class CalDavCalendar:
             return reply.status, None
         if reply.status == 403:
             raise CalendarReadOnlyError(
-                f"PUT {urlsplit(href).path}: 403", mailbox=mailbox, calendar=_stem(_parent(href))
+                f"PUT {urlsplit(href).path}: 403", mailbox=mailbox, calendar=stem(parent(href))
             )
         raise SfacalError(f"PUT {urlsplit(href).path}: {reply.status} {reply.text[:300]}")
 
@@ -448,7 +329,7 @@ class CalDavCalendar:
             if current is None:
                 return None
             old = ical_to_snapshot(current.text)
-            sequence = _sequence(current.text) + 1 if old is not None else 0
+            sequence = sequence_of(current.text) + 1 if old is not None else 0
             body = event_to_ical(
                 event,
                 tag,
@@ -603,25 +484,20 @@ class CalDavCalendar:
         return ChangePage(kept, token)
 
     async def _sync_collection(
-        self, mailbox: str, cal: _Calendar, delta_token: str | None, timezone: str | None
+        self, mailbox: str, cal: DavCalendar, delta_token: str | None, timezone: str | None
     ) -> tuple[list[EventSnapshot], str]:
         token = (delta_token or "")[len(_TOKEN_SYNC) :] if delta_token else ""
         events: list[EventSnapshot] = []
         conn = self._conn(mailbox)
         while True:
-            body = (
-                '<?xml version="1.0" encoding="utf-8"?>'
-                f'<d:sync-collection xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
-                f"<d:sync-token>{escape(token)}</d:sync-token><d:sync-level>1</d:sync-level>"
-                "<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"
-            )
-            reply = await conn.send("REPORT", cal.href, body, {"Content-Type": _XML}, mailbox=mailbox)
+            body = sync_collection(token)
+            reply = await conn.send("REPORT", cal.href, body, {"Content-Type": XML}, mailbox=mailbox)
             if reply.status != 207:
                 raise SfacalError(f"sync-collection {cal.info.id}: {reply.status}")
             rows, new_token = multistatus(reply.body)
             for row in rows:
                 if row.status == 404:
-                    events.append(EventSnapshot(id=_stem(row.href), deleted=True, calendar_id=cal.info.id))
+                    events.append(EventSnapshot(id=stem(row.href), deleted=True, calendar_id=cal.info.id))
                     continue
                 text = row.text(f"{{{CALDAV}}}calendar-data")
                 if text is None:
@@ -643,7 +519,7 @@ class CalDavCalendar:
                 return events, _TOKEN_SYNC + token
 
     async def _etag_compare(
-        self, mailbox: str, cal: _Calendar, delta_token: str | None, timezone: str | None
+        self, mailbox: str, cal: DavCalendar, delta_token: str | None, timezone: str | None
     ) -> tuple[list[EventSnapshot], str]:
         """Changes for servers without sync-collection: the token carries the ETags last seen."""
         seen: dict[str, str] = {}
@@ -651,7 +527,7 @@ class CalDavCalendar:
             seen = json.loads(zlib.decompress(base64.urlsafe_b64decode(delta_token[len(_TOKEN_ETAGS) :])))
         now: dict[str, str] = {}
         events: list[EventSnapshot] = []
-        for row in await self._report(mailbox, cal, _query()):
+        for row in await self._report(mailbox, cal, calendar_query()):
             text = row.text(f"{{{CALDAV}}}calendar-data") or ""
             snap = ical_to_snapshot(
                 text, etag=row.text(f"{{{DAV}}}getetag"), calendar_id=cal.info.id, timezone=timezone
@@ -705,16 +581,6 @@ class CalDavCalendar:
             )
         except SfacalError as exc:
             return CheckResult(ok=False, error=exc)
-
-
-def _sequence(text: str) -> int:
-    for line in text.splitlines():
-        if line.upper().startswith("SEQUENCE:"):
-            try:
-                return int(line.split(":", 1)[1].strip())
-            except ValueError:
-                return 0
-    return 0
 
 
 def _write_key(write: EventWrite) -> str:
