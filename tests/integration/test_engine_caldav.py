@@ -83,6 +83,14 @@ def test_s3_s5_s6_schedules_land_in_caldav_calendars_and_follow_changes(caldav: 
     [(_, _, ev)] = caldav.resources(taro)
     assert str(ev.get("description")).strip() == "更新" and int(ev.get("sequence")) >= 1
 
+    # The user edits the event in their calendar app (its ETag moves): in one-way mode
+    # reconciliation restores the SFA version.
+    row = MirrorEvent.objects.get(company=company, login_id="taro")
+    caldav.user_update(taro, row.event_id, {"subject": "edited in the calendar app"})
+    reconcile.reconcile_company(company.pk)
+    assert subjects(caldav, taro) == ["赤木電機/定期訪問"]
+    row = MirrorEvent.objects.get(company=company, login_id="taro")
+
     # The user deletes the event in their calendar app; reconciliation marks it lost (S9).
     caldav.user_delete(taro, row.event_id)
     reconcile.reconcile_company(company.pk)
@@ -141,3 +149,36 @@ def test_l2_a_company_without_a_caldav_server_gets_a_log_line_that_says_so(calda
     summary = run(company)
     assert (summary.succeeded, summary.failed) == (0, 1)
     assert SyncLogEntry.objects.filter(company=company, error_code="caldav_not_configured").exists()
+
+
+def test_t1_an_edit_in_the_calendar_app_is_found_by_sync_collection_and_written_back(
+    caldav: Radicale,
+) -> None:
+    """Two-way: the CalDAV connector's change reads (sync-collection) find the user's edit; it is
+    written back to the SFA through the source and stored, and nothing bounces back."""
+    from sfacal.engine import passes, twoway
+    from sfacal.engine.models import StoredSchedule
+    from tests.engine.test_twoway import RecordingSource
+
+    company, domain = wire("cd5", caldav)
+    CompanySettings.objects.filter(company=company).update(direction="two_way")
+    taro = caldav.new_user(mailbox=f"taro@{domain}")
+    staff(company, "taro")
+    source = RecordingSource()
+    twoway.set_source_factory(lambda company, name: source)
+    try:
+        change(company, participants=("taro",))
+        assert run(company).succeeded == 1
+        assert twoway.poll_calendar_changes(company.pk).changed == 0  # the first read sets the cursor
+        row = MirrorEvent.objects.get(company=company, login_id="taro")
+        caldav.user_update(taro, row.event_id, {"subject": "赤木電機 見積提出"})
+        report = twoway.poll_calendar_changes(company.pk)
+        assert report.written_back == 1, report
+        [(_, edit)] = source.calls
+        assert edit.subject == "赤木電機 見積提出"
+        stored = StoredSchedule.objects.get(company=company, record_id="1")
+        assert stored.payload["title"] == "赤木電機 見積提出"
+        passes.process_inbox(company.pk)
+        assert twoway.poll_calendar_changes(company.pk).written_back == 0 and len(source.calls) == 1
+    finally:
+        twoway.set_source_factory(None)
