@@ -164,3 +164,29 @@ def test_s5_s6_ical_round_trip_all_day_utc_and_the_tag() -> None:
     assert "Z" in event_to_ical(event(timezone="UTC"), tag(), "u").split("DTSTART")[1].split("\n")[0]
     assert event_uid(tag(), "tx") == event_uid(tag(), "tx") != event_uid(tag(), "tx2")
     assert ical_to_snapshot("not a calendar") is None
+
+
+def test_the_library_speaks_httpx_even_where_niquests_would_be_preferred(
+    radicale: Radicale, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``caldav`` prefers niquests when it is installed; the connector switches it back to httpx
+    (whose pool is the guarded one) -- a wrong password then still negotiates through httpx."""
+    import caldav.async_davclient as caldav_async
+
+    from sfacal.calendars.caldav.dav import speak_httpx
+
+    monkeypatch.setattr(caldav_async, "_USE_HTTPX", False)
+    monkeypatch.setattr(caldav_async, "_USE_NIQUESTS", True)
+    speak_httpx()
+    assert caldav_async._USE_HTTPX and not caldav_async._USE_NIQUESTS
+    mailbox = radicale.new_user()
+
+    async def scenario(cal: CalDavCalendar) -> None:
+        assert (await cal.check_mailbox(mailbox)).ok
+        bad = CalDavCalendar(radicale.settings(password="nope"))
+        try:
+            assert (await bad.check_mailbox(mailbox)).code == "caldav_auth_failed"
+        finally:
+            await bad.aclose()
+
+    run(radicale.settings(), scenario)

@@ -4,6 +4,7 @@ Guarantees:
 
 * Every connection goes through (also a session the library makes anew) :func:`sfacal.net.httpx_transport.guarded_async_client` (the
   outbound address rule), with the company's CA bundle when it has one.
+* The library speaks ``httpx`` whatever other HTTP library is installed (:func:`speak_httpx`).
 * Credentials travel only as HTTP Basic authentication; no header, URL or log line holds them.
 * Failures are :class:`~sfacal.core.errors.SfacalError`\\ s: 401 → ``caldav_auth_failed``,
   403 → ``caldav_forbidden`` (or ``resync_required`` when the server says the sync token is no
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import caldav.async_davclient as caldav_async
 import httpx
 from caldav.async_davclient import AsyncDAVClient
 from caldav.lib import error as dav_error
@@ -106,6 +108,19 @@ def multistatus(body: bytes) -> tuple[list[PropRow], str | None]:
         rows.append(PropRow(href, status, props))
     token = root.findtext(f"{{{DAV}}}sync-token")
     return rows, token
+
+
+def speak_httpx() -> None:
+    """Make the library's async client use ``httpx`` even when ``niquests`` is installed (the
+    library prefers it, and ``caldav`` depends on it): only an ``httpx`` pool can be guarded by the
+    outbound address rule, and the requests below are built for it. Called at import."""
+    if not caldav_async._USE_HTTPX:
+        caldav_async.httpx = httpx  # type: ignore[attr-defined]
+        caldav_async._USE_HTTPX = True
+        caldav_async._USE_NIQUESTS = False
+
+
+speak_httpx()
 
 
 class _GuardedDavClient(AsyncDAVClient):  # type: ignore[misc]
