@@ -2,6 +2,7 @@
 
 Each target gives a fresh mailbox per test, a way to open the connector inside the test's event
 loop, and a back door into the backend (count the stored events, act as the user in Outlook).
+The CalDAV target is a real Radicale server over TLS (``tests/calendars/radicale.py``).
 To add a connector, add a parameter to :func:`connector` that builds a :class:`ContractTarget`.
 
 The Microsoft 365 emulator runs with id changes switched on (``rest_ids_change_on_update``):
@@ -20,8 +21,10 @@ from typing import Any, TypeVar
 import pytest
 
 from sfacal.calendars.base import CalendarService
+from sfacal.calendars.caldav import CalDavCalendar
 from sfacal.calendars.msgraph import MicrosoftGraphCalendar
 from tests.calendars.helpers import M365, start_m365
+from tests.calendars.radicale import Radicale, start_radicale
 
 T = TypeVar("T")
 
@@ -80,8 +83,38 @@ def _graph_target(m365: M365) -> ContractTarget:
     )
 
 
-@pytest.fixture(params=["msgraph"])
+@pytest.fixture(scope="session")
+def contract_radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    with start_radicale(tmp_path_factory.mktemp("radicale-contract")) as server:
+        yield server
+
+
+def _caldav_target(server: Radicale) -> ContractTarget:
+    settings = server.settings()
+    mailbox = server.new_user(calendars=["SFA予定"])
+
+    @contextlib.asynccontextmanager
+    async def open_caldav() -> AsyncIterator[CalendarService]:
+        async with CalDavCalendar(settings) as cal:
+            yield cal
+
+    return ContractTarget(
+        name="caldav",
+        mailbox=mailbox,
+        named_calendar="SFA予定",
+        open=open_caldav,
+        stored_events=lambda: server.events(mailbox),
+        user_delete=lambda event_id: server.user_delete(mailbox, event_id),
+        user_update=lambda event_id, changes: server.user_update(mailbox, event_id, changes),
+        user_create=lambda event: server.user_create(mailbox, event),
+        user_move=lambda event_id, calendar: server.user_move(mailbox, event_id, calendar),
+    )
+
+
+@pytest.fixture(params=["msgraph", "caldav"])
 def connector(request: pytest.FixtureRequest) -> ContractTarget:
     if request.param == "msgraph":
         return _graph_target(request.getfixturevalue("contract_m365"))
+    if request.param == "caldav":
+        return _caldav_target(request.getfixturevalue("contract_radicale"))
     raise AssertionError(f"unknown connector {request.param}")

@@ -1120,6 +1120,82 @@ def test_mirrored_events_and_the_employee_csv(walk: Walk, world: World) -> None:
 
 
 @step
+def test_calendar_feed_turned_on_read_and_revoked(walk: Walk, world: World, http: httpx.Client) -> None:
+    """The ICS feed: the employee turns it on and sees the URL once; a calendar app reads it (and
+    polls with its ETag: 304); the administrator turns it off and the URL is gone."""
+    taro = world.screens["taro"]
+    page = taro.page
+    with taro.step("calendar-feed-open"):
+        taro.goto("/dashboard/")
+        with page.expect_navigation():
+            page.click("nav.mainnav a[href='/me/feed/']")
+        assert page.locator("main button[name=action][value=issue]").count() == 1
+    with taro.step("calendar-feed-turned-on"):
+        with page.expect_navigation():
+            page.click("main button[name=action][value=issue]")
+        url = page.input_value("#feed-url")
+        assert "/feeds/" in url and url.endswith(".ics")
+    path = urlsplit(url).path
+    auth = {"Authorization": f"Bearer {world.token}"}
+    made = http.put(
+        "/api/v1/schedules/P-FEED", json=push_schedule((13, 14), ["taro"], "暦商事"), headers=auth
+    )
+    assert made.status_code in (200, 201), made.text
+    first = http.get(path)
+    assert first.status_code == 200 and first.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VTIMEZONE" in first.text and "SUMMARY:暦商事/定期訪問" in first.text
+    assert http.get(path, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    with taro.step("calendar-feed-url-not-shown-again"):
+        taro.goto("/me/feed/")
+        assert url not in page.content()
+    admin = world.screens["admin"]
+    with admin.step("calendar-feed-revoked-by-the-administrator"):
+        admin.goto(f"/employees/{world.employee_ids['taro']}/")
+        with admin.page.expect_navigation():
+            admin.page.click("main form[action$='/feed/revoke/'] button")
+        assert admin.page.locator(".notice.success, .notice.ok").count() >= 1
+    assert http.get(path).status_code == 404
+
+
+@step
+def test_caldav_settings_and_an_employees_own_account(walk: Walk, world: World) -> None:
+    """The CalDAV screen: saved with a password that is never shown again; "save and test" answers
+    with a message and a hint (no CalDAV server is reachable at this address, so it is a failure
+    the administrator can act on); an employee's own account saved and removed."""
+    admin = world.screens["admin"]
+    page = admin.page
+    with admin.step("caldav-open"):
+        admin.goto("/dashboard/")
+        with page.expect_navigation():
+            page.click("nav.mainnav a[href='/settings/caldav/']")
+    with admin.step("caldav-saved"):
+        page.fill("#id_base_url", "https://dav.invalid/")
+        page.fill("#id_username", "sfacal-service")
+        page.fill("#id_password", "caldav-Pa55word")
+        page.fill("#id_home_pattern", "{mailbox}/")
+        with page.expect_navigation():
+            page.click("#caldav-form button[value=save]")
+        assert page.locator(".notice.success, .notice.ok").count() >= 1
+        assert "caldav-Pa55word" not in page.content()
+    with admin.step("caldav-save-and-test"):
+        with page.expect_navigation():
+            page.click("#caldav-form button[value=test]")
+        assert page.locator("#caldav-test-result.bad .hint").count() == 1
+    with admin.step("caldav-own-account-saved"):
+        admin.goto(f"/employees/{world.employee_ids['taro']}/")
+        page.fill("#caldav-url", "https://dav.invalid/")
+        page.fill("#caldav-user", "taro")
+        page.fill("#caldav-password", "taro-Pa55")
+        with page.expect_navigation():
+            page.click("form.caldav-account button[value=save]")
+        assert page.input_value("#caldav-url") == "https://dav.invalid/"
+    with admin.step("caldav-own-account-removed"):
+        with page.expect_navigation():
+            page.click("form.caldav-account button[value=remove]")
+        assert page.input_value("#caldav-url") == ""
+
+
+@step
 def test_signing_out_and_pages_that_do_not_exist(walk: Walk, world: World) -> None:
     taro = world.screens["taro"]
     with taro.step("page-not-found", allow=[404]):

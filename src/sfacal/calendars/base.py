@@ -299,10 +299,12 @@ _OK_MESSAGES = {
     "ja": {
         "connection": "Microsoft 365 に接続できました（トークンを取得し、Microsoft Graph を呼び出しました）。",
         "mailbox": "メールボックスと連携先カレンダーを確認できました。",
+        "caldav_connection": "CalDAV サーバーに接続できました（認証を通り、予定表を読み取れました）。",
     },
     "en": {
         "connection": "Connected to Microsoft 365 (a token was acquired and Microsoft Graph answered).",
         "mailbox": "The mailbox and the target calendar are reachable.",
+        "caldav_connection": "Connected to the CalDAV server (signed in and read the calendars).",
     },
 }
 

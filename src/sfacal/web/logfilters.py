@@ -25,6 +25,8 @@ TOKEN_PATHS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(/hooks/justsfa/)[^/\s?#\"'<>]+"),
     # /accounts/invitation/<uidb64>/<token>/: an invitation link (sfacal.web.accounts.urls)
     re.compile(r"(/accounts/invitation/)[^/\s?#\"'<>]+(?:/[^/\s?#\"'<>]+)?"),
+    # /feeds/<token>.ics: an employee's calendar feed (sfacal.web.employees.feeds)
+    re.compile(r"(/feeds/)[^/\s?#\"'<>]+"),
 )
 """URL paths whose segments are secrets; each match keeps group 1 and hides the rest."""
 

@@ -66,6 +66,9 @@ The tree (``*`` = ``retryable``)::
     │   ├── ThrottledError*              throttled               429, carries retry_after
     │   ├── ServiceUnavailableError*     service_unavailable     500/502/503/504
     │   └── ResyncRequiredError*         resync_required         delta token expired (410)
+    │   (CalDAV: CalDavAuthError (+CredentialError) caldav_auth_failed 401;
+    │    CalDavForbiddenError (+ConfigurationError) caldav_forbidden 403;
+    │    CalDavNotConfiguredError (+ConfigurationError) caldav_not_configured no server URL)
     ├── ConflictError*                   conflict                412 stale change key: re-read, retry
     └── NotFoundError                    not_found               the item is gone (404)
 
@@ -96,6 +99,7 @@ from .base import (
     normalize_lang,
     redact,
 )
+from .caldav import CalDavAuthError, CalDavForbiddenError, CalDavNotConfiguredError
 from .configuration import (
     AccessDeniedError,
     AddressNotAllowedError,
@@ -171,6 +175,9 @@ __all__ = [
     "AddressNotAllowedError",
     "AppNotConfiguredError",
     "AppNotFoundError",
+    "CalDavAuthError",
+    "CalDavForbiddenError",
+    "CalDavNotConfiguredError",
     "CalendarNotFoundError",
     "CalendarReadOnlyError",
     "CallbackError",

@@ -106,3 +106,81 @@ class ApiToken(models.Model):
             company=company, name=name, prefix=token[:10], token_hash=hash_token(token), created_by=user
         )
         return row, token
+
+
+# ------------------------------------------------------------------------------------------------
+# CalDAV as the destination calendar, and the ICS feed
+
+
+class CalDavConnection(models.Model):
+    """The company's CalDAV server: a service account and the path of each employee's calendar
+    home (``{mailbox}`` is the employee's user ID), or -- with an empty pattern -- discovery from
+    the URL. The password is encrypted at rest."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="caldav")
+    base_url = models.URLField(_("CalDAV server URL"), max_length=500, blank=True)
+    username = models.CharField(_("user name"), max_length=200, blank=True)
+    password = EncryptedTextField(_("password"), blank=True, default="")
+    home_pattern = models.CharField(_("calendar home path"), max_length=300, blank=True, default="{mailbox}/")
+    default_calendar = models.CharField(_("default calendar name"), max_length=255, blank=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_code = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyScopedManager()
+
+    def __str__(self) -> str:
+        return f"{self.company.slug}:caldav"
+
+
+class EmployeeCalDavAccount(models.Model):
+    """An employee's own CalDAV account (used instead of the company's service account); the
+    calendar home is discovered from the URL. The password is encrypted at rest."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="caldav_accounts")
+    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="caldav_account")
+    url = models.URLField(_("CalDAV URL"), max_length=500)
+    username = models.CharField(_("user name"), max_length=200)
+    password = EncryptedTextField(_("password"), blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CompanyScopedManager()
+
+    def __str__(self) -> str:
+        return f"{self.employee}:caldav"
+
+
+class IcsFeed(models.Model):
+    """An employee's private iCalendar subscription URL. Only the token's hash is stored: the
+    URL is shown once, when it is made; revoking sets ``revoked_at`` and the URL answers 404."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="ics_feeds")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="ics_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CompanyScopedManager()
+
+    def __str__(self) -> str:
+        return f"{self.employee}:feed:{self.prefix}"
+
+    @classmethod
+    def issue(cls, employee: Employee, user: Any = None) -> tuple[IcsFeed, str]:
+        """A new feed for ``employee`` (any earlier one is revoked) and its token, to show once."""
+        from django.utils import timezone
+
+        cls.objects.filter(employee=employee, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        token = new_token(32)
+        row = cls.objects.create(
+            company=employee.company,
+            employee=employee,
+            token_hash=hash_token(token),
+            prefix=token[:8],
+            created_by=user,
+        )
+        return row, token

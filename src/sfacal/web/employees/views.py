@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sfacal.core.errors import normalize_lang
 from sfacal.directory.companies.audit import record_event
 from sfacal.directory.companies.models import Role
+from sfacal.directory.connections.models import EmployeeCalDavAccount
 from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.directory.employees.services import (
     apply_change,
@@ -38,6 +39,7 @@ from sfacal.web.companies.permissions import (
     ctx_of,
     personal_settings_required,
 )
+from sfacal.web.employees.feeds import live_feed
 from sfacal.web.employees.forms import BulkForm, EmployeeForm, ImportUploadForm, PersonalSettingsForm
 from sfacal.web.employees.target_check import TargetCheck, verify_target
 
@@ -140,6 +142,10 @@ def _employee_page(
             "saved": saved,
             "domain": domain,
             "invitation": invitation,
+            "feed": live_feed(employee) if employee else None,
+            "caldav_account": EmployeeCalDavAccount.objects.filter(employee=employee).first()
+            if employee
+            else None,
             **_picker(refused),
         },
     )
