@@ -269,11 +269,14 @@ def test_every_step_code_has_words_in_both_languages() -> None:
         written=T0,
         mailbox=TARO,
         calendar="",
-        state="x",
+        state_en="Synced",
+        state_ja="連携済み",
         checked=T0,
-        by="batch",
+        by_en="Periodic batch",
+        by_ja="定期バッチ",
     )
     assert "2025/7/1 09:00" in sample.text("en") and "既定の予定表" in sample.text("ja")
+    assert "Synced" in sample.text("en") and "定期バッチ" in sample.text("ja")
     as_json = sample.to_dict()
     assert as_json["values"]["written"] == T0.isoformat() and as_json["message_ja"]
 

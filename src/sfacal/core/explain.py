@@ -136,10 +136,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nothing_to_remove": ("There is no mirrored event to remove", "削除する連携イベントはありません"),
     # the engine's notes (sfacal.engine.explaining)
     "mirror_written": (
-        "Written {written} to {mailbox} ({calendar}); state: {state}; last checked {checked} by {by}",
-        "{written} に {mailbox}（{calendar}）へ書き込み。状態: {state}。最終確認 {checked}（{by}）",
+        "Written {written} to {mailbox} ({calendar}); state: {state_en}; last checked {checked} by {by_en}",
+        "{written} に {mailbox}（{calendar}）へ書き込み。状態: {state_ja}。最終確認 {checked}（{by_ja}）",
     ),
-    "last_error": ("The last attempt failed: {message} {hint}", "前回の処理は失敗しました: {message} {hint}"),
+    "last_error": (
+        "The last attempt failed: {message_en} {hint_en}",
+        "前回の処理は失敗しました: {message_ja} {hint_ja}",
+    ),
     "not_stored": (
         "No schedule with this ID has been received from the SFA",
         "この ID のスケジュールは SFA から受け取っていません",

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import F, Q, QuerySet
+from django.utils import translation
 
 from sfacal.core.errors import InputError, error_from_code
 from sfacal.core.explain import Explanation, Step, Verdict, explain, step
@@ -28,7 +29,7 @@ from sfacal.core.schedule import Change
 from sfacal.directory.companies.models import Company
 from sfacal.engine.context import change_of, load_context, load_employees, mapping_for
 from sfacal.engine.mirrors import mirror_row
-from sfacal.engine.models import LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
+from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, StoredSchedule, SyncLogEntry, Trigger
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import PassSummary, WorkItem
 
@@ -57,12 +58,20 @@ class RecordReport:
         return self.explanation.verdicts if self.explanation is not None else ()
 
 
+def _both(label: object) -> dict[str, str]:
+    """A translatable label in English and Japanese (the step says it in either language)."""
+    out: dict[str, str] = {}
+    for lang in ("en", "ja"):
+        with translation.override(lang):
+            out[lang] = str(label)
+    return out
+
+
 def _mirror_step(row: MirrorEvent, checked: SyncLogEntry | None, tz_name: str) -> Step:
-    by = (
-        str(Trigger(checked.trigger).label)
-        if checked is not None and checked.trigger in Trigger.values
-        else ""
-    )
+    trigger = checked.trigger if checked is not None and checked.trigger in Trigger.values else ""
+    by = _both(Trigger(trigger).label) if trigger else {"en": "-", "ja": "-"}
+    known = row.state in MirrorState.values
+    state = _both(MirrorState(row.state).label) if known else {"en": row.state, "ja": row.state}
     return step(
         "S6",
         "mirror_written",
@@ -71,13 +80,15 @@ def _mirror_step(row: MirrorEvent, checked: SyncLogEntry | None, tz_name: str) -
         written=row.updated_at,
         mailbox=row.mailbox,
         calendar=row.calendar_name,
-        state=str(row.get_state_display()),
+        state_en=state["en"],
+        state_ja=state["ja"],
         checked=checked.at if checked is not None else row.updated_at,
-        by=by or "-",
+        by_en=by["en"],
+        by_ja=by["ja"],
     )
 
 
-def _error_step(entry: SyncLogEntry, lang: str, tz_name: str) -> Step:
+def _error_step(entry: SyncLogEntry, tz_name: str) -> Step:
     params = entry.error_params if isinstance(entry.error_params, dict) else {}
     error = error_from_code(entry.error_code, {str(k): str(v) for k, v in params.items()})
     return step(
@@ -85,16 +96,16 @@ def _error_step(entry: SyncLogEntry, lang: str, tz_name: str) -> Step:
         "last_error",
         False,
         tz_name,
-        message=error.user_message(lang),
-        hint=error.hint(lang),
+        message_en=error.user_message("en"),
+        hint_en=error.hint("en"),
+        message_ja=error.user_message("ja"),
+        hint_ja=error.hint("ja"),
         error_code=entry.error_code,
         at=entry.at,
     )
 
 
-def _notes(
-    verdict: Verdict, mirrors: list[MirrorEvent], log: list[SyncLogEntry], lang: str, tz_name: str
-) -> Verdict:
+def _notes(verdict: Verdict, mirrors: list[MirrorEvent], log: list[SyncLogEntry], tz_name: str) -> Verdict:
     mine = [m for m in mirrors if m.login_id == verdict.login_id]
     lines = [e for e in log if e.login_id == verdict.login_id]
     extra: list[Step] = []
@@ -106,12 +117,12 @@ def _notes(
         )
         extra.append(_mirror_step(row, checked, tz_name))
     if latest is not None and latest.result == LogResult.FAILURE and latest.error_code:
-        extra.append(_error_step(latest, lang, tz_name))
+        extra.append(_error_step(latest, tz_name))
     return verdict.with_steps(extra) if extra else verdict
 
 
 def explain_record(
-    company: Company, source: str, record_id: str, *, login_id: str | None = None, lang: str = "ja"
+    company: Company, source: str, record_id: str, *, login_id: str | None = None
 ) -> RecordReport:
     """The explanation of one record for every employee it concerns (or only ``login_id``)."""
     ctx = load_context(company)
@@ -153,7 +164,7 @@ def explain_record(
         mapping=mapping_for(source),
         only=None if login_id is None else (login_id,),
     )
-    verdicts = tuple(_notes(v, mirrors, log, lang, tz_name) for v in explanation.verdicts)
+    verdicts = tuple(_notes(v, mirrors, log, tz_name) for v in explanation.verdicts)
     report.explanation = Explanation(
         explanation.ref, explanation.event, explanation.blocked, verdicts, explanation.waiting
     )

@@ -67,7 +67,7 @@ def _report(request: HttpRequest, source: str, record: str) -> RecordReport:
     ctx = ctx_of(request)
     assert ctx.company is not None
     login = _own_login(ctx)
-    report = explain_record(ctx.company, source, record, login_id=login, lang=normalize_lang(get_language()))
+    report = explain_record(ctx.company, source, record, login_id=login)
     if login is not None and not _concerns(report, login):
         raise Http404
     return report
