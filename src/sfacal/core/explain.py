@@ -215,7 +215,7 @@ class Step:
         except (KeyError, IndexError, ValueError):
             return en if lang == "en" else ja
 
-    def to_dict(self, lang: str = "ja") -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "rule": self.rule,
             "code": self.code,

@@ -10,7 +10,8 @@
   with its L2 hint (``last_error``).
 * ``login_id`` limits the answer to one employee (an employee's own view, U1).
 * :func:`find_records` searches a company's stored schedules by record ID, customer, title or date;
-  :func:`sync_record` re-plans one record now (the "sync this schedule now" button).
+  :func:`sfacal.engine.sync.sync_record` re-plans one record now (the "sync this schedule now"
+  button). This module reaches no calendar connector (the push API uses it).
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from sfacal.core.planner import MirrorRow
 from sfacal.core.schedule import Change
 from sfacal.directory.companies.models import Company
 from sfacal.engine.context import change_of, load_context, load_employees, mapping_for
-from sfacal.engine.mirrors import mirror_row
+from sfacal.engine.mirror_view import mirror_row
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, StoredSchedule, SyncLogEntry, Trigger
-from sfacal.engine.processor import run_items
-from sfacal.engine.work import PassSummary, WorkItem
 
-__all__ = ["RecordReport", "explain_record", "find_records", "sync_record"]
+__all__ = ["RecordReport", "explain_record", "find_records"]
 
 LOG_LIMIT = 50
 SEARCH_LIMIT = 50
@@ -210,10 +209,3 @@ def find_records(
             if len(found) >= SEARCH_LIMIT:
                 break
     return found
-
-
-def sync_record(company: Company, source: str, record_id: str, *, login_id: str | None = None) -> PassSummary:
-    """Plan and execute one record now (a manual run; only ``login_id``'s calendar when given)."""
-    ctx = load_context(company)
-    only = frozenset({login_id}) if login_id is not None else None
-    return run_items(ctx, [WorkItem((source, record_id), Trigger.MANUAL, only=only)])

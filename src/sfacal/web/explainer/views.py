@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from sfacal.core.errors import normalize_lang
-from sfacal.engine.explaining import RecordReport, explain_record, find_records, sync_record
+from sfacal.engine.explaining import RecordReport, explain_record, find_records
+from sfacal.engine.sync import sync_record
 from sfacal.web.companies.permissions import AccessContext, ctx_of, member_required
 from sfacal.web.dateranges import company_zone
 from sfacal.web.logs.presenters import describe
