@@ -200,6 +200,11 @@ def find_records(
     mirrored = set(
         MirrorEvent.objects.for_company(company).filter(login_id=login_id).values_list("source", "record_id")
     )
+    # Narrowed in the database (the participants' JSON text names the login ID, or a mirror row of
+    # the employee exists), then checked exactly here.
+    qs = qs.filter(
+        Q(payload__participants__icontains=login_id) | Q(record_id__in={record for _s, record in mirrored})
+    )
     found: list[StoredSchedule] = []
     for row in qs.iterator(chunk_size=500):
         participants = row.payload.get("participants") if isinstance(row.payload, dict) else None
