@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -1090,6 +1090,7 @@ def test_the_explainer_and_the_audit_trail(walk: Walk, world: World) -> None:
         with page.expect_navigation():
             page.locator("table.mirrortable a.explain-link").first.click()
         assert "/explain/schedule/" in page.url
+        record = parse_qs(urlsplit(page.url).query)["record"][0]
         assert page.locator(".verdict[data-login='taro'] .explain-chain li").count() >= 2
         chain = page.inner_text(".verdict[data-login='taro']")
         assert "(E1)" in chain and "taro" in chain, chain
@@ -1101,7 +1102,7 @@ def test_the_explainer_and_the_audit_trail(walk: Walk, world: World) -> None:
         assert page.locator(".notice").count() >= 1
     with admin.step("explain-search"):
         page.click("nav a[href='/explain/']")
-        page.fill("#id_q", "赤木電機")
+        page.fill("#id_q", record)
         with page.expect_navigation():
             page.click("main form button.primary")
         assert page.locator("table.explaintable a.explain-link").count() >= 1
@@ -1134,7 +1135,7 @@ def test_the_explainer_and_the_audit_trail(walk: Walk, world: World) -> None:
         assert text.splitlines()[0].startswith("日時") and len(text.splitlines()) >= 2
     taro = world.screens["taro"]
     with taro.step("explain-own-schedule"):
-        taro.goto("/explain/?q=赤木電機")
+        taro.goto(f"/explain/?q={quote(record)}")
         with taro.page.expect_navigation():
             taro.page.locator("table.explaintable a.explain-link").first.click()
         assert taro.page.locator(".verdict[data-login='taro']").count() == 1

@@ -29,7 +29,7 @@ from sfacal.engine.explaining import RecordReport, explain_record, find_records
 from sfacal.engine.sync import sync_record
 from sfacal.web.companies.permissions import AccessContext, ctx_of, member_required
 from sfacal.web.dateranges import company_zone
-from sfacal.web.logs.presenters import describe
+from sfacal.web.logs.presenters import OPERATIONS, describe
 
 __all__ = ["explain_schedule", "explain_search", "explain_sync"]
 
@@ -109,7 +109,12 @@ def explain_schedule(request: HttpRequest) -> HttpResponse:
             "report": report,
             "lang": lang,
             "verdicts": [
-                {"verdict": v, "steps": [(s, s.text(lang)) for s in v.steps]} for v in report.verdicts
+                {
+                    "verdict": v,
+                    "writes": [str(OPERATIONS.get(kind.value, kind.value)) for kind in v.kinds],
+                    "steps": [(s, s.text(lang)) for s in v.steps],
+                }
+                for v in report.verdicts
             ],
             "problem": report.problem.text(lang) if report.problem is not None else "",
             "lines": [describe(e, lang) for e in report.log],
