@@ -20,7 +20,7 @@ from sfacal.directory.companies.audit import record_changes, record_event
 from sfacal.directory.companies.models import AuditEntry, CompanySettings, Role
 from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine import inbox, passes
-from sfacal.engine.models import LogResult, MirrorEvent, SyncLogEntry, Trigger
+from sfacal.engine.models import LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
 from tests.engine.fakecal import FakeCalendar, installed
 from tests.ui.conftest import make_user, signed_in
 
@@ -149,6 +149,14 @@ def test_search_finds_by_record_customer_and_date(admin_client, company, synced)
     assert "record=R2" in text_of(admin_client.get(url, {"q": "見積", "on": "2031-03-10"}))
     assert "record=R1" not in text_of(admin_client.get(url, {"on": "2031-03-11"}))
     assert "該当するスケジュールはありません" in text_of(admin_client.get(url, {"q": "nothing"}))
+    StoredSchedule.objects.create(
+        company=company,
+        source="justsfa",
+        record_id="J1",
+        payload={"title": "x", "extra": {"見出し": "青葉商事との定例"}, "participants": ["taro"]},
+        content_hash="h",
+    )
+    assert "record=J1" in text_of(admin_client.get(url, {"q": "青葉商事"}))
 
 
 def test_sync_now_replans_the_schedule(admin_client, company, synced, fake):

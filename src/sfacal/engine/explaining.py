@@ -26,6 +26,7 @@ from django.utils import translation
 from sfacal.core.errors import InputError, error_from_code
 from sfacal.core.explain import Explanation, Step, Verdict, explain, step
 from sfacal.core.planner import MirrorRow
+from sfacal.core.render import EXTRA_SUBJECT
 from sfacal.core.schedule import Change
 from sfacal.directory.companies.models import Company
 from sfacal.engine.context import change_of, load_context, load_employees, mapping_for
@@ -178,8 +179,8 @@ def find_records(
     on: date | None = None,
     login_id: str | None = None,
 ) -> list[StoredSchedule]:
-    """A company's stored schedules matching ``text`` (record ID, customer, title, purpose or
-    business name) and starting ``on`` that day (company time zone); with ``login_id``, only those
+    """A company's stored schedules matching ``text`` (record ID, customer, title, purpose,
+    business name, JUST.SFA 見出し, or a deleted schedule's last subject) and starting ``on`` that day (company time zone); with ``login_id``, only those
     naming that employee or mirrored to them. Newest start first, at most :data:`SEARCH_LIMIT`."""
     qs: QuerySet[StoredSchedule] = StoredSchedule.objects.for_company(company)
     text = text.strip()
@@ -190,6 +191,8 @@ def find_records(
             | Q(payload__title__icontains=text)
             | Q(payload__purpose__icontains=text)
             | Q(payload__business_name__icontains=text)
+            | Q(payload__subject__icontains=text)  # a deletion keeps the subject its events had
+            | Q(**{f"payload__extra__{EXTRA_SUBJECT}__icontains": text})  # JUST.SFA 見出し
         )
     if on is not None:
         start = datetime.combine(on, time.min, tzinfo=zone)
