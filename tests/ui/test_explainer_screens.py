@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from sfacal.core.schedule import Schedule, SourceRef, TimedSpan
+from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef, TimedSpan
 from sfacal.directory.companies.audit import record_changes, record_event
 from sfacal.directory.companies.models import AuditEntry, CompanySettings, Role
 from sfacal.directory.employees.models import Employee, SyncState
@@ -157,6 +157,9 @@ def test_search_finds_by_record_customer_and_date(admin_client, company, synced)
         content_hash="h",
     )
     assert "record=J1" in text_of(admin_client.get(url, {"q": "青葉商事"}))
+    run(company, ScheduleDeletion(SourceRef("acme", "push", "R2"), T0 + timedelta(hours=1)))
+    deleted = text_of(admin_client.get(url, {"q": "R2"}))  # a deletion has no customer: its last subject
+    assert "record=R2" in deleted and "SFA で削除済み" in deleted and "赤木電機/見積提出" in deleted
 
 
 def test_sync_now_replans_the_schedule(admin_client, company, synced, fake):

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sfacal.core.errors import normalize_lang
 from sfacal.engine.explaining import RecordReport, explain_record, find_records
+from sfacal.engine.models import StoredSchedule
 from sfacal.engine.sync import sync_record
 from sfacal.web.companies.permissions import AccessContext, ctx_of, member_required
 from sfacal.web.dateranges import company_zone
@@ -91,7 +92,24 @@ def explain_search(request: HttpRequest) -> HttpResponse:
             on=data.get("on"),
             login_id=login,
         )
-    return render(request, "explainer/search.html", {"form": form, "results": results})
+    rows = None if results is None else [_found(row) for row in results]
+    return render(request, "explainer/search.html", {"form": form, "results": rows})
+
+
+def _found(row: StoredSchedule) -> dict[str, object]:
+    """What a search result shows: the schedule's name (customer, title, or for a deletion the last
+    subject its events had), its purpose or business name."""
+    payload = row.payload if isinstance(row.payload, dict) else {}
+
+    def text(key: str) -> str:
+        value = payload.get(key)
+        return value if isinstance(value, str) else ""
+
+    return {
+        "row": row,
+        "name": text("customer_name") or text("title") or text("subject") or row.record_id,
+        "what": text("purpose") or text("business_name"),
+    }
 
 
 @require_GET
