@@ -1116,8 +1116,13 @@ def test_the_explainer_and_the_audit_trail(walk: Walk, world: World) -> None:
         assert "/explain/schedule/" in page.url
     with admin.step("audit-trail"):
         page.click("nav a[href='/audit/']")
+        assert page.locator("tr.auditrow").count() >= 1
+    with admin.step("audit-trail-company-settings"):
+        page.select_option("#id_what", "company")
+        with page.expect_navigation():
+            page.click("main form button.primary")
         text = page.inner_text("main table.audittable")
-        assert "client_secret" in text and "変更あり" in text
+        assert "client_secret" in text and "変更あり" in text, text
         assert world.app is not None and world.app.secret not in page.content()
     with admin.step("audit-trail-filtered"):
         page.select_option("#id_what", "employee")
