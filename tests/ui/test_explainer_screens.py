@@ -122,7 +122,7 @@ def test_S1_frozen_actual_says_since_when(admin_client, company, synced):
     assert '<span class="rule">(S1)</span>' in body_en
 
 
-def test_L2_E2_the_last_failure_gives_its_hint(admin_client, company, synced):
+def test_L2_E5_mailbox_error_the_last_failure_gives_its_hint(admin_client, company, synced):
     run(company, meeting("R1"))
     SyncLogEntry.objects.create(
         company=company,
@@ -138,6 +138,7 @@ def test_L2_E2_the_last_failure_gives_its_hint(admin_client, company, synced):
     )
     body = text_of(page(admin_client, "R1"))
     assert "前回の処理は失敗しました" in body and "(L2)" in body
+    assert "ユーザーID" in body  # the hint names the setting to fix
 
 
 def test_search_finds_by_record_customer_and_date(admin_client, company, synced):
