@@ -823,6 +823,12 @@ def test_push_api_schedules_land_move_and_disappear(
         what="the push status synced",
     )
     assert status["participants"][0]["mailbox"] == jiro
+    explained = http.get("/api/v1/schedules/P-0001/explain", headers=auth)
+    assert explained.status_code == 200, explained.text
+    (verdict,) = explained.json()["participants"]
+    assert verdict["login_id"] == "jiro" and verdict["reason"] == "up_to_date" and verdict["writes"] == []
+    assert [step["rule"] for step in verdict["steps"]][:5] == ["E1", "S1", "S3", "P3", "E4"]
+    assert any(step["code"] == "mirror_written" for step in verdict["steps"])
     moved = http.put(
         "/api/v1/schedules/P-0001",
         json=push_schedule((15, 16), ["jiro"]),
