@@ -143,6 +143,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The last attempt failed: {message_en} {hint_en}",
         "前回の処理は失敗しました: {message_ja} {hint_ja}",
     ),
+    "change_waiting": (
+        "A change received {received_at} is waiting to be applied: the next run does what is said here",
+        "{received_at} に受け取った変更が反映待ちです。次の連携でここに書かれた処理を行います",
+    ),
     "not_stored": (
         "No schedule with this ID has been received from the SFA",
         "この ID のスケジュールは SFA から受け取っていません",

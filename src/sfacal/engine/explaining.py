@@ -7,7 +7,8 @@
   operation the next pass would plan for this record.
 * Each verdict gets the engine's notes: the mirror row's state (when it was written, where, when
   and by what it was last checked) and the last failure of that employee's writes for the record,
-  with its L2 hint (``last_error``).
+  with its L2 hint (``last_error``); and, while a received change of the record waits in the inbox
+  (or is held back: C1, C4, a retry later), a note that the next run does what the verdict says.
 * ``login_id`` limits the answer to one employee (an employee's own view, U1).
 * :func:`find_records` searches a company's stored schedules by record ID, customer, title or date;
   :func:`sfacal.engine.sync.sync_record` re-plans one record now (the "sync this schedule now"
@@ -31,7 +32,16 @@ from sfacal.core.schedule import Change
 from sfacal.directory.companies.models import Company
 from sfacal.engine.context import change_of, load_context, load_employees, mapping_for
 from sfacal.engine.mirror_view import mirror_row
-from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, StoredSchedule, SyncLogEntry, Trigger
+from sfacal.engine.models import (
+    InboxEntry,
+    InboxState,
+    LogResult,
+    MirrorEvent,
+    MirrorState,
+    StoredSchedule,
+    SyncLogEntry,
+    Trigger,
+)
 
 __all__ = ["RecordReport", "explain_record", "find_records"]
 
@@ -164,7 +174,15 @@ def explain_record(
         mapping=mapping_for(source),
         only=None if login_id is None else (login_id,),
     )
-    verdicts = tuple(_notes(v, mirrors, log, tz_name) for v in explanation.verdicts)
+    waiting = (
+        InboxEntry.objects.for_company(company)
+        .filter(source=source, record_id=record_id, state__in=(InboxState.PENDING, InboxState.DEFERRED))
+        .order_by("-received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    note = [step("S10", "change_waiting", True, tz_name, received_at=waiting)] if waiting is not None else []
+    verdicts = tuple(_notes(v, mirrors, log, tz_name).with_steps(note) for v in explanation.verdicts)
     report.explanation = Explanation(
         explanation.ref, explanation.event, explanation.blocked, verdicts, explanation.waiting
     )

@@ -45,9 +45,11 @@ def test_S3_P3_E1_explain_gives_each_participants_decision_and_chain(api):
     by = {p["login_id"]: p for p in body["participants"]}
     assert by["tanaka"]["decision"] == "sync" and by["tanaka"]["writes"] == ["create"], by["tanaka"]
     assert by["tanaka"]["mailbox"] == "tanaka@acme.example"
-    assert [s["rule"] for s in by["tanaka"]["steps"]] == ["E1", "S1", "S3", "P3", "E4", "S3"]
-    assert by["sato"]["reason"] == "excluded" and by["sato"]["steps"][-2]["code"] == "excluded"
-    assert "定期訪問" in by["sato"]["steps"][-2]["message"] and by["sato"]["steps"][-2]["message_ja"]
+    assert [s["rule"] for s in by["tanaka"]["steps"]] == ["E1", "S1", "S3", "P3", "E4", "S3", "S10"]
+    waiting = by["tanaka"]["steps"][-1]  # not processed yet: the next run does what is said
+    assert waiting["code"] == "change_waiting" and waiting["values"]["received_at"]
+    assert by["sato"]["reason"] == "excluded" and by["sato"]["steps"][-3]["code"] == "excluded"
+    assert "定期訪問" in by["sato"]["steps"][-3]["message"] and by["sato"]["steps"][-3]["message_ja"]
     assert by["suzuki"]["decision"] == "leave" and by["suzuki"]["steps"][0]["rule"] == "E1"
     assert by["ghost"]["reason"] == "unknown_employee" and by["ghost"]["steps"][0]["rule"] == "hint"
     step = by["tanaka"]["steps"][4]
@@ -60,6 +62,7 @@ def test_C1_explain_says_the_company_holds_changes_back(api):
     body = api.get("/schedules/S-1/explain").json()
     assert body["held_back"] == "sync_disabled"
     assert body["participants"][0]["decision"] is None and body["participants"][0]["steps"][0]["rule"] == "C1"
+    assert body["participants"][0]["steps"][-1]["code"] == "change_waiting"
 
 
 def test_S4_explain_of_a_deleted_schedule(api):
