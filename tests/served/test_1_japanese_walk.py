@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -863,6 +863,12 @@ def test_push_api_schedules_land_move_and_disappear(
         what="the push status synced",
     )
     assert status["participants"][0]["mailbox"] == jiro
+    explained = http.get("/api/v1/schedules/P-0001/explain", headers=auth)
+    assert explained.status_code == 200, explained.text
+    (verdict,) = explained.json()["participants"]
+    assert verdict["login_id"] == "jiro" and verdict["reason"] == "up_to_date" and verdict["writes"] == []
+    assert [step["rule"] for step in verdict["steps"]][:5] == ["E1", "S1", "S3", "P3", "E4"]
+    assert any(step["code"] == "mirror_written" for step in verdict["steps"])
     moved = http.put(
         "/api/v1/schedules/P-0001",
         json=push_schedule((15, 16), ["jiro"]),
@@ -1193,6 +1199,76 @@ def test_caldav_settings_and_an_employees_own_account(walk: Walk, world: World) 
         with page.expect_navigation():
             page.click("form.caldav-account button[value=remove]")
         assert page.input_value("#caldav-url") == ""
+
+
+@step
+def test_the_explainer_and_the_audit_trail(walk: Walk, world: World) -> None:
+    """Why a schedule is (or is not) in a calendar, for the administrator (every participant) and
+    the employee (their own verdict only); the settings audit trail, filtered and as CSV."""
+    admin = world.screens["admin"]
+    page = admin.page
+    with admin.step("explain-from-mirrored-events"):
+        admin.goto(f"/employees/{world.employee_ids['taro']}/events/")
+        with page.expect_navigation():
+            page.locator("table.mirrortable a.explain-link").first.click()
+        assert "/explain/schedule/" in page.url
+        record = parse_qs(urlsplit(page.url).query)["record"][0]
+        assert page.locator(".verdict[data-login='taro'] .explain-chain li").count() >= 2
+        chain = page.inner_text(".verdict[data-login='taro']")
+        assert "(E1)" in chain and "taro" in chain, chain
+        assert page.locator("table.mirrortable tbody tr").count() >= 1
+    with admin.step("explain-sync-now"):
+        with page.expect_navigation():
+            page.click("#explain-sync")
+        assert "/explain/schedule/" in page.url
+        assert page.locator(".notice").count() >= 1
+    with admin.step("explain-search"):
+        page.click("nav a[href='/explain/']")
+        page.fill("#id_q", record)
+        with page.expect_navigation():
+            page.click("main form button.primary")
+        assert page.locator("table.explaintable a.explain-link").count() >= 1
+        with page.expect_navigation():
+            page.locator("table.explaintable a.explain-link").first.click()
+        assert page.locator(".verdict").count() >= 1
+    with admin.step("explain-from-a-log-line"):
+        admin.goto("/log/?employee=taro")
+        with page.expect_navigation():
+            page.locator("#log-rows a.explain-link").first.click()
+        assert "/explain/schedule/" in page.url
+    with admin.step("audit-trail"):
+        page.click("nav a[href='/audit/']")
+        assert page.locator("tr.auditrow").count() >= 1
+    with admin.step("audit-trail-company-settings"):
+        page.select_option("#id_what", "company")
+        with page.expect_navigation():
+            page.click("main form button.primary")
+        text = page.inner_text("main table.audittable")
+        assert "client_secret" in text and "変更あり" in text, text
+        assert world.app is not None and world.app.secret not in page.content()
+    with admin.step("audit-trail-filtered"):
+        page.select_option("#id_what", "employee")
+        page.fill("#id_who", "admin")
+        with page.expect_navigation():
+            page.click("main form button.primary")
+        assert "client_secret" not in page.inner_text("main table.audittable")
+        assert page.locator("tr.auditrow").count() >= 1
+    with admin.step("audit-trail-csv"):
+        with page.expect_download() as info:
+            page.click("#audit-export")
+        download = info.value
+        walk.visits.add("GET", download.url)
+        text = Path(download.path()).read_text(encoding="utf-8-sig")
+        assert text.splitlines()[0].startswith("日時") and len(text.splitlines()) >= 2
+    taro = world.screens["taro"]
+    with taro.step("explain-own-schedule"):
+        taro.goto(f"/explain/?q={quote(record)}")
+        with taro.page.expect_navigation():
+            taro.page.locator("table.explaintable a.explain-link").first.click()
+        assert taro.page.locator(".verdict[data-login='taro']").count() == 1
+        assert taro.page.locator(".verdict").count() == 1  # only their own verdict
+    with taro.step("explain-another-schedule-is-not-found", allow=[404]):
+        taro.goto("/explain/schedule/?source=push&record=no-such-record", allow=[404])
 
 
 @step

@@ -80,9 +80,27 @@ def _employee_export(client, company, employee) -> bytes:
     return response.content
 
 
+def _audit_export(client, company, employee) -> bytes:
+    from sfacal.directory.companies.audit import record_event
+
+    for i, text in enumerate(HOSTILE):
+        record_event(
+            company=company,
+            user=None,
+            object_type=text[:64],
+            object_id=f"{text}{i}"[:64],
+            field=text[:100],
+            new_value=text,
+        )
+    response = client.get(reverse("audit_export"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    return b"".join(response.streaming_content)
+
+
 DOWNLOADS: dict[str, Callable[..., bytes]] = {
     "log_export": _log_export,
     "employee_export": _employee_export,
+    "audit_export": _audit_export,
 }
 
 

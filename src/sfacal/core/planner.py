@@ -41,7 +41,7 @@ from enum import StrEnum
 
 from sfacal.core.errors import InputError
 from sfacal.core.frozen import quick_init
-from sfacal.core.policy import Action, Reason, decide
+from sfacal.core.policy import Action, Check, Reason, decide
 from sfacal.core.render import FieldMapping, RenderedEvent, content_hash, render
 from sfacal.core.schedule import AllDaySpan, Change, Schedule, SourceRef, zone
 from sfacal.core.settings import (
@@ -258,11 +258,14 @@ def plan(
     backfill: bool = False,
     mapping: FieldMapping | None = None,
     only: Collection[str] | None = None,
+    trail: dict[str, list[Check]] | None = None,
 ) -> Plan:
     """Plan the calendar writes for one change (see the module docstring).
 
     ``mirrors`` may hold rows of other schedules; they are ignored. ``only`` restricts the plan to
-    some login IDs (back-fill of one employee). ``backfill`` lifts S8 (sync start).
+    some login IDs (back-fill of one employee). ``backfill`` lifts S8 (sync start). ``trail``, when
+    given, receives per login ID the rules :func:`~sfacal.core.policy.decide` looked at (for the
+    explainer, :mod:`sfacal.core.explain`).
     """
     ref = change.ref
     if not policy.sync_enabled:
@@ -296,7 +299,15 @@ def plan(
             if mine
             else False
         )
-        decision = decide(change, login, employee, masters, backfill=backfill or started, mirrored=bool(live))
+        decision = decide(
+            change,
+            login,
+            employee,
+            masters,
+            backfill=backfill or started,
+            mirrored=bool(live),
+            trail=trail.setdefault(login, []) if trail is not None else None,
+        )
         if decision.action is Action.LEAVE:
             outcomes.append(Outcome(login, decision.reason))
             continue

@@ -37,13 +37,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sfacal.calendars.base import WriteOutcome
-from sfacal.core.errors import InputError, NotFoundError, SfacalError, log_params
+from sfacal.core.errors import NotFoundError, SfacalError, log_params
 from sfacal.core.frozen import quick_init
-from sfacal.core.planner import MirrorRow, MirrorStatus, Operation, OpKind
+from sfacal.core.planner import Operation, OpKind
 from sfacal.core.schedule import SourceRef
 from sfacal.core.settings import normalize_calendar, normalize_mailbox
 from sfacal.engine.context import CompanyContext, RecordKey, rows_of_records
 from sfacal.engine.loglines import error_params_value, insert_log_lines, insert_log_rows
+from sfacal.engine.mirror_view import mirror_row
 from sfacal.engine.models import LogResult, MirrorEvent, MirrorState, SyncLogEntry
 
 __all__ = [
@@ -85,38 +86,6 @@ def load_mirror_values(ctx: CompanyContext, keys: Iterable[RecordKey]) -> list[M
     """Every mirror row of the given records, as :class:`MirrorValues` (chunked ``IN`` queries)."""
     make = MirrorValues._make
     return [make(row) for _, row in rows_of_records(ctx, MirrorEvent, MirrorValues._fields, keys)]
-
-
-def mirror_row(row: MirrorEvent | MirrorValues, company_slug: str) -> MirrorRow | None:
-    """The planner's view of a stored row (``None`` when the row is unusable)."""
-    event_id = row.event_id or None
-    state = row.state
-    if state == MirrorState.SYNCED:
-        status = MirrorStatus.ACTIVE if event_id else MirrorStatus.PENDING
-    elif state == MirrorState.PENDING_CREATE:
-        status = MirrorStatus.PENDING
-    elif state == MirrorState.LOST:
-        status = MirrorStatus.LOST
-    elif state == MirrorState.FAILED:
-        status = MirrorStatus.ACTIVE if event_id else MirrorStatus.REMOVED
-    else:
-        status = MirrorStatus.REMOVED
-    try:
-        return MirrorRow(
-            ref=SourceRef(company_slug, row.source, row.record_id),
-            login_id=row.login_id,
-            mailbox=row.mailbox,
-            calendar_name=row.calendar_name or None,
-            transaction_id=row.transaction_id,
-            generation=row.generation,
-            event_id=event_id if status in (MirrorStatus.ACTIVE,) else None,
-            content_hash=row.content_hash or None,
-            change_key=row.change_key or None,
-            synced_revision=row.synced_version or None,
-            status=status,
-        )
-    except InputError:
-        return None
 
 
 class OpStatus(StrEnum):

@@ -46,6 +46,7 @@ __all__ = [
     "request_backfill",
     "set_enqueue",
     "sync_now",
+    "sync_record",
 ]
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ def sync_now(
         time.sleep(0.5)
     total.records = len(keys)
     return _summary(company, employee, total)
+
+
+def sync_record(company: Company, source: str, record_id: str, *, login_id: str | None = None) -> PassSummary:
+    """Plan and execute one record now (a manual run; only ``login_id``'s calendar when given)."""
+    ctx = load_context(company)
+    only = frozenset({login_id}) if login_id is not None else None
+    return run_items(ctx, [WorkItem((source, record_id), Trigger.MANUAL, only=only)])
 
 
 def replan_employee(employee_id: int, trigger: str = Trigger.MANUAL) -> PassSummary:

@@ -22,4 +22,6 @@ urlpatterns = [
     path("", include("sfacal.web.employees.urls")),
     path("", include("sfacal.web.connections.urls")),
     path("", include("sfacal.web.dashboard.urls")),
+    path("", include("sfacal.web.explainer.urls")),
+    path("", include("sfacal.web.audit.urls")),
 ]

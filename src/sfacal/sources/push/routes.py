@@ -13,7 +13,7 @@ from sfacal.core.errors import InputError
 from sfacal.directory.companies.models import BusinessName, Company, Purpose
 from sfacal.directory.employees import bulk
 from sfacal.directory.employees.models import Employee
-from sfacal.sources.push import directory, errors, service
+from sfacal.sources.push import directory, errors, explained, service
 from sfacal.sources.push.auth import request_company
 from sfacal.sources.push.bodies import MAX_BATCH_BODY_BYTES, read_json
 from sfacal.sources.push.fields import IfMatchValue, LoginId, MasterName, Moment, SourceId, StateValue
@@ -26,6 +26,7 @@ from sfacal.sources.push.schemas import (
     ErrorOut,
     PurposeIn,
     PurposeOut,
+    ScheduleExplanation,
     ScheduleIn,
     ScheduleOut,
     ScheduleStatus,
@@ -158,6 +159,22 @@ def get_schedule(request: HttpRequest, source_id: SourceIdPath, response: HttpRe
 )
 def schedule_status(request: HttpRequest, source_id: SourceIdPath) -> Any:
     return service.status(request_company(request), source_id)
+
+
+@schedule_router.get(
+    "/schedules/{source_id}/explain",
+    response={200: ScheduleExplanation, **_READ},
+    url_name="explain_schedule",
+    summary="Why the schedule is (or is not) in each participant's calendar",
+    description=(
+        "For each employee the schedule concerns: the decision the engine makes and why, as a "
+        "chain of steps, each with the rule behind it and a message in English and Japanese; the "
+        "event as it is written. Computed by the planner the engine runs, so it says what the next "
+        "run does."
+    ),
+)
+def explain_schedule(request: HttpRequest, source_id: SourceIdPath) -> Any:
+    return explained.explanation(request_company(request), source_id)
 
 
 # -- employees ------------------------------------------------------------------------------------

@@ -224,6 +224,44 @@ class ScheduleStatus(Schema):
     participants: list[ParticipantStatus]
 
 
+class ExplainStep(Schema):
+    rule: str = Field(description="The rule behind the step (S1, P3, E4 ... of the specification) or hint")
+    code: str = Field(description="What was found, e.g. frozen_actual, excluded, before_sync_start, create")
+    passed: bool = Field(description="true: the schedule went on past this step; false: this step decided")
+    values: dict[str, str] = Field(description="The values the step names (times in ISO 8601)")
+    message: str
+    message_ja: str
+
+
+class ExplainedEvent(Schema):
+    subject: str
+    location: str
+    start: str
+    end: str
+    is_all_day: bool
+    timezone: str
+
+
+class ExplainedParticipant(Schema):
+    login_id: str
+    decision: str | None = Field(
+        None, description="sync, remove or leave; null while the company holds changes back"
+    )
+    reason: str = Field(description="The planner's reason, as in the log (sync, up_to_date, excluded ...)")
+    writes: list[str] = Field(description="The calendar writes the next run makes: create, update, delete")
+    mailbox: str | None = None
+    calendar_name: str | None = None
+    steps: list[ExplainStep]
+
+
+class ScheduleExplanation(Schema):
+    source_id: str
+    deleted: bool
+    held_back: str | None = Field(None, description="sync_disabled (C1) or write_disabled (C4)")
+    event: ExplainedEvent | None = Field(None, description="The event as written (null for a deletion)")
+    participants: list[ExplainedParticipant]
+
+
 class EmployeeIn(Schema):
     """Fields left out keep their current value (or the default for a new employee)."""
 

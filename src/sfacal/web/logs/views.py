@@ -9,7 +9,7 @@ text becomes a formula in the administrator's spreadsheet.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
 from django import forms
@@ -171,15 +171,22 @@ def log_export(request: HttpRequest) -> StreamingHttpResponse:
     _form, qs = filtered_entries(request)
     ctx = ctx_of(request)
     lang = normalize_lang(get_language())
-    writer = csv_writer(_Echo())
     tz = _zone(ctx)
+    return stream_csv(_csv_rows(qs, lang, tz), "sfacal-log", tz)
+
+
+def stream_csv(rows: Iterable[list[str]], name: str, tz: zoneinfo.ZoneInfo) -> StreamingHttpResponse:
+    """``rows`` as a streamed CSV download ``{name}-{time}.csv``: UTF-8 with a BOM so that Excel
+    opens it correctly, formula-like cells neutralised (see the module docstring). The log's and
+    the audit trail's exports both go through here."""
+    writer = csv_writer(_Echo())
 
     def stream() -> Iterator[str]:
         yield "\ufeff"
-        for row in _csv_rows(qs, lang, tz):
+        for row in rows:
             yield writer.writerow(row)
 
     stamp = timezone.now().astimezone(tz).strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="sfacal-log-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
