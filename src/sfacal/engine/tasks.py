@@ -31,7 +31,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from sfacal.directory.companies.models import CompanySettings, Direction
 from sfacal.directory.employees.models import Employee
-from sfacal.engine import backfill, heartbeat, passes, reconcile, retention, sync, twoway
+from sfacal.engine import backfill, heartbeat, jobcontext, passes, reconcile, retention, sync, twoway
 from sfacal.engine.leases import LeaseSet, lease_seconds
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
 from sfacal.net import metrics
@@ -240,6 +240,7 @@ def install() -> None:
     """Wire the engine into the inbox and the settings hooks (called by ``EngineConfig.ready``)."""
     from sfacal.engine import inbox
 
+    jobcontext.install()
     inbox.set_dispatcher(dispatch)
     inbox.set_retry_scheduler(_schedule_retry)
     sync.set_enqueue(enqueue_job)
