@@ -25,7 +25,7 @@ from contextvars import ContextVar
 __all__ = ["MAX_ID_LENGTH", "bound", "clean_id", "current", "new_id"]
 
 MAX_ID_LENGTH = 64
-_ID = re.compile(r"[A-Za-z0-9._-]{1,%d}" % MAX_ID_LENGTH)
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 request_id: ContextVar[str] = ContextVar("sfacal_request_id", default="")
 job_id: ContextVar[str] = ContextVar("sfacal_job_id", default="")
