@@ -11,6 +11,7 @@
   every :data:`TWOWAY_POLL_MINUTES` (:mod:`sfacal.engine.twoway`), reconciles every
   :data:`RECONCILE_MINUTES`, and starts again P4 back-fills whose worker died (not renewed for
   :data:`BACKFILL_STALE_S`).
+  It also queues :func:`run_notices` (e-mail notices, :mod:`sfacal.engine.notices`) once a minute.
 * :func:`purge_old_logs` -- daily: the L1 retention.
 """
 
@@ -31,7 +32,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from sfacal.directory.companies.models import CompanySettings, Direction
 from sfacal.directory.employees.models import Employee
-from sfacal.engine import backfill, heartbeat, jobcontext, passes, reconcile, retention, sync, twoway
+from sfacal.engine import backfill, heartbeat, jobcontext, notices, passes, reconcile, retention, sync, twoway
 from sfacal.engine.leases import LeaseSet, lease_seconds
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
 from sfacal.net import metrics
@@ -43,6 +44,7 @@ BACKFILL_STALE_S = 300  # a running back-fill renews its mark at every recorded 
 RECONCILE_MINUTES = 60
 TWOWAY_POLL_MINUTES = 1
 QUEUED_MARKER_S = 30.0
+NOTICE_MINUTES = 1
 
 
 @contextmanager
@@ -203,7 +205,19 @@ def _restart_backfills(company_id: int, now: datetime) -> int:
 
 @db_periodic_task(crontab(minute="*"))
 def tick() -> dict[str, int]:
-    return sweep()
+    queued = sweep()
+    # e-mail notices: one run per minute whatever the number of schedulers (the claim), and each
+    # notice once whatever the number of runs (sfacal.engine.notices)
+    if _due("notices", NOTICE_MINUTES):
+        run_notices()
+        queued["notices"] = 1
+    return queued
+
+
+@db_task()
+def run_notices() -> dict[str, int]:
+    """E-mail notices to company administrators (:mod:`sfacal.engine.notices`)."""
+    return notices.send_notices()
 
 
 @HUEY.on_startup()

@@ -137,6 +137,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# E-mail notices to company administrators (sfacal.engine.notices): off until SFACAL_SMTP_HOST is set.
+SMTP = config.smtp_config()
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = SMTP.host or "localhost"
+EMAIL_PORT = SMTP.port
+EMAIL_HOST_USER = SMTP.user
+EMAIL_HOST_PASSWORD = SMTP.password
+EMAIL_USE_TLS = SMTP.starttls
+EMAIL_USE_SSL = SMTP.ssl
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = SMTP.sender
+SERVER_EMAIL = SMTP.sender
+
 HUEY = config.queue_config(immediate=config.env_flag("SFACAL_QUEUE_IMMEDIATE"))
 
 # Every line goes through one handler whose filters redact secrets, keep expected refusals to one
