@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,14 +87,20 @@ def _get() -> _Families | None:
     """The metric families, created on first use (after the multi-process directory is known:
     ``prometheus_client`` decides at import whether it writes files)."""
     global _families, _broken
-    if _families is not None or _broken:
+    if _broken:
+        return None
+    if _families is not None:
         return _families
     with _lock:
         if _families is not None or _broken:
             return _families
         try:
             metrics_dir()
-            from prometheus_client import Counter, Histogram
+            from prometheus_client import Counter, Histogram, values
+
+            # prometheus_client picks its value class when first imported; if something imported it
+            # before the directory was known, pick again (the library reads it at each metric).
+            values.ValueClass = values.get_value_class()
 
             _families = _Families(
                 graph_requests=Counter(
@@ -129,38 +135,48 @@ def _get() -> _Families | None:
         return _families
 
 
+def _record(what: Callable[[_Families], object]) -> None:
+    """Apply ``what`` to the families; a failure (an unwritable file) turns counting off, once."""
+    global _broken
+    families = _get()
+    if families is None:
+        return
+    try:
+        what(families)
+    except Exception:
+        _broken = True
+        log.warning("metrics are off: the metrics directory cannot be used", exc_info=True)
+
+
 def count_graph_request(outcome: str, n: int = 1) -> None:
     """``n`` Microsoft Graph requests (or batch items) ended with ``outcome`` (:data:`GRAPH_OUTCOMES`)."""
-    families = _get()
-    if families is not None and n > 0:
-        families.graph_requests.labels(outcome=outcome).inc(n)
+    if n > 0:
+        _record(lambda f: f.graph_requests.labels(outcome=outcome).inc(n))
 
 
 def count_sfa_request(source: str, outcome: str) -> None:
     """One request to an SFA (``source``: ``justsfa``, ``push_callback``) ended with ``outcome``."""
-    families = _get()
-    if families is not None:
-        families.sfa_requests.labels(source=source, outcome=outcome).inc()
+    _record(lambda f: f.sfa_requests.labels(source=source, outcome=outcome).inc())
 
 
 def count_sync_failures(codes: Iterable[str]) -> None:
     """Failure lines written to the sync log, one error code each (empty: ``unknown``)."""
-    families = _get()
-    if families is None:
-        return
     counts: dict[str, int] = {}
     for code in codes:
         key = code or "unknown"
         counts[key] = counts.get(key, 0) + 1
-    for code, n in counts.items():
-        families.sync_failures.labels(code=code).inc(n)
+
+    def add(f: _Families) -> None:
+        for code, n in counts.items():
+            f.sync_failures.labels(code=code).inc(n)
+
+    if counts:
+        _record(add)
 
 
 def observe_pass(kind: str, seconds: float) -> None:
     """One engine pass of ``kind`` (``inbox``, ``batch``, ``reconcile``, ``twoway``) took ``seconds``."""
-    families = _get()
-    if families is not None:
-        families.pass_seconds.labels(kind=kind).observe(max(0.0, seconds))
+    _record(lambda f: f.pass_seconds.labels(kind=kind).observe(max(0.0, seconds)))
 
 
 def http_outcome(status: int) -> str:
