@@ -52,7 +52,8 @@ def test_graph_requests_by_outcome_throttled_and_retried() -> None:
     after = samples()
     assert delta(before, after, GRAPH, outcome="throttled") == 2
     assert delta(before, after, GRAPH, outcome="retried") == 2
-    assert delta(before, after, GRAPH, outcome="ok") == 2  # the accepted 404 and the 200
+    assert delta(before, after, GRAPH, outcome="client_error") == 1  # a 404 the caller expected
+    assert delta(before, after, GRAPH, outcome="ok") == 1
 
 
 def test_graph_batch_items_throttled_inside_a_batch_are_counted_and_retried() -> None:

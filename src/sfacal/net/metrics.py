@@ -52,9 +52,10 @@ log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 GRAPH_OUTCOMES = ("ok", "client_error", "server_error", "throttled", "retried", "network_error")
-"""``ok``: below 400 or accepted; ``throttled``: a 429 (request or batch item); ``retried``: sent
-again (after a 429, a 5xx or a network failure); ``client_error``/``server_error``: a final 4xx/5xx;
-``network_error``: no answer."""
+"""One per answer received, by its status: ``ok`` (below 400), ``throttled`` (429, a request or a
+JSON batch item), ``client_error`` (other 4xx, including those the caller expects, such as a 404 for
+an event already gone), ``server_error`` (5xx); ``network_error``: no answer; plus ``retried`` for
+every request or batch item sent again."""
 SFA_OUTCOMES = ("ok", "client_error", "server_error", "throttled", "network_error")
 
 

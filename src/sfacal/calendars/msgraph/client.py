@@ -378,7 +378,7 @@ class GraphClient:
             except httpx.HTTPError as exc:  # invalid URL and the like: a bug or bad data
                 raise SfacalError(redact(f"{what}: {type(exc).__name__}: {exc}")) from None
             status = response.status
-            metrics.count_graph_request("ok" if status in accept else metrics.http_outcome(status))
+            metrics.count_graph_request(metrics.http_outcome(status))
             if status == 401 and not refreshed:
                 refreshed = True
                 await self._forget_token()
