@@ -220,3 +220,22 @@ def test_one_open_notice_per_problem_is_a_database_rule(company: Company) -> Non
 def test_the_minute_job_queues_the_notices_once_a_minute(company: Company) -> None:
     assert tasks.tick.call_local().get("notices") == 1
     assert "notices" not in tasks.tick.call_local()
+
+
+def test_notices_follow_the_language_of_the_last_sign_in(company: Company) -> None:
+    from django.test import Client
+
+    user = get_user_model().objects.create_user("eigo", email="eigo@example.com", password="x-Very-long-pw-1")
+    membership = Membership.objects.create(user=user, company=company, role=Role.COMPANY_ADMIN)
+    assert membership.language == "ja"
+    signed_in = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        "/accounts/signin/", {"username": "eigo", "password": "x-Very-long-pw-1"}
+    )
+    assert signed_in.status_code == 302
+    membership.refresh_from_db()
+    assert membership.language == "en"
+    Client(HTTP_ACCEPT_LANGUAGE="ja").post(
+        "/accounts/signin/", {"username": "eigo", "password": "x-Very-long-pw-1"}
+    )
+    membership.refresh_from_db()
+    assert membership.language == "ja"
