@@ -56,7 +56,9 @@ GRAPH_OUTCOMES = ("ok", "client_error", "server_error", "throttled", "retried", 
 JSON batch item), ``client_error`` (other 4xx, including those the caller expects, such as a 404 for
 an event already gone), ``server_error`` (5xx); ``network_error``: no answer; plus ``retried`` for
 every request or batch item sent again."""
-SFA_OUTCOMES = ("ok", "client_error", "server_error", "throttled", "network_error")
+SFA_OUTCOMES = ("ok", "client_error", "server_error", "throttled", "retried", "network_error")
+"""As :data:`GRAPH_OUTCOMES`. JUST.SFA's records API is not retried at once (a 429 holds every
+process off and the change waits in the inbox), so ``retried`` comes from push write-back callbacks."""
 
 
 def metrics_dir() -> Path:

@@ -275,8 +275,13 @@ def test_write_back_requests_are_counted_by_outcome_for_metrics(connection, rece
     def count(outcome: str) -> float:
         return value(samples(), "sfacal_sfa_requests_total", source="push_callback", outcome=outcome)
 
-    before = {o: count(o) for o in ("ok", "throttled", "server_error")}
+    before = {o: count(o) for o in ("ok", "throttled", "server_error", "retried")}
     receiver.statuses = [429, 503, 200]
     receiver.retry_after = "0"
     assert deliver_write_back(connection, a_payload(), client=client, sleep=lambda s: None).delivered
-    assert {o: count(o) - before[o] for o in before} == {"ok": 1, "throttled": 1, "server_error": 1}
+    assert {o: count(o) - before[o] for o in before} == {
+        "ok": 1,
+        "throttled": 1,
+        "server_error": 1,
+        "retried": 2,
+    }

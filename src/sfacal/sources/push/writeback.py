@@ -374,6 +374,7 @@ def deliver_write_back(
             if final:
                 break
             sleep(backoff_delay(number, base_delay, max_delay, attempt.retry_after))
+            metrics.count_sfa_request("push_callback", "retried")
     finally:
         if own_client:
             http.close()
