@@ -186,7 +186,7 @@ def _credentials_problem(company: Company, cs: CompanySettings) -> Problem | Non
         SyncLogEntry.objects.filter(
             company=company, operation__in=EXECUTIONS, result__in=[LogResult.SUCCESS, LogResult.FAILURE]
         )
-        .order_by("-id")
+        .order_by("-at", "-id")  # the (company, result, at) index
         .values("at", "result", "error_code", "error_params")
         .first()
     )
@@ -225,14 +225,15 @@ def _failing_problems(company: Company, now: datetime) -> list[Problem]:
             operation__in=EXECUTIONS,
             result__in=[LogResult.SUCCESS, LogResult.FAILURE],
         )
+        # ordered by time: the (employee, at) index
         last_ok = (
-            entries.filter(result=LogResult.SUCCESS).order_by("-id").values_list("id", flat=True).first()
+            entries.filter(result=LogResult.SUCCESS).order_by("-at").values_list("at", flat=True).first()
         )
         failures = entries.filter(result=LogResult.FAILURE)
         if last_ok is not None:
-            failures = failures.filter(id__gt=last_ok)
-        first = failures.order_by("id").values("at").first()
-        last = failures.order_by("-id").values("error_code", "error_params").first()
+            failures = failures.filter(at__gt=last_ok)
+        first = failures.order_by("at").values("at").first()
+        last = failures.order_by("-at", "-id").values("error_code", "error_params").first()
         if first is None or last is None or first["at"] > cutoff:
             continue
         error = error_from_code(
