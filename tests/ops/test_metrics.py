@@ -221,3 +221,16 @@ def test_metrics_without_a_token_answer_allowed_addresses_only(
     monkeypatch.setenv("SFACAL_METRICS_ALLOW", "10.0.0.0/8, bogus")
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+def test_each_process_files_are_private(tmp_path: Path) -> None:
+    """A process started with a loose umask still writes its counters readable by its user only."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "PROMETHEUS_MULTIPROC_DIR": ""}
+    env["SFACAL_DATA_DIR"] = str(tmp_path / "data")
+    code = "import os\nos.umask(0o022)\nfrom sfacal.net import metrics\nmetrics.observe_pass('inbox', 1)\n"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    folder = tmp_path / "data" / "metrics"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    files = list(folder.iterdir())
+    assert {f.name.split("_")[0] for f in files} == {"counter", "histogram"}
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)

@@ -15,6 +15,7 @@ Guarantees:
   Prometheus' ``rate()`` reads the same as any counter.
 - **Counting never breaks the work.** A metrics directory that cannot be written is logged once
   (WARNING) and counting is then skipped; no function here raises.
+- **Private files.** The directory is created 0700 and each process's files 0600 (whatever its umask).
 - **No secret and no unbounded label.** Labels are outcomes, error codes and operations from closed
   sets (:data:`GRAPH_OUTCOMES`, :data:`SFA_OUTCOMES`, the error tree's codes, pass kinds); never a
   URL, a mailbox or a token.
@@ -83,6 +84,7 @@ _families: _Families | None = None
 _broken = False
 _lock = threading.Lock()
 
+PASS_KINDS = ("inbox", "batch", "reconcile", "twoway")
 PASS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 
@@ -132,7 +134,16 @@ def _get() -> _Families | None:
                     registry=None,
                 ),
             )
+            # Every label value known in advance starts at zero, which also creates this process's
+            # files now: they are made private at once, whatever the umask of the process.
+            for outcome in GRAPH_OUTCOMES:
+                _families.graph_requests.labels(outcome=outcome)
+            for kind in PASS_KINDS:
+                _families.pass_seconds.labels(kind=kind)
+            for path in metrics_dir().glob(f"*_{os.getpid()}.db"):
+                path.chmod(config.PRIVATE_FILE_MODE)
         except Exception:
+            _families = None
             _broken = True
             log.warning("metrics are off: the metrics directory cannot be used", exc_info=True)
         return _families
