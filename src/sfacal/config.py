@@ -26,6 +26,12 @@ a fresh machine with nothing set:
 ``SFACAL_GRAPH_APP_LIMIT``, ``SFACAL_GRAPH_APP_WINDOW_S``
     Microsoft Graph's limit per application across all tenants, which every worker keeps
     together: requests per window (default 130,000 per 10 seconds, Microsoft's published figure).
+``SFACAL_SMTP_HOST``, ``SFACAL_SMTP_PORT``, ``SFACAL_SMTP_USER``, ``SFACAL_SMTP_PASSWORD``, ``SFACAL_SMTP_FROM``, ``SFACAL_SMTP_STARTTLS``, ``SFACAL_SMTP_SSL``
+    The mail server for e-mail notices to company administrators (:func:`smtp_config`); with no
+    host, no notice is sent.
+``SFACAL_BASE_URL``, ``SFACAL_NOTICE_FAILING_HOURS``
+    The address the notices link to (default ``SFACAL_PUBLIC_URL``) and how long an employee's sync
+    must have been failing before their administrators are told (default 24 hours).
 ``SFACAL_DEBUG``, ``SFACAL_ALLOWED_HOSTS``, ``SFACAL_CA_BUNDLE``, ``SFACAL_LOG_LEVEL`` — see
 ``docs/operations.md``.
 
@@ -222,3 +228,43 @@ def queue_config(immediate: bool = False) -> dict[str, object]:
     if url.startswith(("redis://", "rediss://", "unix://")):
         return {**common, "huey_class": "huey.RedisHuey", "url": url}
     raise ConfigError("SFACAL_QUEUE_URL must start with redis://, rediss:// or unix://")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """The mail server e-mail notices go through (``SFACAL_SMTP_*``); ``host`` empty: none."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    sender: str
+    starttls: bool
+    ssl: bool
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+def smtp_config() -> SmtpConfig:
+    starttls = env_flag("SFACAL_SMTP_STARTTLS")
+    ssl = env_flag("SFACAL_SMTP_SSL")
+    if starttls and ssl:
+        raise ConfigError("set only one of SFACAL_SMTP_STARTTLS and SFACAL_SMTP_SSL")
+    return SmtpConfig(
+        host=os.environ.get("SFACAL_SMTP_HOST", "").strip(),
+        port=env_int("SFACAL_SMTP_PORT", 465 if ssl else (587 if starttls else 25)),
+        user=os.environ.get("SFACAL_SMTP_USER", "").strip(),
+        password=os.environ.get("SFACAL_SMTP_PASSWORD", ""),
+        sender=os.environ.get("SFACAL_SMTP_FROM", "").strip() or "sfacal@localhost",
+        starttls=starttls,
+        ssl=ssl,
+    )
+
+
+def base_url() -> str:
+    """The address links in e-mail notices start with (``SFACAL_BASE_URL``, else the public URL)."""
+    return (
+        os.environ.get("SFACAL_BASE_URL", "").strip() or os.environ.get("SFACAL_PUBLIC_URL", "").strip()
+    ).rstrip("/")

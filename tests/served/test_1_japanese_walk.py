@@ -915,6 +915,13 @@ def test_push_api_schedules_land_move_and_disappear(
     assert http.get("/api/v1/docs").status_code == 200
     assert http.get("/api/v1/").status_code < 500
     assert http.get("/healthz").status_code == 200
+    # Operating it: ready (the embedded worker beats), and its figures from this machine.
+    ready = http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok", ready.text
+    figures = http.get("/metrics")
+    assert figures.status_code == 200, figures.text
+    assert 'sfacal_graph_requests_total{outcome="ok"}' in figures.text
+    assert "sfacal_workers_live 1.0" in figures.text
 
 
 @step

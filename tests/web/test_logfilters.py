@@ -100,7 +100,7 @@ def test_a_refusal_is_one_line_an_error_keeps_its_traceback():
 
 def test_every_product_handler_redacts_and_shortens_refusals():
     for name, handler in settings.LOGGING["handlers"].items():
-        assert handler["filters"] == ["refusals", "redact"], name
+        assert handler["filters"][:2] == ["refusals", "redact"], name
     assert settings.LOGGING["loggers"]["huey"]["handlers"] == ["console"]
 
 

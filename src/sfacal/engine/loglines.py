@@ -22,7 +22,8 @@ from django.utils import timezone
 from sfacal.core.errors import SfacalError, log_params
 from sfacal.core.schedule import SourceRef
 from sfacal.engine.context import CompanyContext
-from sfacal.engine.models import SyncLogEntry
+from sfacal.engine.models import LogResult, SyncLogEntry
+from sfacal.net import metrics
 
 __all__ = [
     "LOG_COLUMNS",
@@ -151,6 +152,7 @@ def insert_log_rows(rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert log lines given as tuples in :data:`LOG_COLUMNS` order (one ``executemany``)."""
     if not rows:
         return
+    metrics.count_sync_failures(row[12] for row in rows if row[8] == LogResult.FAILURE)
     sql = _INSERT_LOG_SQL.get(connection.vendor)
     if sql is None:
         q = connection.ops.quote_name

@@ -8,6 +8,10 @@
   re-hydrate the message and hint (L2) in the reader's language.
 - ``MailboxLease``: which worker owns a mailbox right now; expires, so a crashed
   worker's mailbox is picked up again.
+- ``WorkerHeartbeat``: one row per running worker process, renewed every few seconds
+  (readiness, ``/metrics``).
+- ``Notice``: an e-mail notice sent to a company's administrators about one problem, so that each
+  problem is told once (and again only after it cleared and came back).
 """
 
 from __future__ import annotations
@@ -199,3 +203,38 @@ class DeltaState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CompanyScopedManager()
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process that is alive: renewed every ``SFACAL_HEARTBEAT_SECONDS`` (sfacal.engine.heartbeat)."""
+
+    worker = models.CharField(max_length=120, unique=True)
+    host = models.CharField(max_length=100)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+
+class Notice(models.Model):
+    """One e-mail notice about one problem of a company (sfacal.engine.notices).
+
+    Open (``cleared_at`` empty) while the problem lasts: at most one open notice per company,
+    problem and threshold (a database constraint, so any number of workers send it once).
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="notices")
+    problem = models.CharField(max_length=200)
+    threshold = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(max_length=32)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.PositiveIntegerField(default=0)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "problem", "threshold"],
+                condition=models.Q(cleared_at__isnull=True),
+                name="notice_open_once",
+            )
+        ]

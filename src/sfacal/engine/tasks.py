@@ -11,13 +11,17 @@
   every :data:`TWOWAY_POLL_MINUTES` (:mod:`sfacal.engine.twoway`), reconciles every
   :data:`RECONCILE_MINUTES`, and starts again P4 back-fills whose worker died (not renewed for
   :data:`BACKFILL_STALE_S`).
+  It also queues :func:`run_notices` (e-mail notices, :mod:`sfacal.engine.notices`) once a minute.
 * :func:`purge_old_logs` -- daily: the L1 retention.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,9 +32,10 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from sfacal.directory.companies.models import CompanySettings, Direction
 from sfacal.directory.employees.models import Employee
-from sfacal.engine import backfill, passes, reconcile, retention, sync, twoway
+from sfacal.engine import backfill, heartbeat, jobcontext, notices, passes, reconcile, retention, sync, twoway
 from sfacal.engine.leases import LeaseSet, lease_seconds
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
+from sfacal.net import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,17 @@ BACKFILL_STALE_S = 300  # a running back-fill renews its mark at every recorded 
 RECONCILE_MINUTES = 60
 TWOWAY_POLL_MINUTES = 1
 QUEUED_MARKER_S = 30.0
+NOTICE_MINUTES = 1
+
+
+@contextmanager
+def _timed(kind: str) -> Iterator[None]:
+    """Record the duration of one engine pass (``sfacal_pass_duration_seconds``), failed or not."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        metrics.observe_pass(kind, time.monotonic() - started)
 
 
 def _queued_key(company_id: int) -> str:
@@ -75,7 +91,8 @@ def _schedule_retry(company_id: int, when: datetime) -> None:
 def process_company(company_id: int) -> dict[str, int] | None:
     """The inbox pass of one company (see :mod:`sfacal.engine.passes`)."""
     MailboxLease.objects.filter(key=_queued_key(company_id)).delete()
-    summary = passes.process_inbox(company_id, schedule_retry=_schedule_retry)
+    with _timed("inbox"):
+        summary = passes.process_inbox(company_id, schedule_retry=_schedule_retry)
     return summary.as_dict() if summary is not None else None
 
 
@@ -110,19 +127,22 @@ def enqueue_job(name: str, kwargs: dict[str, Any]) -> None:
 
 @db_task()
 def run_batch(company_id: int) -> dict[str, int]:
-    return passes.run_batch(company_id).as_dict()
+    with _timed("batch"):
+        return passes.run_batch(company_id).as_dict()
 
 
 @db_task()
 def run_reconcile(company_id: int) -> dict[str, int]:
-    report = reconcile.reconcile_company(company_id)
+    with _timed("reconcile"):
+        report = reconcile.reconcile_company(company_id)
     return {"calendars": report.calendars, "lost": report.lost, "removed": report.removed}
 
 
 @db_task()
 def run_twoway(company_id: int) -> dict[str, int]:
     """Two-way (C5): calendar edits found through Graph delta, written back or restored (T1-T5)."""
-    return twoway.poll_calendar_changes(company_id).as_dict()
+    with _timed("twoway"):
+        return twoway.poll_calendar_changes(company_id).as_dict()
 
 
 def _due(key: str, minutes: float) -> bool:
@@ -185,16 +205,35 @@ def _restart_backfills(company_id: int, now: datetime) -> int:
 
 @db_periodic_task(crontab(minute="*"))
 def tick() -> dict[str, int]:
-    return sweep()
+    queued = sweep()
+    # e-mail notices: one run per minute whatever the number of schedulers (the claim), and each
+    # notice once whatever the number of runs (sfacal.engine.notices)
+    if _due("notices", NOTICE_MINUTES):
+        run_notices()
+        queued["notices"] = 1
+    return queued
+
+
+@db_task()
+def run_notices() -> dict[str, int]:
+    """E-mail notices to company administrators (:mod:`sfacal.engine.notices`)."""
+    return notices.send_notices()
 
 
 @HUEY.on_startup()
 def _after_restart() -> None:
-    """A restarted worker picks up what a crashed one left, once that one's leases expired."""
+    """A restarted worker picks up what a crashed one left, once that one's leases expired; and
+    starts beating (``sfacal.engine.heartbeat``)."""
+    heartbeat.start()
     try:
         sweep_soon.schedule(delay=lease_seconds() + 1)
     except Exception:
         logger.exception("scheduling the start-up sweep failed")
+
+
+@HUEY.on_shutdown()
+def _before_stop() -> None:
+    heartbeat.stop()
 
 
 @db_task()
@@ -215,6 +254,7 @@ def install() -> None:
     """Wire the engine into the inbox and the settings hooks (called by ``EngineConfig.ready``)."""
     from sfacal.engine import inbox
 
+    jobcontext.install()
     inbox.set_dispatcher(dispatch)
     inbox.set_retry_scheduler(_schedule_retry)
     sync.set_enqueue(enqueue_job)

@@ -11,13 +11,23 @@ web server's loggers are routed there by :func:`route_server_logs`):
 - A response refused on purpose (any 4xx logged by Django: permission denied, not found, CSRF failure,
   a paused sign-in) is logged as one line, without the traceback of the exception behind it.
   5xx answers keep their traceback (redacted).
+- Every record carries ``request_id`` and ``job_id`` (empty when none; :mod:`sfacal.core.logcontext`).
+- With ``SFACAL_LOG_FORMAT=json`` each record is one JSON object on one line
+  (:class:`JsonLogFormatter`: ``time``, ``level``, ``logger``, ``message``, ``request_id``,
+  ``job_id``, ``exc_info`` when there is one, and any ``extra`` fields). The redaction above has
+  run by then, and every string value of the object -- ``extra`` fields included -- is passed
+  through :func:`redact_line` once more before it is written.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
+from pythonjsonlogger.json import JsonFormatter
+
+from sfacal.core import logcontext
 from sfacal.core.errors import REDACTED, redact
 
 TOKEN_PATHS: tuple[re.Pattern[str], ...] = (
@@ -83,6 +93,50 @@ class ExpectedRefusalFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class LogContextFilter(logging.Filter):
+    """Handler filter: adds ``request_id`` and ``job_id`` (the ids in force, or ``""``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = logcontext.current()
+        if not getattr(record, "request_id", ""):
+            record.request_id = ids["request_id"]
+        if not getattr(record, "job_id", ""):
+            record.job_id = ids["job_id"]
+        return True
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_line(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
+
+
+class JsonLogFormatter(JsonFormatter):
+    """One JSON object per record (``SFACAL_LOG_FORMAT=json``); see the module docstring."""
+
+    FIELDS = ("asctime", "levelname", "name", "message", "request_id", "job_id")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            list(self.FIELDS),
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            json_ensure_ascii=False,
+            **kwargs,
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return {key: _redacted(value) for key, value in log_data.items()}
 
 
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sfacal.web.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sfacal.web.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,25 +137,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# E-mail notices to company administrators (sfacal.engine.notices): off until SFACAL_SMTP_HOST is set.
+SMTP = config.smtp_config()
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = SMTP.host or "localhost"
+EMAIL_PORT = SMTP.port
+EMAIL_HOST_USER = SMTP.user
+EMAIL_HOST_PASSWORD = SMTP.password
+EMAIL_USE_TLS = SMTP.starttls
+EMAIL_USE_SSL = SMTP.ssl
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = SMTP.sender
+SERVER_EMAIL = SMTP.sender
+
 HUEY = config.queue_config(immediate=config.env_flag("SFACAL_QUEUE_IMMEDIATE"))
 
-# Every line goes through one handler whose filters redact secrets and keep expected refusals to one
-# line (sfacal.web.logfilters). Chatty libraries speak from WARNING up unless SFACAL_LOG_LEVEL=DEBUG.
+# Every line goes through one handler whose filters redact secrets, keep expected refusals to one
+# line and add the request and job ids (sfacal.web.logfilters). Chatty libraries speak from WARNING up unless SFACAL_LOG_LEVEL=DEBUG.
 LOG_LEVEL = os.environ.get("SFACAL_LOG_LEVEL", "INFO").strip().upper() or "INFO"
 _CHATTY = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
+# SFACAL_LOG_FORMAT=json: one JSON object per line, with request_id and job_id (docs/operations.md).
+LOG_FORMAT = "json" if os.environ.get("SFACAL_LOG_FORMAT", "").strip().lower() == "json" else "plain"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "refusals": {"()": "sfacal.web.logfilters.ExpectedRefusalFilter"},
         "redact": {"()": "sfacal.web.logfilters.RedactSecretsFilter"},
+        "context": {"()": "sfacal.web.logfilters.LogContextFilter"},
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "sfacal.web.logfilters.JsonLogFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["refusals", "redact"],
+            "formatter": LOG_FORMAT,
+            "filters": ["refusals", "redact", "context"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

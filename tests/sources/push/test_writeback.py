@@ -267,3 +267,21 @@ def test_t1_callback_over_tls_trusts_the_service_ca_bundle(connection, tmp_path,
         assert delivered.delivered and len(https.requests) == 1
         assert PushSource(connection).check_connection().ok
         assert https.requests[-1][0]["X-Sfacal-Event"] == "ping"
+
+
+def test_write_back_requests_are_counted_by_outcome_for_metrics(connection, receiver, client):
+    from tests.ops.promtext import samples, value
+
+    def count(outcome: str) -> float:
+        return value(samples(), "sfacal_sfa_requests_total", source="push_callback", outcome=outcome)
+
+    before = {o: count(o) for o in ("ok", "throttled", "server_error", "retried")}
+    receiver.statuses = [429, 503, 200]
+    receiver.retry_after = "0"
+    assert deliver_write_back(connection, a_payload(), client=client, sleep=lambda s: None).delivered
+    assert {o: count(o) - before[o] for o in before} == {
+        "ok": 1,
+        "throttled": 1,
+        "server_error": 1,
+        "retried": 2,
+    }

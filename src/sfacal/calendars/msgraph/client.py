@@ -45,6 +45,7 @@ import orjson
 
 from sfacal.core.errors import SfacalError, redact
 from sfacal.core.frozen import quick_init
+from sfacal.net import metrics
 from sfacal.net.httpx_transport import guarded_async_client
 
 from .app_budget import AppBudget, app_budget
@@ -366,15 +367,18 @@ class GraphClient:
                 log.info(
                     "%s failed (%s), attempt %d%s", what, kind, attempt + 1, "" if give_up else ", retrying"
                 )
+                metrics.count_graph_request("network_error")
                 if give_up:
                     raise err from None
                 await self._sleep(backoff_delay(attempt, cap=self.settings.max_backoff_s))
                 attempt += 1
                 count_retries(requests=1)
+                metrics.count_graph_request("retried")
                 continue
             except httpx.HTTPError as exc:  # invalid URL and the like: a bug or bad data
                 raise SfacalError(redact(f"{what}: {type(exc).__name__}: {exc}")) from None
             status = response.status
+            metrics.count_graph_request(metrics.http_outcome(status))
             if status == 401 and not refreshed:
                 refreshed = True
                 await self._forget_token()
@@ -389,6 +393,7 @@ class GraphClient:
                 await self._sleep(wait)
                 attempt += 1
                 count_retries(requests=1)
+                metrics.count_graph_request("retried")
                 continue
             if status < 400 or status in accept:
                 return GraphResponse(status, response.headers, body)
@@ -482,6 +487,7 @@ class GraphClient:
                         else {}
                     )
                     got = GraphResponse(status, item_headers, answer.get("body"))
+                    metrics.count_graph_request(metrics.http_outcome(status))
                     if status == 429:
                         self._note_app_throttling(got.body, item_headers)
                 if got.status in RETRYABLE_STATUSES and attempt + 1 < self.settings.max_attempts:
@@ -498,5 +504,6 @@ class GraphClient:
                 await self._sleep(wait)
                 attempt += 1
                 count_retries(batch_items=len(retry))
+                metrics.count_graph_request("retried", len(retry))
             pending = retry
         return [r if r is not None else GraphResponse(500, {}, None) for r in results]

@@ -159,6 +159,8 @@ class Membership(models.Model):
         Company, on_delete=models.CASCADE, related_name="memberships", null=True, blank=True
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
+    # The language of the account's last sign-in: e-mail notices are written in it (ja by default).
+    language = models.CharField(_("language"), max_length=8, default="ja", blank=True)
 
     objects = CompanyScopedManager()
 

@@ -40,6 +40,7 @@ from sfacal.core.errors import (
     SourceRateLimitedError,
     SourceTenantNotFoundError,
 )
+from sfacal.net import metrics
 from sfacal.net.httpx_transport import guarded_client
 from sfacal.sources.trust import default_verify
 
@@ -51,6 +52,7 @@ __all__ = ["RecordItem", "RecordsClient", "limiter_for"]
 log = logging.getLogger(__name__)
 
 SOURCE_LABEL = "JUST.SFA"
+SFA_METRIC_SOURCE = "justsfa"
 _IDENTIFIER_CODES = {
     "TABLE_NOT_FOUND": "table",
     "PANEL_NOT_FOUND": "panel",
@@ -225,14 +227,17 @@ class RecordsClient:
         try:
             response = self._http.request(method, url, params=query, json=json_body)
         except httpx.TimeoutException as exc:
+            metrics.count_sfa_request(SFA_METRIC_SOURCE, "network_error")
             raise NetworkError(
                 f"{method} {self.settings.host}: timeout ({type(exc).__name__})",
                 host=self.settings.host,
                 kind="timeout",
             ) from exc
         except httpx.HTTPError as exc:
+            metrics.count_sfa_request(SFA_METRIC_SOURCE, "network_error")
             raise self._network_error(exc) from exc
         self.last_exchange = (response.status_code, response.text[:2000])
+        metrics.count_sfa_request(SFA_METRIC_SOURCE, metrics.http_outcome(response.status_code))
         if response.status_code >= 400:
             raise self._error(response, query or {})
         if not response.content.strip():

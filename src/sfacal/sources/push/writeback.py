@@ -52,6 +52,7 @@ from sfacal.core.schedule import AllDaySpan, Schedule
 from sfacal.core.twoway import ScheduleEdit
 from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
+from sfacal.net import metrics
 from sfacal.net.httpx_transport import guarded_client
 from sfacal.sources.push.convert import SOURCE, schedule_to_out
 from sfacal.sources.trust import default_verify
@@ -291,15 +292,18 @@ def post_signed(
     except AddressNotAllowedError as exc:
         return Attempt(number, None, False, False, NOT_ALLOWED, exc.detail)
     except httpx.TimeoutException as exc:
+        metrics.count_sfa_request("push_callback", "network_error")
         return Attempt(
             number, None, False, True, UNREACHABLE, f"timeout calling {host}: {type(exc).__name__}"
         )
     except httpx.HTTPError as exc:
+        metrics.count_sfa_request("push_callback", "network_error")
         kind = network_error_kind(f"{type(exc).__name__}: {exc}")
         return Attempt(
             number, None, False, True, UNREACHABLE, f"cannot connect to {host} ({kind}): {type(exc).__name__}"
         )
     status = response.status_code
+    metrics.count_sfa_request("push_callback", metrics.http_outcome(status))
     if 200 <= status < 300:
         return Attempt(number, status, True, False, "", f"HTTP {status}")
     retryable = status in RETRYABLE_STATUS
@@ -370,6 +374,7 @@ def deliver_write_back(
             if final:
                 break
             sleep(backoff_delay(number, base_delay, max_delay, attempt.retry_after))
+            metrics.count_sfa_request("push_callback", "retried")
     finally:
         if own_client:
             http.close()

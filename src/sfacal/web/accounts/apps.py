@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from sfacal.web.accounts import throttle  # noqa: F401  (connects its signal receiver)
+        from sfacal.web.accounts import language, throttle  # noqa: F401  (connect their signal receivers)
