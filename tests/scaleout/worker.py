@@ -9,7 +9,8 @@
 N schedules per employee plus K meetings of two employees each; it writes the company's id to
 ``OUT``. ``work`` does what a queue worker does with the ``process_company`` tasks of one company: it runs
 the inbox pass of every part (:mod:`sfacal.engine.parts`), in an order of its own, until no entry of
-the company is pending. Every calendar call is appended to ``OUT`` as one JSON line as soon as it
+the company is pending. Every calendar call (unless ``--quiet``, which writes only the process's CPU
+seconds and database statements at the end) is appended to ``OUT`` as one JSON line as soon as it
 returns (``pid``, ``mailbox``, ``start``, ``end``, and per write its kind, record and transaction
 id), so what a killed worker wrote is known. ``jobs`` waits until ``--start-at``, then runs the
 minute tick and the periodic batch's task as every worker's scheduler would, and writes what each
@@ -43,7 +44,7 @@ def _setup() -> None:
     django.setup()
 
 
-def _install(out: TextIO, latency: float) -> Any:
+def _install(out: TextIO, latency: float, *, record: bool = True) -> Any:
     from sfacal.calendars.base import CreateEvent, EventWrite, UpdateEvent, WriteOutcome
     from sfacal.directory.employees.models import Employee
     from sfacal.engine import calendar, inbox, loop
@@ -59,6 +60,8 @@ def _install(out: TextIO, latency: float) -> Any:
             start = time.time()
             await asyncio.sleep(latency)
             done = [self.cal.write(mailbox, w) for w in writes]
+            if not record:
+                return done
             items = []
             for w in writes:
                 tag = getattr(w, "tag", None)
@@ -93,20 +96,43 @@ def _pending(company_id: int) -> int:
 
 
 def work(args: argparse.Namespace) -> None:
+    from django.db import connection
+
     from sfacal.engine import passes
     from sfacal.engine.parts import part_count
 
     rnd = random.Random(os.getpid())
     deadline = time.monotonic() + args.seconds
+    statements = 0
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
     with open(args.out, "a", encoding="utf-8") as out:
-        _install(out, args.latency_ms / 1000)
+        _install(out, args.latency_ms / 1000, record=not args.quiet)
         parts = part_count()
-        while time.monotonic() < deadline and _pending(args.company):
-            order = list(range(parts))
-            rnd.shuffle(order)
-            for part in order:
-                passes.process_inbox(args.company, part=part, parts=parts)
-            time.sleep(0.05)
+        if args.go:  # the benchmark starts every worker at once, once all are set up
+            Path(f"{args.go}.ready.{os.getpid()}").touch()
+            while not Path(args.go).exists():
+                time.sleep(0.01)
+        cpu0 = time.process_time()
+        with connection.execute_wrapper(count):
+            while time.monotonic() < deadline and _pending(args.company):
+                order = list(range(parts))
+                rnd.shuffle(order)
+                for part in order:
+                    passes.process_inbox(args.company, part=part, parts=parts)
+                time.sleep(0.05)
+        if args.quiet:  # the benchmark's figures of this process
+            figures = {
+                "pid": os.getpid(),
+                "cpu": time.process_time() - cpu0,
+                "statements": statements,
+                "end": time.time(),
+            }
+            out.write(json.dumps(figures) + "\n")
 
 
 def seed(args: argparse.Namespace) -> None:
@@ -192,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--seconds", type=float, default=120.0)
     p.add_argument("--start-at", type=float, default=0.0)
+    p.add_argument("--go", default="", help="work: start once this file exists (PATH.ready.PID: set up)")
+    p.add_argument("--quiet", action="store_true", help="work: no call lines; CPU and statements at the end")
     args = p.parse_args(argv)
     _setup()
     {"seed": seed, "work": work, "jobs": jobs}[args.mode](args)
