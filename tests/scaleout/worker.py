@@ -7,8 +7,8 @@
 
 ``seed`` creates company ``scale`` with M employees (each with a mailbox of their own) and accepts
 N schedules per employee plus K meetings of two employees each; it writes the company's id to
-``OUT``. ``work`` does what a queue worker does with the ``process_company`` tasks of one company: it runs
-the inbox pass of every part (:mod:`sfacal.engine.parts`), in an order of its own, until no entry of
+``OUT``. ``work`` does what a queue worker (``--threads``, 4 like ``sfacal worker``) does with the
+``process_company`` tasks of one company: each thread runs the inbox pass of every part (:mod:`sfacal.engine.parts`), in an order of its own, until no entry of
 the company is pending. Every calendar call (unless ``--quiet``, which writes only the process's CPU
 seconds and database statements at the end) is appended to ``OUT`` as one JSON line as soon as it
 returns (``pid``, ``mailbox``, ``start``, ``end``, and per write its kind, record and transaction
@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import random
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,14 +103,29 @@ def work(args: argparse.Namespace) -> None:
     from sfacal.engine import passes
     from sfacal.engine.parts import part_count
 
-    rnd = random.Random(os.getpid())
     deadline = time.monotonic() + args.seconds
     statements = 0
+    lock = threading.Lock()
 
     def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         nonlocal statements
-        statements += 1
+        with lock:
+            statements += 1
         return execute(sql, params, many, context)
+
+    def loop(seed: int) -> None:
+        """What one queue thread does with the company's part tasks."""
+        rnd = random.Random(seed)
+        try:
+            with connection.execute_wrapper(count):
+                while time.monotonic() < deadline and _pending(args.company):
+                    order = list(range(parts))
+                    rnd.shuffle(order)
+                    for part in order:
+                        passes.process_inbox(args.company, part=part, parts=parts)
+                    time.sleep(0.05)
+        finally:
+            connection.close()
 
     with open(args.out, "a", encoding="utf-8") as out:
         _install(out, args.latency_ms / 1000, record=not args.quiet)
@@ -118,13 +135,9 @@ def work(args: argparse.Namespace) -> None:
             while not Path(args.go).exists():
                 time.sleep(0.01)
         cpu0 = time.process_time()
-        with connection.execute_wrapper(count):
-            while time.monotonic() < deadline and _pending(args.company):
-                order = list(range(parts))
-                rnd.shuffle(order)
-                for part in order:
-                    passes.process_inbox(args.company, part=part, parts=parts)
-                time.sleep(0.05)
+        with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+            for done in [pool.submit(loop, os.getpid() * 100 + i) for i in range(args.threads)]:
+                done.result()
         if args.quiet:  # the benchmark's figures of this process
             figures = {
                 "pid": os.getpid(),
@@ -218,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--seconds", type=float, default=120.0)
     p.add_argument("--start-at", type=float, default=0.0)
+    p.add_argument("--threads", type=int, default=4, help="work: queue threads (sfacal worker's default: 4)")
     p.add_argument("--go", default="", help="work: start once this file exists (PATH.ready.PID: set up)")
     p.add_argument("--quiet", action="store_true", help="work: no call lines; CPU and statements at the end")
     args = p.parse_args(argv)
