@@ -100,10 +100,21 @@ def _worker(settings: GraphSettings, mailbox: str, prefix: str, n: int) -> list[
 
 
 @pytest.mark.slow
-def test_workers_together_stay_under_the_application_limit(m365: M365) -> None:
+@pytest.mark.parametrize("store", ["files", "redis"])
+def test_workers_together_stay_under_the_application_limit(
+    m365: M365, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Three worker processes write into three mailboxes of one application whose limit the
     emulator makes small (40 requests per 2 s, Graph's 130,000 per 10 s scaled down): the shared
-    budget spaces their requests, so Graph never answers its global 429 and everything is written."""
+    budget spaces their requests, so Graph never answers its global 429 and everything is written.
+    With files (one machine) and with Redis (``SFACAL_QUEUE_URL``: workers on several machines)."""
+    if store == "redis":
+        from tests.scaleout.services import REDIS_URL, need, redis_available
+
+        need("Redis", redis_available())
+        monkeypatch.setenv("SFACAL_QUEUE_URL", REDIS_URL)  # the spawned workers' default store
+    else:
+        monkeypatch.delenv("SFACAL_QUEUE_URL", raising=False)
     settings = m365.secret_settings(app_request_limit=40, app_window_s=2.0, max_attempts=2)
     mailboxes = [m365.new_user() for _ in range(3)]
     m365.control.set_knobs(app_rate_limit=40, app_rate_window_s=2.0)
@@ -119,3 +130,8 @@ def test_workers_together_stay_under_the_application_limit(m365: M365) -> None:
     assert results == [[], [], []]
     assert after["throttled"] == before["throttled"]  # not one 429
     assert [len(m365.events(m)) for m in mailboxes] == [30, 30, 30]
+    if store == "redis":
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        assert client.exists(f"sfacal:ratelimit:graph-app:{settings.client_id.lower()}:window")

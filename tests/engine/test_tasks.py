@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.test import TestCase
+
 from sfacal.directory.companies.models import Company, CompanySettings, Direction
 from sfacal.engine import tasks
 
@@ -31,3 +33,43 @@ def test_c8_batch_runs_once_per_interval(company: Company, fake: Any) -> None:
     assert tasks.sweep()["batch"] == 1
     assert tasks.sweep()["batch"] == 0
     assert tasks.sweep()["reconcile"] == 0
+
+
+def test_a_new_change_queues_the_pass_of_its_part_only(company: Company, fake: Any, monkeypatch: Any) -> None:
+    """With several inbox parts, a committed change queues the pass of the part that holds it; the
+    minute sweep queues the parts with waiting entries."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sfacal.engine import inbox
+    from sfacal.engine.models import InboxEntry
+    from sfacal.engine.parts import part_of, slot_of
+    from tests.engine.conftest import meeting
+
+    monkeypatch.setenv("SFACAL_ENGINE_PARTS", "4")
+    queued: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(tasks, "process_company", lambda *args: queued.append(args))
+    inbox.set_dispatcher(tasks.dispatch)
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            inbox.accept(company, meeting("1", participants=("taro",)), trigger="push")
+    finally:
+        inbox.set_dispatcher(None)
+    part = part_of(slot_of(["taro"]), 4)
+    assert queued == [(company.pk, part, 4)]
+    queued.clear()
+    InboxEntry.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    assert tasks.sweep()["process"] == 1
+    assert queued == [(company.pk, part, 4)]
+
+
+def test_the_minute_job_and_a_running_batch_are_not_run_twice(company: Company, fake: Any) -> None:
+    assert tasks.tick.call_local() is not None
+    assert tasks.tick.call_local() is None  # this minute's sweep ran already (another worker's turn)
+    from sfacal.engine.leases import singleton
+
+    with singleton(f"job:batch:{company.pk}") as mine:
+        assert mine
+        assert tasks.run_batch.call_local(company.pk) is None  # running elsewhere: skipped
+    assert tasks.run_batch.call_local(company.pk) is not None

@@ -1,4 +1,10 @@
-"""The real service in subprocesses on a SQLite file database: ``sfacal web`` and ``sfacal worker``.
+"""The real service in subprocesses: ``sfacal web`` and ``sfacal worker``, on one of two backends.
+
+* ``sqlite`` -- the embedded default: a SQLite file database and the SQLite queue in the data
+  directory, one worker process;
+* ``scaleout`` -- the several-machines deployment: a PostgreSQL database and a Redis queue of
+  their own (a new database and queue name per stack, dropped afterwards), and
+  :data:`SCALEOUT_WORKERS` worker processes (:meth:`Stack.start_workers`).
 
 Tests drive it from outside (the emulators' control APIs, HTTP) and read its database through
 :meth:`Stack.query` (a short Python snippet run by a subprocess with Django set up).
@@ -14,13 +20,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = ("sqlite", "scaleout")
+SCALEOUT_WORKERS = 3
 
 
 def free_port() -> int:
@@ -30,8 +38,9 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, backend: str = "sqlite") -> None:
         self.data_dir = data_dir
+        self.backend = backend
         self.env = {
             **os.environ,
             "SFACAL_DATA_DIR": str(data_dir),
@@ -100,6 +109,21 @@ class Stack:
     def start_worker(self, name: str = "worker", workers: int = 2) -> subprocess.Popen[bytes]:
         return self.start(name, "worker", "--workers", str(workers))
 
+    @property
+    def worker_names(self) -> list[str]:
+        """The worker processes of this backend: one on SQLite, three on the scale-out stack."""
+        if self.backend == "scaleout":
+            return [f"worker{i}" for i in range(SCALEOUT_WORKERS)]
+        return ["worker"]
+
+    def start_workers(self) -> list[str]:
+        """Start every worker process of this backend that is not running; their names."""
+        for name in self.worker_names:
+            proc = self.procs.get(name)
+            if proc is None or proc.poll() is not None:
+                self.start_worker(name)
+        return self.worker_names
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name, None)
         if proc is None:
@@ -118,15 +142,31 @@ class Stack:
 
 
 @contextmanager
-def migrated_stack(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """A stack on a new data directory with the schema in place; its processes stop at the end."""
-    stack = Stack(data_dir, env)
-    stack.data_dir.mkdir()
-    stack.sfacal("migrate")
-    try:
-        yield stack
-    finally:
-        stack.stop()
+def migrated_stack(
+    data_dir: Path, env: dict[str, str] | None = None, backend: str = "sqlite"
+) -> Iterator[Stack]:
+    """A stack on a new data directory (and, for ``scaleout``, a new PostgreSQL database and Redis
+    queue) with the schema in place; its processes stop and its database is dropped at the end."""
+    with ExitStack() as resources:
+        extra = dict(env or {})
+        if backend == "scaleout":
+            from tests.scaleout.services import pg_database, redis_queue
+
+            tag = "stack"
+            extra["DATABASE_URL"] = resources.enter_context(pg_database(tag))
+            extra.update(resources.enter_context(redis_queue(tag)))
+        elif backend != "sqlite":
+            raise ValueError(f"unknown backend {backend!r}")
+        stack = Stack(data_dir, extra, backend)
+        for name in ("DATABASE_URL", "SFACAL_QUEUE_URL", "SFACAL_QUEUE_NAME"):
+            if name in extra:
+                stack.env[name] = extra[name]
+        stack.data_dir.mkdir()
+        stack.sfacal("migrate")
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 def wait_for(predicate: Any, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:

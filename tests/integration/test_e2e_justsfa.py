@@ -1,6 +1,7 @@
 """End to end with every real component: the JUST.SFA emulator delivers webhooks over HTTP to
-``sfacal web`` (SQLite file database), a separate ``sfacal worker`` (Huey) processes them and writes
-through the Graph connector to the Microsoft 365 emulator over TLS; every step is in the log.
+``sfacal web``, separate ``sfacal worker`` processes (Huey) process them and write through the Graph
+connector to the Microsoft 365 emulator over TLS; every step is in the log. Twice: on a SQLite file
+database with one worker, and on PostgreSQL + Redis with three workers (the scale-out stack).
 
 It runs as a matrix over the answer forms public JUST.SFA clients show (the emulator's variant
 knobs): the plain form, and every variant at once (array selects and lookups, participants as
@@ -48,10 +49,10 @@ result = [[x.login_id, x.trigger, x.operation, x.result, x.error_code, x.message
 """
 
 
-@pytest.fixture
-def stack(tmp_path: Path, m365: EmulatorHandle) -> Iterator[Stack]:
+@pytest.fixture(params=["sqlite", pytest.param("scaleout", marks=pytest.mark.slow)])
+def stack(tmp_path: Path, m365: EmulatorHandle, request: pytest.FixtureRequest) -> Iterator[Stack]:
     env = {"SFACAL_CA_BUNDLE": str(m365.ca_pem), "SFACAL_LEASE_SECONDS": "5"}
-    with migrated_stack(tmp_path / "data", env) as s:
+    with migrated_stack(tmp_path / "data", env, request.param) as s:
         yield s
 
 
@@ -104,7 +105,7 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
     }
     token = stack.query(SETUP.format(cfg=json.dumps(cfg)))
     web = stack.start_web()
-    stack.start_worker()
+    stack.start_workers()
     hook = justsfa.control.add_webhook(TENANT, s.table_id, f"{web}/hooks/justsfa/{token}")
     justsfa.control.test_webhook(TENANT, s.table_id, hook["webhookId"])  # answered 200, never stored
     (sent,) = justsfa.control.wait_deliveries(1, tenant=TENANT, timeout=30)

@@ -1,13 +1,16 @@
 """Two-way sync (T1-T5) end to end: a JUST.SFA emulator record mirrored into the Microsoft 365
 emulator's calendar, edited "in Outlook" through the emulator's control API, and found by Graph
-delta; both emulators over TLS, the real JUST.SFA and Graph connectors."""
+delta; both emulators over TLS, the real JUST.SFA and Graph connectors. The last test runs T1
+through the served stack twice: SQLite with one worker, PostgreSQL + Redis with three."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +27,7 @@ from sfacal.engine import passes, twoway
 from sfacal.engine.models import DeltaState, MirrorEvent, StoredSchedule, SyncLogEntry
 from sfacal.sources.justsfa import JustSfaSettings, poll_connection
 from tests.integration.conftest import Tenant, new_tenant, wire_company
+from tests.integration.stack import Stack, migrated_stack, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +337,107 @@ def test_expired_delta_link_starts_a_fresh_round_and_still_finds_the_edit(world:
     world.graph.control.expire_delta_tokens()
     assert world.poll().written_back == 1
     assert world.stored(rid)[world.setup.content_field] == "新しい内容"
+
+
+# --------------------------------------------------------------------- on the served stack, twice
+
+STACK_SETUP = """
+from sfacal.directory.companies.provisioning import ensure_company
+from sfacal.directory.companies.models import CompanySettings
+from sfacal.directory.connections.models import SourceConnection
+from sfacal.directory.employees.models import Employee
+from datetime import datetime, timezone
+cfg = json.loads({cfg!r})
+c = ensure_company("twstack", "双方向")
+CompanySettings.objects.filter(company=c).update(sync_enabled=True, write_to_calendar=True,
+    direction="two_way", client_id=cfg["client_id"], auth_method="secret",
+    token_endpoint=cfg["token_endpoint"], graph_base_url=cfg["graph"], domain=cfg["domain"])
+cs = CompanySettings.objects.get(company=c); cs.client_secret = cfg["secret"]; cs.save()
+src = SourceConnection.objects.create(company=c, kind="justsfa", name="default", config=cfg["source"],
+    api_key=cfg["api_key"])
+Employee.objects.create(company=c, login_id="yamada", state="on", user_id_mode="explicit",
+    user_id=cfg["upn"], sync_start=datetime(2020, 1, 1, tzinfo=timezone.utc))
+result = [c.pk, src.webhook_token]
+"""
+QUEUE_TWOWAY = """
+from sfacal.engine import tasks
+tasks.run_twoway({company})  # queued: one of the stack's workers runs it
+from sfacal.engine.models import DeltaState
+result = DeltaState.objects.count()
+"""
+
+
+@pytest.fixture(params=["sqlite", "scaleout"])
+def served(tmp_path: Path, graph: M365Handle, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    env = {"SFACAL_CA_BUNDLE": str(graph.ca_pem), "SFACAL_LEASE_SECONDS": "5"}
+    with migrated_stack(tmp_path / "data", env, request.param) as stack:
+        yield stack
+
+
+@pytest.mark.slow
+def test_t1_edit_in_outlook_is_written_back_by_the_served_workers(
+    served: Stack, graph: M365Handle, justsfa: JustSfaHandle
+) -> None:
+    """T1 through ``sfacal web`` and the worker processes (one on SQLite, three on PostgreSQL +
+    Redis): the webhook's record is mirrored, the two-way reads run as a queued job, and the edit
+    made in Outlook reaches the JUST.SFA record."""
+    tenant = new_tenant(graph)
+    upn = tenant.mailbox("yamada")
+    name = f"t{uuid.uuid4().hex[:8]}"
+    setup = justsfa.control.setup_schedule(name)
+    fields = (
+        "schedule_field", "title_field", "location_field", "content_field", "key_field",
+        "status_field", "kind_field", "purpose_field", "business_field", "customer_field",
+        "address_field",
+    )  # fmt: skip
+    source = {
+        "tenant": name,
+        "base_url": justsfa.tenant_url(name),
+        "table": setup.table_id,
+        "panel": setup.panel_id,
+        "filter": setup.filter_id,
+        **{f: getattr(setup, f) for f in fields},
+    }
+    cfg = {
+        "client_id": tenant.app.client_id,
+        "secret": tenant.app.secret,
+        "token_endpoint": graph.token_url(tenant.domain),
+        "graph": graph.graph_url,
+        "domain": tenant.domain,
+        "source": source,
+        "api_key": setup.api_key,
+        "upn": upn,
+    }
+    company, token = served.query(STACK_SETUP.format(cfg=json.dumps(cfg)))
+    web = served.start_web()
+    served.start_workers()
+    justsfa.control.add_webhook(name, setup.table_id, f"{web}/hooks/justsfa/{token}")
+    start = datetime(DAY.year, DAY.month, DAY.day, 10, tzinfo=JST)
+    made = justsfa.control.create_record(
+        name,
+        setup.table_id,
+        {
+            setup.title_field: "B社 定例",
+            setup.status_field: "予定",
+            setup.schedule_field: setup.schedule_value(
+                start.isoformat(timespec="minutes"),
+                (start + timedelta(hours=1)).isoformat(timespec="minutes"),
+                ["yamada"],
+            ),
+        },
+    )
+    rid = int(made["recordId"])
+    (event,) = wait_for(lambda: tenant.events(upn), 60, what="the event mirrored")
+    assert event["subject"] == "B社 定例"
+    # The first round of two-way reads notes where each calendar stands.
+    wait_for(lambda: served.query(QUEUE_TWOWAY.format(company=company)), 60, interval=2, what="delta state")
+    graph.control.user_update_event(upn, event["id"], {"subject": "B社 定例（延長）"})
+
+    def written_back() -> bool:
+        record = justsfa.control.record(name, setup.table_id, rid)["record"]
+        if record[setup.title_field] == "B社 定例（延長）":
+            return True
+        served.query(QUEUE_TWOWAY.format(company=company))
+        return False
+
+    wait_for(written_back, 90, interval=2, what="the edit written back to JUST.SFA")

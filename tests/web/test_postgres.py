@@ -5,46 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-PG_ADMIN_DSN = os.environ.get("SFACAL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.scaleout.services import need
+from tests.scaleout.services import pg_database as new_database
+
 REDIS_URL = os.environ.get("SFACAL_TEST_REDIS", "redis://127.0.0.1:6379/15")
-
-
-def _pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
-def _need(service: str, ok: bool) -> None:
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail(f"{service} is required in CI but not reachable")
-        pytest.skip(f"{service} not reachable")
 
 
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    _need("PostgreSQL", _pg_available())
-    import psycopg
-
-    name = "sfacal_t_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database() as url:
+        yield url
 
 
 def test_schema_migrates_on_postgresql(tmp_path, pg_database):
@@ -100,7 +75,7 @@ def test_redis_queue_is_used_when_configured(tmp_path):
         ok = True
     except Exception:
         ok = False
-    _need("Redis", ok)
+    need("Redis", ok)
     env = {**os.environ, "SFACAL_DATA_DIR": str(tmp_path), "SFACAL_QUEUE_URL": REDIS_URL}
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "sfacal.cli", "migrate"], env=env, check=True, capture_output=True)

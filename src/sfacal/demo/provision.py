@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 
 from sfacal.directory.companies.certs import read_pfx
 from sfacal.directory.companies.models import AuthMethod, Company, CompanySettings, Membership, Role
@@ -67,7 +68,8 @@ def prepare_company() -> tuple[Company, Secrets]:
     InboxEntry.objects.filter(company=company).delete()
     StoredSchedule.objects.filter(company=company).delete()
     MirrorEvent.objects.filter(company=company).delete()
-    MailboxLease.objects.filter(key__in=[f"company:{company.pk}", f"queued:{company.pk}"]).delete()
+    for prefix in (f"company:{company.pk}", f"queued:{company.pk}"):  # and those of each inbox part
+        MailboxLease.objects.filter(Q(key=prefix) | Q(key__startswith=prefix + ":")).delete()
     MailboxLease.objects.filter(key__startswith=f"mbx:{company.pk}:").delete()
     connection, _ = SourceConnection.objects.get_or_create(
         company=company, kind=SourceKind.JUSTSFA, name="default"

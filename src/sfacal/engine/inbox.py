@@ -47,6 +47,7 @@ from sfacal.core.schedule import Change, Schedule, ScheduleDeletion
 from sfacal.directory.companies.models import Company
 from sfacal.engine.models import InboxEntry, InboxState, StoredSchedule
 from sfacal.engine.naming import last_subject, subject_of
+from sfacal.engine.parts import slot_of
 
 
 class Outcome(StrEnum):
@@ -137,6 +138,25 @@ def accept(company: Company, change: Change, *, trigger: str) -> Accepted:
     raise AssertionError("unreachable")
 
 
+def _stored_logins(payload: object) -> tuple[str, ...]:
+    """The participants a stored payload names (a deletion's slot is its last state's)."""
+    if isinstance(payload, dict):
+        found = payload.get("participants")
+        if isinstance(found, list):
+            return tuple(str(login) for login in found if isinstance(login, str))
+    return ()
+
+
+def _slot(change: Change, stored: StoredSchedule | None) -> int:
+    """The inbox part slot of a change (:mod:`sfacal.engine.parts`): the first participant's;
+    a deletion keeps the slot of the state it deletes."""
+    ref = change.ref
+    if isinstance(change, Schedule):
+        return slot_of(change.participants, ref.source, ref.record_id)
+    previous = _stored_logins(stored.payload) if stored is not None else ()
+    return slot_of(previous, ref.source, ref.record_id)
+
+
 def _named(change: Change, stored: StoredSchedule | None) -> Change:
     """``change`` as it is stored: a deletion keeps the subject its events had (the last known
     state's) unless it brought one of its own."""
@@ -164,6 +184,7 @@ def _accept_once(company: Company, change: Change, trigger: str) -> Accepted:
                 return Accepted(Outcome.STALE, None, ref.record_id, subject_of(_named(change, stored)))
         else:
             stored = StoredSchedule(company=company, source=ref.source, record_id=ref.record_id)
+        slot = _slot(change, stored if stored.pk is not None else None)
         change = _named(change, stored if stored.pk is not None else None)
         stored.payload = change.to_dict()
         stored.content_hash = digest
@@ -181,12 +202,30 @@ def _accept_once(company: Company, change: Change, trigger: str) -> Accepted:
             payload=change.to_dict(),
             content_hash=digest,
             trigger=trigger,
+            slot=slot,
         )
         dispatch = _dispatch
         if dispatch is not None:
             entry_id = entry.pk
             transaction.on_commit(lambda: dispatch(entry_id))
     return Accepted(Outcome.ACCEPTED, entry.pk, ref.record_id, subject_of(change))
+
+
+def _set_slots(company_id: int, rows: list[InboxEntry]) -> None:
+    """Give retry entries the slot of their stored state (the part that works its employee)."""
+    by_source: dict[str, list[InboxEntry]] = {}
+    for row in rows:
+        by_source.setdefault(row.source, []).append(row)
+    for source, group in by_source.items():
+        for start in range(0, len(group), 500):
+            chunk = group[start : start + 500]
+            payloads = dict(
+                StoredSchedule.objects.filter(
+                    company_id=company_id, source=source, record_id__in=[r.record_id for r in chunk]
+                ).values_list("record_id", "payload")
+            )
+            for row in chunk:
+                row.slot = slot_of(_stored_logins(payloads.get(row.record_id)), source, row.record_id)
 
 
 RETRY_PAYLOAD = {"retry": True}
@@ -225,6 +264,7 @@ def retry_later(company_id: int, retries: Mapping[tuple[str, str], tuple[str, da
     ]
     if not rows:
         return
+    _set_slots(company_id, rows)
     InboxEntry.objects.bulk_create(rows, batch_size=500)
     scheduler = _schedule_retry
     if scheduler is not None:

@@ -17,18 +17,24 @@ The ``dirty`` flag closes the gap between "the holder looked for work for the la
 holder let go": whoever wants a held lease marks it dirty (:func:`mark_dirty`), and
 :meth:`LeaseSet.release_if_clean` refuses to let go of a dirty lease (it clears the flag and the
 holder runs once more).
+
+:func:`singleton` runs a company-wide job (the periodic batch, two-way reads, reconciliation,
+retention) in at most one worker at a time, however many worker processes run: whoever takes the
+job's lease runs it, renewing the lease from a heartbeat thread; the others skip it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sfacal.engine.models import MailboxLease
@@ -40,7 +46,10 @@ __all__ = [
     "mailbox_key",
     "mark_dirty",
     "new_owner",
+    "singleton",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 60.0
 
@@ -168,3 +177,37 @@ def mark_dirty(key: str) -> tuple[bool, datetime | None]:
         return True, expires
     held = MailboxLease.objects.filter(key=key, expires_at__gte=now).exists()
     return held, None
+
+
+@contextlib.contextmanager
+def singleton(key: str, ttl: float | None = None) -> Iterator[bool]:
+    """Hold the lease ``key`` while the block runs; yields whether this worker holds it.
+
+    A block that gets ``False`` must skip its job: another worker runs it now. The lease is renewed
+    every third of its time to live from a heartbeat thread (so a job longer than the TTL keeps it)
+    and released at the end; if the worker dies, it expires and the job can run elsewhere."""
+    lease = LeaseSet(owner=f"singleton:{new_owner()}", ttl=ttl)
+    if key not in lease.acquire([key]):
+        yield False
+        return
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        try:
+            while not stop.wait(max(0.2, lease.ttl / 3)):
+                if key in lease.renew():
+                    log.warning("the lease of %s was lost while its job ran", key)
+                    return
+        except Exception:
+            log.exception("renewing the lease of %s failed", key)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    beat = threading.Thread(target=heartbeat, name=f"lease:{key}"[:60], daemon=True)
+    beat.start()
+    try:
+        yield True
+    finally:
+        stop.set()
+        beat.join(30)
+        lease.release()

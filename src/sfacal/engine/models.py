@@ -58,6 +58,9 @@ class InboxEntry(models.Model):
     # Not before this moment (backoff after throttling or an outage; a busy mailbox).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Which part of the company's inbox holds the entry (sfacal.engine.parts: the first
+    # participant's slot, so one worker process takes all of an employee's records).
+    slot = models.PositiveSmallIntegerField(default=0)
 
     objects = CompanyScopedManager()
 
@@ -65,6 +68,7 @@ class InboxEntry(models.Model):
         indexes = [
             models.Index(fields=["state", "received_at"]),
             models.Index(fields=["company", "source", "record_id"]),
+            models.Index(fields=["company", "state", "slot"]),
         ]
 
 

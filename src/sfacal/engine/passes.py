@@ -1,7 +1,8 @@
 """The inbox pass and the periodic batch of a company.
 
-**Inbox pass** (:func:`process_inbox`): the worker that holds the company's ``company:<id>``
-lease takes every due inbox entry (pending, or deferred while sync was off), collapses them per
+**Inbox pass** (:func:`process_inbox`): the worker that holds the lease of a part of the company's
+inbox (:mod:`sfacal.engine.parts`; with one part, the ``company:<id>`` lease) takes every due inbox
+entry of that part (pending, or deferred while sync was off), collapses them per
 record (the latest stored state is planned, S11) and runs them (:func:`~.processor.run_items`).
 Each entry then becomes ``done``, stays ``pending`` with ``next_attempt_at`` (throttling, an
 outage, a busy mailbox: never failed for good, S11), ``deferred`` (C1/C4 off) or ``failed`` (the
@@ -29,8 +30,9 @@ from django.utils import timezone
 
 from sfacal.directory.employees.models import Employee, LastResult, SyncState
 from sfacal.engine.context import RecordKey, load_context
-from sfacal.engine.leases import LeaseSet, company_key, mark_dirty
+from sfacal.engine.leases import LeaseSet, mark_dirty
 from sfacal.engine.models import InboxEntry, InboxState, MirrorEvent, MirrorState, StoredSchedule, Trigger
+from sfacal.engine.parts import part_key, slot_range
 from sfacal.engine.processor import run_items
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
 
@@ -49,11 +51,18 @@ ENTRY_LIMIT = 50_000
 RetryScheduler = Callable[[int, datetime], None]
 
 
-def due_entries(company_id: int, now: datetime, *, include_deferred: bool) -> Q:
+def due_entries(
+    company_id: int, now: datetime, *, include_deferred: bool, part: int = 0, parts: int = 1
+) -> Q:
+    """The entries an inbox pass of part ``part`` of ``parts`` takes now."""
     states = [InboxState.PENDING, InboxState.DEFERRED] if include_deferred else [InboxState.PENDING]
-    return Q(company_id=company_id, state__in=states) & (
+    due = Q(company_id=company_id, state__in=states) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
+    if parts > 1:
+        low, high = slot_range(part, parts)
+        due &= Q(slot__gte=low, slot__lt=high)
+    return due
 
 
 def settle_entries(entries: dict[RecordKey, list[int]], summary: PassSummary, now: datetime) -> None:
@@ -101,12 +110,16 @@ def _mark_done(ids: list[int], now: datetime) -> None:
         cursor.execute(sql, [InboxState.DONE.value, connection.ops.adapt_datetimefield_value(now), *ids])
 
 
-def _one_pass(company_id: int, leases: LeaseSet, limit: int) -> tuple[PassSummary, int]:
+def _one_pass(
+    company_id: int, leases: LeaseSet, limit: int, part: int, parts: int
+) -> tuple[PassSummary, int]:
     ctx = load_context(company_id)
     now = timezone.now()
     enabled = ctx.policy.sync_enabled and ctx.policy.write_enabled
     due = (
-        InboxEntry.objects.filter(due_entries(company_id, now, include_deferred=enabled))
+        InboxEntry.objects.filter(
+            due_entries(company_id, now, include_deferred=enabled, part=part, parts=parts)
+        )
         .order_by("id")
         .values_list("id", "source", "record_id", "trigger", "state")[:limit]
     )
@@ -138,14 +151,17 @@ def process_inbox(
     *,
     limit: int = ENTRY_LIMIT,
     schedule_retry: RetryScheduler | None = None,
+    part: int = 0,
+    parts: int = 1,
 ) -> PassSummary | None:
-    """Work off the company's due inbox entries (see the module docstring).
+    """Work off the due inbox entries of part ``part`` of ``parts`` of the company (see the module
+    docstring; one part, the default, is the whole inbox).
 
-    Returns ``None`` when another worker holds the company's lease (it was asked to run once
+    Returns ``None`` when another worker holds the part's lease (it was asked to run once
     more). ``schedule_retry(company_id, when)`` is called for the earliest postponed entry, and
     for a lease holder that may have died (so its work is picked up when its lease expires).
     """
-    key = company_key(company_id)
+    key = part_key(company_id, part, parts)
     leases = LeaseSet()
     total = PassSummary()
     for _ in range(3):
@@ -160,7 +176,7 @@ def process_inbox(
         return None
     try:
         while True:
-            summary, count = _one_pass(company_id, leases, limit)
+            summary, count = _one_pass(company_id, leases, limit, part, parts)
             total.merge(summary)
             if count >= limit:
                 continue

@@ -1,10 +1,12 @@
 """Huey tasks of the engine (registered by ``huey.contrib.djhuey`` from this module).
 
 * :func:`dispatch` -- wired into :func:`sfacal.engine.inbox.set_dispatcher` at app start: after a
-  change commits, one processing task per company is queued (a ``queued:<company>`` marker in the
-  lease table keeps a burst of thousands of changes from queuing thousands of tasks), so webhook and
-  push changes start at once (S10).
-* :func:`process_company` -- the inbox pass (:func:`sfacal.engine.passes.process_inbox`).
+  change commits, one processing task per company and inbox part is queued (a
+  ``queued:<company>[:<part>/<parts>]`` marker in the lease table keeps a burst of thousands of
+  changes from queuing thousands of tasks), so webhook and push changes start at once (S10).
+* :func:`process_company` -- the inbox pass of one part of a company's inbox
+  (:func:`sfacal.engine.passes.process_inbox`; :mod:`sfacal.engine.parts`): with several worker
+  processes, the parts of one company run in as many of them at once.
 * :func:`tick` -- every minute: re-queues inbox entries left pending (older than
   :data:`STALE_PENDING_S`, or due after a backoff), applies changes kept while sync was off, runs
   each company's batch when its C8 interval has passed, reads calendar edits of two-way companies
@@ -13,6 +15,11 @@
   :data:`BACKFILL_STALE_S`).
   It also queues :func:`run_notices` (e-mail notices, :mod:`sfacal.engine.notices`) once a minute.
 * :func:`purge_old_logs` -- daily: the L1 retention.
+
+Company-wide jobs run once however many worker processes there are (each runs the periodic
+scheduler): the minute sweep and the retention purge claim their period in the lease table
+(:func:`_due`), and the batch, two-way reads and reconciliation of a company each hold a lease while
+they run (:func:`sfacal.engine.leases.singleton`), so a second worker skips one that is running.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,8 +40,9 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from sfacal.directory.companies.models import CompanySettings, Direction
 from sfacal.directory.employees.models import Employee
 from sfacal.engine import backfill, heartbeat, jobcontext, notices, passes, reconcile, retention, sync, twoway
-from sfacal.engine.leases import LeaseSet, lease_seconds
+from sfacal.engine.leases import LeaseSet, lease_seconds, singleton
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
+from sfacal.engine.parts import part_count, part_of
 from sfacal.net import metrics
 
 logger = logging.getLogger(__name__)
@@ -57,42 +65,60 @@ def _timed(kind: str) -> Iterator[None]:
         metrics.observe_pass(kind, time.monotonic() - started)
 
 
-def _queued_key(company_id: int) -> str:
-    return f"queued:{company_id}"
+def _queued_key(company_id: int, part: int = 0, parts: int = 1) -> str:
+    return f"queued:{company_id}" if parts <= 1 else f"queued:{company_id}:{part}/{parts}"
 
 
 def dispatch(entry_id: int) -> None:
-    """After a change committed: make sure a processing task for its company is queued."""
+    """After a change committed: make sure a processing task for its company's part is queued."""
     try:
-        company_id = InboxEntry.objects.filter(pk=entry_id).values_list("company_id", flat=True).first()
-        if company_id is None:
+        found = InboxEntry.objects.filter(pk=entry_id).values_list("company_id", "slot").first()
+        if found is None:
             return
-        enqueue_company(int(company_id))
+        company_id, slot = found
+        enqueue_company(int(company_id), parts=[part_of(int(slot), part_count())])
     except Exception:  # the change is stored; the sweeper picks it up
         logger.exception("queuing the processing of inbox entry %s failed", entry_id)
 
 
-def enqueue_company(company_id: int, *, force: bool = False) -> bool:
-    """Queue a processing task unless one is queued and not started yet."""
-    marker = LeaseSet(owner=f"queue:{company_id}", ttl=QUEUED_MARKER_S)
-    if not force and not marker.acquire([_queued_key(company_id)]):
-        return False
-    if force:
-        marker.acquire([_queued_key(company_id)])
-    process_company(company_id)
-    return True
+def enqueue_company(company_id: int, *, force: bool = False, parts: Iterable[int] | None = None) -> bool:
+    """Queue a processing task for each part (default: every part of the company's inbox) unless
+    one is queued and not started yet; whether any was queued."""
+    count = part_count()
+    queued = False
+    for part in range(count) if parts is None else sorted(set(parts)):
+        key = _queued_key(company_id, part, count)
+        marker = LeaseSet(owner=f"queue:{key}", ttl=QUEUED_MARKER_S)
+        if not force and not marker.acquire([key]):
+            continue
+        if force:
+            marker.acquire([key])
+        process_company(company_id, part, count)
+        queued = True
+    return queued
 
 
-def _schedule_retry(company_id: int, when: datetime) -> None:
-    process_company.schedule((company_id,), eta=max(when, timezone.now() + timedelta(seconds=0.5)))
+def _schedule_retry(company_id: int, when: datetime, part: int | None = None, parts: int = 1) -> None:
+    """Run the inbox pass of ``part`` of ``parts`` (``None``: every part) at ``when``."""
+    eta = max(when, timezone.now() + timedelta(seconds=0.5))
+    if part is not None:
+        process_company.schedule((company_id, part, parts), eta=eta)
+        return
+    count = part_count()
+    for each in range(count):
+        process_company.schedule((company_id, each, count), eta=eta)
 
 
 @db_task()
-def process_company(company_id: int) -> dict[str, int] | None:
-    """The inbox pass of one company (see :mod:`sfacal.engine.passes`)."""
-    MailboxLease.objects.filter(key=_queued_key(company_id)).delete()
+def process_company(company_id: int, part: int = 0, parts: int = 1) -> dict[str, int] | None:
+    """The inbox pass of one part of a company's inbox (see :mod:`sfacal.engine.passes`)."""
+    MailboxLease.objects.filter(key=_queued_key(company_id, part, parts)).delete()
+
+    def again(cid: int, when: datetime) -> None:
+        _schedule_retry(cid, when, part, parts)
+
     with _timed("inbox"):
-        summary = passes.process_inbox(company_id, schedule_retry=_schedule_retry)
+        summary = passes.process_inbox(company_id, schedule_retry=again, part=part, parts=parts)
     return summary.as_dict() if summary is not None else None
 
 
@@ -126,23 +152,33 @@ def enqueue_job(name: str, kwargs: dict[str, Any]) -> None:
 
 
 @db_task()
-def run_batch(company_id: int) -> dict[str, int]:
-    with _timed("batch"):
-        return passes.run_batch(company_id).as_dict()
+def run_batch(company_id: int) -> dict[str, int] | None:
+    """C8, once at a time per company (None: another worker runs it now)."""
+    with singleton(f"job:batch:{company_id}") as mine:
+        if not mine:
+            return None
+        with _timed("batch"):
+            return passes.run_batch(company_id).as_dict()
 
 
 @db_task()
-def run_reconcile(company_id: int) -> dict[str, int]:
-    with _timed("reconcile"):
-        report = reconcile.reconcile_company(company_id)
-    return {"calendars": report.calendars, "lost": report.lost, "removed": report.removed}
+def run_reconcile(company_id: int) -> dict[str, int] | None:
+    with singleton(f"job:reconcile:{company_id}") as mine:
+        if not mine:
+            return None
+        with _timed("reconcile"):
+            report = reconcile.reconcile_company(company_id)
+        return {"calendars": report.calendars, "lost": report.lost, "removed": report.removed}
 
 
 @db_task()
-def run_twoway(company_id: int) -> dict[str, int]:
+def run_twoway(company_id: int) -> dict[str, int] | None:
     """Two-way (C5): calendar edits found through Graph delta, written back or restored (T1-T5)."""
-    with _timed("twoway"):
-        return twoway.poll_calendar_changes(company_id).as_dict()
+    with singleton(f"job:twoway:{company_id}") as mine:
+        if not mine:
+            return None
+        with _timed("twoway"):
+            return twoway.poll_calendar_changes(company_id).as_dict()
 
 
 def _due(key: str, minutes: float) -> bool:
@@ -169,9 +205,12 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             | Q(next_attempt_at__isnull=True, received_at__lte=stale)
             | Q(state=InboxState.DEFERRED)
         )
-        if waiting.exists() and (enabled or waiting.filter(state=InboxState.PENDING).exists()):
-            enqueue_company(cid, force=True)
-            queued["process"] += 1
+        if enabled or waiting.filter(state=InboxState.PENDING).exists():
+            slots = set(waiting.values_list("slot", flat=True).distinct())
+            if slots:
+                count = part_count()
+                enqueue_company(cid, force=True, parts={part_of(slot, count) for slot in slots})
+                queued["process"] += 1
         if not enabled:
             continue
         if _due(f"batch:{cid}", cs.batch_interval_minutes or 5):
@@ -204,7 +243,10 @@ def _restart_backfills(company_id: int, now: datetime) -> int:
 
 
 @db_periodic_task(crontab(minute="*"))
-def tick() -> dict[str, int]:
+def tick() -> dict[str, int] | None:
+    """The minute sweep, once per minute however many workers run the scheduler."""
+    if not _due("sweep", 50 / 60):
+        return None
     queued = sweep()
     # e-mail notices: one run per minute whatever the number of schedulers (the claim), and each
     # notice once whatever the number of runs (sfacal.engine.notices)
@@ -242,8 +284,11 @@ def sweep_soon() -> dict[str, int]:
 
 
 @db_periodic_task(crontab(minute="17", hour="3"))
-def purge_old_logs() -> int:
-    """L1: drop log lines older than each company's retention (default about 3 months)."""
+def purge_old_logs() -> int | None:
+    """L1: drop log lines older than each company's retention (default about 3 months); once a
+    day however many workers run the scheduler."""
+    if not _due("retention", 23 * 60):
+        return None  # another worker purged today
     removed = retention.purge_expired_log_entries()
     if removed:
         logger.info("purged %d log entries past retention", removed)
