@@ -219,7 +219,8 @@ def test_one_open_notice_per_problem_is_a_database_rule(company: Company) -> Non
 
 def test_the_minute_job_queues_the_notices_once_a_minute(company: Company) -> None:
     assert tasks.tick.call_local().get("notices") == 1
-    assert "notices" not in tasks.tick.call_local()
+    again = tasks.tick.call_local()  # the same minute: the sweep (and the notices with it) claimed
+    assert again is None or "notices" not in again
 
 
 def test_notices_follow_the_language_of_the_last_sign_in(company: Company) -> None:
