@@ -25,11 +25,15 @@ The tree (``*`` = ``retryable``)::
     │   │   ├── SecretInvalidError       secret_invalid          AADSTS7000215
     │   │   ├── SecretExpiredError       secret_expired          AADSTS7000222
     │   │   ├── ClockSkewError           clock_skew              AADSTS700024 (server clock / NTP)
-    │   │   └── CertificateExpiredError  certificate_expired     certificate past its end date
+    │   │   ├── CertificateExpiredError  certificate_expired     certificate past its end date
+    │   │   ├── GoogleKeyInvalidError    google_key_invalid      service account key unreadable / revoked
+    │   │   └── GoogleDelegationMissingError google_delegation_missing  unauthorized_client / scopes not granted
     │   ├── AccessDeniedError            access_denied           403 ErrorAccessDenied
+    │   ├── GoogleApiDisabledError       google_api_disabled     403 accessNotConfigured
     │   ├── MailboxError                 mailbox_error
     │   │   ├── MailboxNotFoundError     mailbox_not_found       ErrorInvalidUser / ErrorNonExistentMailbox
     │   │   ├── MailboxNotRestEnabledError mailbox_not_rest_enabled  MailboxNotEnabledForRESTAPI
+    │   │   ├── GoogleUserNotFoundError  google_user_not_found   invalid_grant "Invalid email or User ID"
     │   │   ├── CalendarNotFoundError    calendar_not_found      calendar name not in the mailbox
     │   │   └── CalendarReadOnlyError    calendar_read_only      the calendar's canEdit is false
     │   ├── UnknownParticipantError      unknown_participant     no employee has the participant's login ID
@@ -75,7 +79,7 @@ kind's hint; :func:`sfacal.core.classify.classify_network_error` finds the kind 
 
 The classes are defined by family -- :mod:`.base` (``SfacalError``, ``ConflictError``,
 ``NotFoundError``, redaction, log parameters), :mod:`.configuration`, :mod:`.sources`,
-:mod:`.input`, :mod:`.transient` -- and imported from here (``from sfacal.core.errors import …``).
+:mod:`.input`, :mod:`.transient`, :mod:`.google` -- and imported from here (``from sfacal.core.errors import …``).
 
 Ahead-of-time warnings (not exceptions) live in :mod:`sfacal.core.expiry`
 (``ExpiringCredentialWarning``, code ``credential_expiring_soon``).
@@ -127,6 +131,12 @@ from .deliveries import (
     DeliveryTooLargeError,
     DeliveryUnauthorizedError,
     DeliveryUnknownTypeError,
+)
+from .google import (
+    GoogleApiDisabledError,
+    GoogleDelegationMissingError,
+    GoogleKeyInvalidError,
+    GoogleUserNotFoundError,
 )
 from .input import (
     InputError,
@@ -191,6 +201,10 @@ __all__ = [
     "DeliveryTooLargeError",
     "DeliveryUnauthorizedError",
     "DeliveryUnknownTypeError",
+    "GoogleApiDisabledError",
+    "GoogleDelegationMissingError",
+    "GoogleKeyInvalidError",
+    "GoogleUserNotFoundError",
     "InputError",
     "InvalidSignatureError",
     "MailboxError",
