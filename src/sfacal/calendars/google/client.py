@@ -49,6 +49,8 @@ __all__ = ["ApiCall", "ApiResult", "GoogleHttp"]
 
 log = logging.getLogger("sfacal.calendars.google")
 
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+"""The assertion's audience, as Google documents it (whatever URL the request goes to)."""
 _RETRY_STATUSES = frozenset({500, 502, 503, 504, 408})
 
 
@@ -129,7 +131,7 @@ class GoogleHttp:
         claims: dict[str, Any] = {
             "iss": key.client_email,
             "scope": " ".join(self.settings.scopes),
-            "aud": self.settings.token_url,
+            "aud": GOOGLE_TOKEN_AUDIENCE,
             "iat": now,
             "exp": now + 3600,
         }

@@ -5,7 +5,7 @@ Order of checks (as Google answers them):
 1. ``grant_type`` must be ``urn:ietf:params:oauth:grant-type:jwt-bearer`` -> ``400 unsupported_grant_type``.
 2. The assertion's ``kid`` names a key of a known service account, not revoked, and the RS256
    signature verifies with that key's public half -> else ``400 invalid_grant "Invalid JWT Signature."``.
-3. ``iss`` is that account, ``aud`` is this token endpoint, ``iat``/``exp`` span at most an hour
+3. ``iss`` is that account, ``aud`` is Google's token endpoint (or this one), ``iat``/``exp`` span at most an hour
    around now -> else ``400 invalid_grant``.
 4. ``scope`` is present; with ``sub`` (domain-wide delegation): every requested scope is granted to
    the account's client id in the Admin console -> else ``401 unauthorized_client``; the user exists
@@ -26,6 +26,9 @@ from .state import EmulatorState
 __all__ = ["JWT_BEARER", "TokenEndpoint"]
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_AUDIENCES = ("https://oauth2.googleapis.com/token", "https://www.googleapis.com/oauth2/v4/token")
+"""The audiences Google accepts in an assertion (``google-auth`` always sends the first); the
+emulator accepts its own token URL too."""
 
 
 def _error(status: int, error: str, description: str) -> JSONResponse:
@@ -58,7 +61,7 @@ class TokenEndpoint:
                 assertion,
                 account.public_pem,
                 algorithms=["RS256"],
-                audience=audience,
+                audience=[audience, *GOOGLE_AUDIENCES],
                 issuer=account.client_email,
                 options={"require": ["iss", "aud", "iat", "exp"]},
                 leeway=60,
