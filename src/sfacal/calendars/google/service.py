@@ -444,11 +444,13 @@ class GoogleCalendar:
         return details
 
     async def check_connection(self, probe_mailbox: str | None = None) -> CheckResult:
-        """ "Save and test": the key signs a token request Google accepts; with ``probe_mailbox``,
-        a token impersonating that user (delegation) and the user's calendar list (the API)."""
+        """Save and test: the key signs a token request Google accepts and the Calendar API
+        answers the service account itself (the API is enabled in its project); with
+        ``probe_mailbox``, a token impersonating that user (delegation) and the user's calendars."""
         details = self._details("connection")
         try:
             await self.http.token(None)
+            await self.http.call(None, ApiCall("GET", "users/me/calendarList", [("maxResults", "1")]))
             if probe_mailbox:
                 details["calendars"] = [c.to_dict() for c in await self.list_calendars(probe_mailbox)]
         except SfacalError as exc:

@@ -39,6 +39,7 @@ The tree (``*`` = ``retryable``)::
     │   ├── UnknownParticipantError      unknown_participant     no employee has the participant's login ID
     │   ├── MailboxUnresolvedError       mailbox_unresolved      no user ID and no domain (E2)
     │   ├── AppNotConfiguredError        app_not_configured      a required C6 setting is empty
+    │   ├── CalendarServiceUnavailableError calendar_service_unavailable  the chosen service is not installed
     │   ├── AddressNotAllowedError       address_not_allowed     an entered URL leads to a private address (SSRF)
     │   ├── SourceAuthError (+SourceError)        source_auth_failed      SFA API key rejected
     │   ├── SourceIdentifierError (+SourceError)  source_identifier_invalid  table/panel/field/filter wrong
@@ -79,7 +80,7 @@ kind's hint; :func:`sfacal.core.classify.classify_network_error` finds the kind 
 
 The classes are defined by family -- :mod:`.base` (``SfacalError``, ``ConflictError``,
 ``NotFoundError``, redaction, log parameters), :mod:`.configuration`, :mod:`.sources`,
-:mod:`.input`, :mod:`.transient`, :mod:`.google` -- and imported from here (``from sfacal.core.errors import …``).
+:mod:`.input`, :mod:`.transient`, :mod:`.google`, :mod:`.services` -- and imported from here (``from sfacal.core.errors import …``).
 
 Ahead-of-time warnings (not exceptions) live in :mod:`sfacal.core.expiry`
 (``ExpiringCredentialWarning``, code ``credential_expiring_soon``).
@@ -141,6 +142,7 @@ from .google import (
 from .input import (
     InputError,
 )
+from .services import CalendarServiceUnavailableError
 from .sources import (
     CallbackError,
     CallbackNotConfiguredError,
@@ -182,6 +184,7 @@ __all__ = [
     "AppNotFoundError",
     "CalendarNotFoundError",
     "CalendarReadOnlyError",
+    "CalendarServiceUnavailableError",
     "CallbackError",
     "CallbackNotConfiguredError",
     "CallbackRateLimitedError",

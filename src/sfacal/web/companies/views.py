@@ -15,7 +15,8 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from sfacal.core.errors import normalize_lang
+from sfacal.calendars.google import ServiceAccountKey, parse_key
+from sfacal.core.errors import InputError, normalize_lang
 from sfacal.core.expiry import CredentialKind, credential_expiry_warning
 from sfacal.directory.companies.audit import record_changes, record_event, snapshot
 from sfacal.directory.companies.models import (
@@ -161,6 +162,15 @@ class _SettingsScreen:
         return settings
 
 
+def _stored_google_key(settings: CompanySettings) -> ServiceAccountKey | None:
+    """The stored service-account key's public parts (client email and id, project) for the
+    screen -- the administrator copies the client id into the Admin console -- or ``None``."""
+    try:
+        return parse_key(settings.google_service_account_key) if settings.google_service_account_key else None
+    except InputError:
+        return None
+
+
 def _settings_page(
     request: HttpRequest,
     settings: CompanySettings,
@@ -181,6 +191,7 @@ def _settings_page(
         "has_pfx": bool(settings.certificate_pfx),
         "has_secret": bool(settings.client_secret),
         "has_password": bool(settings.certificate_password),
+        "google_key": _stored_google_key(settings),
         "held": sorted(held or ()),
         "held_token": token if held else "",
         **extra,
