@@ -19,12 +19,12 @@ from sfacal.core.errors import (
     GoogleApiDisabledError,
     GoogleDelegationMissingError,
     GoogleKeyInvalidError,
+    GoogleThrottledError,
     GoogleUserNotFoundError,
     NotFoundError,
     ResyncRequiredError,
     ServiceUnavailableError,
     SfacalError,
-    ThrottledError,
 )
 
 __all__ = ["THROTTLE_REASONS", "api_error", "error_reason", "token_error"]
@@ -74,7 +74,7 @@ def api_error(
             detail, upstream_code=reason, http_status=status, reason=message or reason
         )
     if status in (403, 429) and (status == 429 or reason in THROTTLE_REASONS):
-        return ThrottledError(detail, retry_after=retry_after, upstream_code=reason, http_status=status)
+        return GoogleThrottledError(detail, retry_after=retry_after, upstream_code=reason, http_status=status)
     if status == 403 and reason == "accessNotConfigured":
         return GoogleApiDisabledError(detail, upstream_code=reason, http_status=status, project=project)
     if status == 403 and reason in ("insufficientPermissions", "forbidden", "requiredAccessLevel"):

@@ -69,6 +69,7 @@ The tree (``*`` = ``retryable``)::
     │   │   ├── NetworkTimeoutError*     network_timeout         no answer in time
     │   │   └── NetworkResetError*       network_reset           connection cut
     │   ├── ThrottledError*              throttled               429, carries retry_after
+    │   │   └── GoogleThrottledError*    google_throttled        403/429 rateLimitExceeded (Google)
     │   ├── ServiceUnavailableError*     service_unavailable     500/502/503/504
     │   └── ResyncRequiredError*         resync_required         delta token expired (410)
     ├── ConflictError*                   conflict                412 stale change key: re-read, retry
@@ -137,6 +138,7 @@ from .google import (
     GoogleApiDisabledError,
     GoogleDelegationMissingError,
     GoogleKeyInvalidError,
+    GoogleThrottledError,
     GoogleUserNotFoundError,
 )
 from .input import (
@@ -207,6 +209,7 @@ __all__ = [
     "GoogleApiDisabledError",
     "GoogleDelegationMissingError",
     "GoogleKeyInvalidError",
+    "GoogleThrottledError",
     "GoogleUserNotFoundError",
     "InputError",
     "InvalidSignatureError",

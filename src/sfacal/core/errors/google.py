@@ -4,11 +4,13 @@ what a Workspace administrator checks and where (L2)."""
 from __future__ import annotations
 
 from .configuration import ConfigurationError, CredentialError, MailboxError
+from .transient import ThrottledError
 
 __all__ = [
     "GoogleApiDisabledError",
     "GoogleDelegationMissingError",
     "GoogleKeyInvalidError",
+    "GoogleThrottledError",
     "GoogleUserNotFoundError",
 ]
 
@@ -74,4 +76,20 @@ class GoogleUserNotFoundError(MailboxError):
         "Check the user ID in the employee (or personal) settings (with 'login ID @ domain', the "
         "domain in the company settings), and check in the Google Admin console › Users that the "
         "user exists and is not suspended."
+    )
+
+
+class GoogleThrottledError(ThrottledError):
+    code = "google_throttled"
+    message_ja = "Google カレンダーの要求数の上限に達しました（403/429 rateLimitExceeded）。{retry_after_ja}"
+    message_en = "Google Calendar's request quota was reached (403/429 rateLimitExceeded). {retry_after_en}"
+    hint_ja = (
+        "対処は不要です。待ってから自動的に再試行します。頻発する場合は、Google Cloud コンソール › "
+        "API とサービス › Google Calendar API › 割り当て でプロジェクトとユーザーごとの上限を確認し、"
+        "同じサービスアカウントを使う他のツールがないか確認してください。"
+    )
+    hint_en = (
+        "No action needed: requests are retried after a pause. If it happens often, check the "
+        "per-project and per-user quotas under Google Cloud console › APIs & Services › Google "
+        "Calendar API › Quotas, and whether other tools use the same service account."
     )
