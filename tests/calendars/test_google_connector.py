@@ -86,6 +86,8 @@ def test_check_mailbox_ok_and_each_setup_failure_has_its_hint(google: Google) ->
     google.control.set_api_enabled(project["project_id"], False)
     disabled = run(google.settings(off_key), lambda cal: cal.check_mailbox(user))
     assert disabled.code == "google_api_disabled" and project["project_id"] in disabled.message("en")
+    save_and_test = run(google.settings(off_key), lambda cal: cal.check_connection())
+    assert save_and_test.code == "google_api_disabled"  # found without any user to impersonate
 
     revoked = google.new_key()
     google.control.update_service_account(revoked["client_email"], key_revoked=True)

@@ -22,6 +22,7 @@ from sfacal.directory.companies.audit import record_changes, record_event, snaps
 from sfacal.directory.companies.models import (
     AuthMethod,
     BusinessName,
+    CalendarService,
     Company,
     CompanySettings,
     Membership,
@@ -46,10 +47,13 @@ from sfacal.web.companies.permissions import company_admin_required, company_of,
 
 
 def expiry_warnings(settings: CompanySettings, lang: str) -> list[dict[str, str]]:
-    """L3: certificate or client secret expiring within 30 days (or expired)."""
+    """L3: certificate or client secret expiring within 30 days (or expired) -- of Microsoft 365,
+    so only while it is the destination (a Google service-account key does not expire)."""
     now = timezone.now()
     tz = settings.company.timezone
     found = []
+    if settings.calendar_service != CalendarService.MICROSOFT_365:
+        return []
     if settings.auth_method == AuthMethod.CERTIFICATE:
         found.append(
             credential_expiry_warning(
