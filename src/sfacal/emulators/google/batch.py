@@ -10,8 +10,6 @@ items of a batch can be throttled on their own), in a part whose ``Content-ID`` 
 from __future__ import annotations
 
 import secrets
-from email.parser import BytesParser
-from email.policy import HTTP
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
@@ -25,15 +23,27 @@ MAX_PARTS = 1000
 
 
 def _parse_parts(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    if not message.is_multipart():
+    """``(Content-ID, the part's body)`` of each part, split on the boundary (RFC 2046)."""
+    if not content_type.lower().startswith("multipart/"):
         raise ValueError("not multipart")
+    boundary = ""
+    for piece in content_type.split(";")[1:]:
+        name, _, value = piece.strip().partition("=")
+        if name.lower() == "boundary":
+            boundary = value.strip('"')
+    if not boundary:
+        raise ValueError("no boundary")
     parts = []
-    for part in message.iter_parts():
-        payload = part.get_payload(decode=True)
-        parts.append((str(part.get("Content-ID", "")), payload if isinstance(payload, bytes) else b""))
+    for chunk in body.split(b"--" + boundary.encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        outer, _, inner = chunk.replace(b"\r\n", b"\n").strip(b"\n").partition(b"\n\n")
+        cid = ""
+        for line in outer.split(b"\n"):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-id":
+                cid = value.strip()
+        parts.append((cid, inner))
     return parts
 
 
