@@ -172,3 +172,25 @@ def test_events_outside_the_window_are_not_reported(google: Google) -> None:
         return len((await cal.read_changes(user, **window)).events)
 
     assert run(settings, scenario) == 3
+
+
+def test_an_update_with_the_current_etag_is_one_request_and_a_deleted_event_is_not_restored(
+    google: Google,
+) -> None:
+    user = google.new_user()
+    settings = google.settings()
+    [write] = create_writes(1, "one")
+
+    async def scenario(cal: GoogleCalendar) -> None:
+        made = await cal.create_event(user, write.event, write.tag, write.transaction_id)
+        before = len(google.control.journal())
+        outcome = await cal.update_event(user, made.id, write.event, write.tag, change_key=made.change_key)
+        assert outcome.ok
+        calls = [(e["method"], e["status"]) for e in google.control.journal()[before:]]
+        assert calls == [("PUT", 200)]
+        google.control.user_delete_event(user, made.id)
+        gone = await cal.update_event(user, made.id, write.event, write.tag, change_key=outcome.change_key)
+        assert gone.error is not None and gone.error.code == "not_found"
+
+    run(settings, scenario)
+    assert google.events(user) == []  # never un-deleted by writing to it

@@ -126,3 +126,23 @@ def test_caldav_without_its_connector_is_a_clear_configuration_error(company) ->
     with pytest.raises(CalendarServiceUnavailableError) as caught:
         build_service(settings)
     assert "CalDAV" in caught.value.user_message("ja")
+
+
+def test_employee_check_impersonates_the_user_with_hints(company, google: Google) -> None:
+    """The employee's "Check" button (E5) with Google as the destination: the user and the
+    target calendar, and the delegation hint when the client id lacks it."""
+    from sfacal.web import checks
+
+    key = google.new_key()
+    settings = CompanySettings.objects.get(company=company)
+    settings.calendar_service = "google"
+    settings.google_service_account_key = json.dumps(key)
+    settings.domain = google.domain
+    settings.save()
+    email = google.new_user(calendars=["営業"])
+    assert checks.check_mailbox(settings, email, "営業", "ja").ok
+    missing = checks.check_mailbox(settings, "nobody@" + google.domain, None, "en")
+    assert not missing.ok and "Admin console" in missing.hint
+    google.control.update_service_account(key["client_email"], delegated_scopes=[])
+    refused = checks.check_mailbox(settings, google.new_user(), None, "ja")
+    assert not refused.ok and key["client_id"] in refused.hint

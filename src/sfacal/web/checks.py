@@ -214,7 +214,10 @@ def _call_service(settings: CompanySettings, method: str, *args: Any) -> Any:
     thread.start()
     thread.join(CHECK_TIMEOUT_S)
     if thread.is_alive():
-        raise NetworkError("the check did not finish in time", host="Microsoft 365")
+        host = {"google": "Google Calendar", "caldav": "CalDAV"}.get(
+            settings.calendar_service, "Microsoft 365"
+        )
+        raise NetworkError("the check did not finish in time", host=host)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")

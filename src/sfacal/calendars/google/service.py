@@ -298,12 +298,12 @@ class GoogleCalendar:
             return WriteOutcome(write, error=exc)
 
     async def _update(self, mailbox: str, write: UpdateEvent) -> WriteOutcome:
-        first = (
-            (await self.resolve_calendar(mailbox, write.calendar_name)).id if write.calendar_name else None
-        )
+        # Where the event was written (cached calendar list: no request). With the stored etag the
+        # update is one PUT; a stale etag, a deleted (cancelled) or moved event answers 412/404 and
+        # the event is looked for before anything is written.
+        calendar_id: str | None = (await self.resolve_calendar(mailbox, write.calendar_name)).id
         body = event_body(write.event, write.tag)
         etag = write.change_key
-        calendar_id = first
         for _ in range(4):
             if etag is None or calendar_id is None:
                 found = await self._locate(mailbox, write.event_id, calendar_id)
