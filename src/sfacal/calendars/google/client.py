@@ -264,11 +264,8 @@ class GoogleHttp:
         return [r for r in results if r is not None]
 
     async def _send_batch(self, subject: str | None, calls: Sequence[ApiCall]) -> list[ApiResult]:
-        if len(calls) == 1:
-            try:
-                return [await self.call(subject, calls[0], accept=tuple(range(300, 600)))]
-            except SfacalError:
-                raise
+        if len(calls) == 1:  # no envelope for one call; its failure statuses come back as results
+            return [await self.call(subject, calls[0], accept=tuple(range(300, 600)))]
         boundary = "sfacal_" + secrets.token_hex(12)
         base_path = urlsplit(self.settings.api_base_url).path.rstrip("/")
         parts = bytearray()

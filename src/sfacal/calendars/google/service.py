@@ -374,7 +374,6 @@ class GoogleCalendar:
     async def apply(self, mailbox: str, writes: Sequence[EventWrite]) -> list[WriteOutcome]:
         outcomes: list[WriteOutcome | None] = [None] * len(writes)
         creates = [i for i, w in enumerate(writes) if isinstance(w, CreateEvent)]
-        ids = {event_id_for(w.transaction_id) for w in writes if isinstance(w, CreateEvent)}
         # The same transaction id twice in one call: the later ones go one by one after the batch.
         seen: set[str] = set()
         batched: list[int] = []
@@ -385,7 +384,6 @@ class GoogleCalendar:
             key = event_id_for(write.transaction_id)
             (later if key in seen else batched).append(i)
             seen.add(key)
-        del ids
         await self._batch_creates(mailbox, writes, batched, outcomes)
         rest = [i for i in range(len(writes)) if outcomes[i] is None and i not in later]
         done = await asyncio.gather(*(self._one(mailbox, writes[i]) for i in rest))

@@ -25,6 +25,8 @@ from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
+
 from .discovery import SchemaError, check_query, method, validate
 from .state import Calendar, EmulatorState, Token, User
 
@@ -159,8 +161,6 @@ class CalendarApi:
         payload: dict[str, Any] | None = None
         if verb in ("POST", "PUT", "PATCH") and name != "events.move":
             try:
-                import orjson
-
                 payload = orjson.loads(body or b"null")
                 if not isinstance(payload, dict):
                     raise SchemaError("the body must be a JSON object")
