@@ -194,3 +194,12 @@ def test_an_update_with_the_current_etag_is_one_request_and_a_deleted_event_is_n
 
     run(settings, scenario)
     assert google.events(user) == []  # never un-deleted by writing to it
+
+
+def test_the_ok_message_names_google(google: Google) -> None:
+    result = run(google.settings(), lambda cal: cal.check_connection())
+    assert (
+        result.ok
+        and "Google Workspace" in result.message("en")
+        and "Google Workspace" in result.message("ja")
+    )
