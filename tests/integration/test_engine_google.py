@@ -20,7 +20,7 @@ from sfacal.directory.connections.models import SourceConnection
 from sfacal.directory.employees.models import Employee
 from sfacal.emulators.justsfa import EmulatorHandle as JustSfaHandle
 from sfacal.emulators.justsfa import running_emulator as running_justsfa
-from sfacal.engine import calendar, inbox, loop, passes, reconcile, twoway
+from sfacal.engine import calendar, inbox, loop, passes, reconcile, sync, twoway
 from sfacal.engine.models import InboxEntry, MirrorEvent, SyncLogEntry
 from sfacal.sources.justsfa import poll_connection
 from tests.calendars.google_helpers import Google, start_google
@@ -259,3 +259,57 @@ def test_t1_two_way_an_edit_in_google_calendar_is_written_back_to_justsfa(
     for _ in range(2):  # the read that meets the 410 may only reset the cursor
         twoway.poll_calendar_changes(company.pk)
     assert justsfa.control.record(s.tenant, s.table_id, rid)["record"][s.title_field] == "A社 定例（再延長）"
+
+
+def test_c2_switching_the_destination_creates_every_schedule_in_the_new_service_once(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Microsoft 365 -> Google Calendar -> Microsoft 365: after each switch every schedule of the
+    window is in the new destination (the back-fill), the previous one keeps what it had, and
+    switching back doubles nothing (the transaction ids are the same)."""
+    import tempfile
+    from pathlib import Path
+
+    from sfacal.emulators.m365 import running_emulator as running_m365
+    from sfacal.engine.sync import on_calendar_service_changed
+    from tests.integration.conftest import new_tenant, wire_company
+
+    shared = Path(tempfile.mkdtemp(prefix="switch-"))  # one CA for both emulators
+    with running_m365(shared) as m365:
+        for google in start_google(shared):
+            monkeypatch.setenv("SFACAL_CA_BUNDLE", str(m365.ca_pem))
+            monkeypatch.setenv("SFACAL_GOOGLE_API_URL", google.emu.api_url)
+            calendar.set_service_factory(None)
+            loop.forget_services()
+            inbox.set_dispatcher(None)
+            monkeypatch.setattr(sync, "_enqueue", None)  # the re-plans run here, not in the queue
+            tenant = new_tenant(m365)
+            company = wire_company(f"sw{uuid.uuid4().hex[:6]}", tenant)
+            upn = tenant.mailbox("taro")
+            google.control.create_user(upn)  # the same address in Google Workspace
+            key = google.control.create_service_account(google.project_id, tenant.domain)
+            staff(company, "taro", sync_start=T0 - timedelta(days=30))
+            future = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+            for record in ("1", "2"):
+                change(company, record, participants=("taro",), start=future, updated=future)
+            run(company)
+            assert len(tenant.events(upn)) == 2
+
+            cs = CompanySettings.objects.get(company=company)
+            cs.calendar_service = "google"
+            cs.google_service_account_key = json.dumps(key)
+            cs.save()
+            loop.forget_services()
+            with django_capture_on_commit_callbacks(execute=True):
+                assert on_calendar_service_changed(company) == 1
+            assert sorted(e["summary"] for e in google.events(upn)) == ["赤木電機/定期訪問"] * 2
+            assert len(tenant.events(upn)) == 2  # the previous destination keeps its events
+            assert {len(m.event_id) for m in MirrorEvent.objects.filter(company=company)} == {52}
+
+            cs.calendar_service = "m365"
+            cs.save()
+            loop.forget_services()
+            with django_capture_on_commit_callbacks(execute=True):
+                on_calendar_service_changed(company)
+            assert len(tenant.events(upn)) == 2  # found again, not doubled
+            assert MirrorEvent.objects.filter(company=company).count() == 2

@@ -31,7 +31,7 @@ from sfacal.directory.companies.models import (
 )
 from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.directory.employees.models import Employee
-from sfacal.engine.sync import on_company_settings_changed
+from sfacal.engine.sync import on_calendar_service_changed, on_company_settings_changed
 from sfacal.web import checks
 from sfacal.web.accounts.invitations import create_account, invitation_url
 from sfacal.web.companies import held_secrets, tested_first
@@ -143,6 +143,7 @@ class _SettingsScreen:
         company = settings.company
         before = snapshot(settings, (*CompanySettingsForm.AUDITED_FIELDS, *CompanySettingsForm.SECRET_FIELDS))
         old_tz = company.timezone
+        old_service = settings.calendar_service
         form.save()
         record_changes(
             company=company,
@@ -162,6 +163,8 @@ class _SettingsScreen:
                 field="timezone",
                 new_value=company.timezone,
             )
+        if old_service != settings.calendar_service:
+            on_calendar_service_changed(company)
         on_company_settings_changed(company)
         return settings
 
