@@ -203,3 +203,15 @@ def test_the_ok_message_names_google(google: Google) -> None:
         and "Google Workspace" in result.message("en")
         and "Google Workspace" in result.message("ja")
     )
+
+
+def test_a_refused_user_is_asked_for_once_per_pass(google: Google) -> None:
+    """Twenty writes for a user Google does not know: one token request, twenty outcomes that
+    each carry the hint."""
+    settings = google.settings()
+    before = google.control.counters()
+    outcomes = run(settings, lambda cal: cal.apply("ghost@" + google.domain, create_writes(20, "ghost")))
+    assert [o.error.code if o.error else "" for o in outcomes] == ["google_user_not_found"] * 20
+    after = google.control.counters()
+    assert after["token_requests"] - before["token_requests"] == 1
+    assert after["tokens"] == before["tokens"]  # none was issued

@@ -6,7 +6,8 @@ Guarantees (each has a test):
 * **Tokens.** A token is asked per impersonated user (domain-wide delegation: the JWT's ``sub``)
   with an RS256 assertion signed by ``google-auth``'s signer from the key file, cached until a
   minute before it expires; concurrent callers for one user wait for one request. A ``401`` from
-  the API drops the token and the call is sent once more with a new one.
+  the API drops the token and the call is sent once more with a new one. A refusal (unknown user,
+  delegation not granted, key rejected) is remembered for :data:`REFUSAL_MEMORY_S`.
 * **Backoff.** ``403``/``429`` ``rateLimitExceeded``/``userRateLimitExceeded``/``quotaExceeded``,
   ``5xx`` and connection failures are retried with exponential backoff and jitter (``Retry-After``
   when Google sends one), up to ``max_attempts``; then the error is raised with its hint.
@@ -49,6 +50,9 @@ log = logging.getLogger("sfacal.calendars.google")
 
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 """The assertion's audience, as Google documents it (whatever URL the request goes to)."""
+REFUSAL_MEMORY_S = 60.0
+"""How long a refused token request (unknown user, delegation missing, bad key) is answered from
+memory: a pass with many writes for one such user asks Google once."""
 _RETRY_STATUSES = frozenset({500, 502, 503, 504, 408})
 
 
@@ -92,6 +96,7 @@ class GoogleHttp:
         )
         self._signer: crypt.RSASigner | None = None
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._refused: dict[str, tuple[SfacalError, float]] = {}  # a user Google refused, for a minute
         self._token_locks: dict[str, asyncio.Lock] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self.requests_sent = 0
@@ -147,6 +152,9 @@ class GoogleHttp:
             cached = self._tokens.get(key)
             if cached and not fresh and cached[1] > time.time() + 60:
                 return cached[0]
+            refused = self._refused.get(key)
+            if refused is not None and refused[1] > time.monotonic():
+                raise refused[0]  # the same answer again, without asking Google for every write
             form = {
                 "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
                 "assertion": self._assertion(subject),
@@ -168,7 +176,10 @@ class GoogleHttp:
                 if response.status_code >= 500 and attempt + 1 < self.settings.max_attempts:
                     await asyncio.sleep(backoff_delay(attempt, cap=self.settings.max_backoff_s))
                     continue
-                raise token_error(response.status_code, body, mailbox=subject, client_id=self.client_id)
+                error = token_error(response.status_code, body, mailbox=subject, client_id=self.client_id)
+                if not error.retryable:
+                    self._refused[key] = (error, time.monotonic() + REFUSAL_MEMORY_S)
+                raise error
             raise AssertionError("unreachable")
 
     def _network(self, exc: BaseException, url: str) -> SfacalError:

@@ -46,6 +46,7 @@ class TokenEndpoint:
         assertion = str(form.get("assertion") or "")
         audience = str(request.url.replace(query="")).rstrip("/")
         with self.state.lock:
+            self.state.counters["token_requests"] += 1
             return self._grant(assertion, audience)
 
     def _grant(self, assertion: str, audience: str) -> JSONResponse:

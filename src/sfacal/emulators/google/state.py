@@ -114,7 +114,13 @@ class EmulatorState:
             self.sync_tokens: dict[str, tuple[str, str, int, float]] = {}  # token -> user, cal, seq, issued
             self.windows: dict[str, deque[float]] = {}
             self.journal: deque[dict[str, Any]] = deque(maxlen=5000)
-            self.counters: dict[str, int] = {"requests": 0, "throttled": 0, "tokens": 0, "batches": 0}
+            self.counters: dict[str, int] = {
+                "requests": 0,
+                "throttled": 0,
+                "tokens": 0,
+                "token_requests": 0,
+                "batches": 0,
+            }
 
     def next_seq(self) -> int:
         return next(self._counter)
