@@ -215,3 +215,29 @@ def test_a_refused_user_is_asked_for_once_per_pass(google: Google) -> None:
     after = google.control.counters()
     assert after["token_requests"] - before["token_requests"] == 1
     assert after["tokens"] == before["tokens"]  # none was issued
+
+
+def test_the_project_quota_answered_with_429_is_backed_off_too(google: Google) -> None:
+    """Google's per-project quota, answered ``429 rateLimitExceeded``: single calls and batch parts
+    are sent again after a backoff until they land."""
+    project = google.control.create_project()
+    key = google.control.create_service_account(project["project_id"], google.domain)
+    user = google.new_user()
+    settings = google.settings(key, max_attempts=12, max_backoff_s=0.3)
+    before = google.control.counters()["throttled"]
+    google.control.set_knobs(project_rate_limit=8, rate_window_s=0.5, rate_limit_status=429)
+    try:
+
+        async def scenario(cal: GoogleCalendar) -> int:
+            outcomes = await cal.apply(user, create_writes(30, "proj"))
+            assert all(o.ok for o in outcomes), [o.error for o in outcomes if o.error][:2]
+            found = await asyncio.gather(
+                *(cal.find_by_tag(user, w.tag) for w in create_writes(30, "proj")[:10])
+            )
+            return sum(len(f) for f in found)
+
+        assert run(settings, scenario) == 10
+    finally:
+        google.control.set_knobs(project_rate_limit=0, rate_window_s=1, rate_limit_status=403)
+    assert google.control.counters()["throttled"] > before
+    assert len(google.events(user)) == 30
