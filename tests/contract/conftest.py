@@ -85,7 +85,8 @@ def _graph_target(m365: M365) -> ContractTarget:
 
 @pytest.fixture(scope="session")
 def contract_google(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Google]:
-    yield from start_google(tmp_path_factory.mktemp("google-contract"))
+    # Every answer the connector gets is checked against the Calendar v3 discovery document.
+    yield from start_google(tmp_path_factory.mktemp("google-contract"), knobs={"check_responses": True})
 
 
 def _google_target(google: Google) -> ContractTarget:

@@ -34,7 +34,7 @@ JST = ZoneInfo("Asia/Tokyo")
 
 @pytest.fixture(scope="module")
 def google_emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Google]:
-    yield from start_google(tmp_path_factory.mktemp("google-engine"))
+    yield from start_google(tmp_path_factory.mktemp("google-engine"), knobs={"check_responses": True})
 
 
 @pytest.fixture

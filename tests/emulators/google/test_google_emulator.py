@@ -262,3 +262,15 @@ def test_googles_client_library_works_against_the_emulator(google: Google) -> No
     delta = service.events().list(calendarId="primary", syncToken=token).execute()
     assert [(e["id"], e["status"]) for e in delta["items"]] == [("lib00002", "cancelled")]
     assert json.loads(json.dumps(delta))  # plain JSON all the way
+
+
+def test_check_responses_turns_an_answer_off_the_document_into_a_500() -> None:
+    from sfacal.emulators.google.api import ApiResponse, CalendarApi
+    from sfacal.emulators.google.state import EmulatorState, Knobs
+
+    api = CalendarApi(EmulatorState(Knobs(check_responses=True)))
+    path = "/calendar/v3/calendars/primary/events/abcde"
+    good = ApiResponse(200, {"kind": "calendar#event", "id": "abcde", "summary": "x"})
+    assert api._checked("GET", path, good) is good
+    bad = api._checked("GET", path, ApiResponse(200, {"id": "abcde", "subject": "Graph's name"}))
+    assert bad.status == 500 and "unknown field 'subject'" in str(bad.body)

@@ -9,7 +9,9 @@ the discovery document (``400 invalid``/``required``), and only then the method 
 Methods: ``calendarList.list``; ``events.list`` (``privateExtendedProperty``, ``showDeleted``,
 ``timeMin``/``timeMax``, paging, ``syncToken`` with ``410 fullSyncRequired`` once expired),
 ``events.get``/``insert``/``update``/``patch``/``delete``/``move``. :meth:`CalendarApi.handle` is
-one call; the batch endpoint (:mod:`.batch`) calls it once per part.
+one call; the batch endpoint (:mod:`.batch`) calls it once per part. With the knob
+``check_responses`` every successful answer is checked against the method's response schema in the
+discovery document and replaced by a ``500`` naming the mismatch (the contract suite runs so).
 """
 
 from __future__ import annotations
@@ -103,10 +105,24 @@ class CalendarApi:
                 response = self._handle(verb, path, query, headers, body)
             except _Fail as failure:
                 response = failure.response
+            if self.state.knobs.check_responses and response.status == 200 and response.body is not None:
+                response = self._checked(verb, path, response)
             self.state.journal.append(
                 {"time": time.time(), "method": verb, "path": path, "status": response.status}
             )
             return response
+
+    def _checked(self, verb: str, path: str, response: ApiResponse) -> ApiResponse:
+        """The response, or a 500 naming how it breaks the method's response schema."""
+        name, _ = self._route(verb, path)
+        schema = method(name).get("response", {}).get("$ref") if name else None
+        if schema:
+            try:
+                validate(schema, response.body)
+            except SchemaError as exc:
+                self.state.counters["schema_violations"] = self.state.counters.get("schema_violations", 0) + 1
+                return google_error(500, "backendError", f"the emulator broke the discovery document: {exc}")
+        return response
 
     def _route(self, verb: str, path: str) -> tuple[str, dict[str, str]]:
         parts = (

@@ -34,6 +34,7 @@ class Knobs:
     rate_limit_status: int = 403  # Google answers 403 usageLimits, sometimes 429
     sync_token_ttl_s: float = 0.0  # sync tokens older than this answer 410 (0: never)
     token_lifetime_s: int = 3599
+    check_responses: bool = False  # every answer checked against the discovery document (500 if not)
 
     def update(self, values: dict[str, Any]) -> None:
         names = {f.name: f for f in fields(self)}
