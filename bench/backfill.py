@@ -1,6 +1,12 @@
 """Back-fill benchmark: M mailboxes x N events through the whole engine into the Graph emulator.
 
     .venv/bin/python bench/backfill.py --mailboxes 200 --events-per-mailbox 100 --latency-ms 50
+    .venv/bin/python bench/backfill.py --service google ...   # the same into the Google emulator
+
+With ``--service google`` the company's destination is Google Calendar and the Google emulator
+runs instead (fixed latency per request, a batch counting as one request); the bound is then
+max over users of ceil(ceil(n_m / 50) / 4) * L (batches of 50, 4 requests in flight per user), and
+the Graph-only keys (``items_retried``, ``requests_retried``) are ``null``.
 
 What runs:
 
@@ -104,6 +110,7 @@ def _pin(pid: int, cpu: int) -> None:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--service", choices=("m365", "google"), default="m365", help="the destination")
     p.add_argument("--mailboxes", type=int, default=20)
     p.add_argument("--events-per-mailbox", type=int, default=100)
     p.add_argument("--latency-ms", type=float, default=50.0)
@@ -132,22 +139,23 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _start_emulator(
-    data_dir: Path, port: int, latency_ms: float, pin: bool, profile: str | None = None
+    data_dir: Path, port: int, latency_ms: float, pin: bool, profile: str | None = None, service: str = "m365"
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [
         sys.executable,
         "-m",
-        "sfacal.emulators.m365",
+        f"sfacal.emulators.{service}",
         "--port",
         str(port),
         "--data-dir",
         str(data_dir),
-        "--latency-ms",
-        str(latency_ms),
-        "--log-level",
-        "error",
     ]
+    if service == "google":
+        cmd += ["--knobs", json.dumps({"latency_ms": latency_ms})]
+    else:
+        cmd += ["--latency-ms", str(latency_ms)]
+    cmd += ["--log-level", "error"]
     if profile:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         cmd = [spy, "record", "--format", "raw", "--rate", "250", "-o", profile, "--", *cmd]
@@ -250,6 +258,33 @@ def _setup(control: Any, base_url: str, mailboxes: int) -> tuple[Any, list[tuple
     return company, people
 
 
+def _setup_google(control: Any, base_url: str, mailboxes: int) -> tuple[Any, list[tuple[str, str]]]:
+    """Project, service account with delegation and users in the Google emulator; the company
+    (destination Google Calendar) and its employees in the database."""
+    os.environ["SFACAL_GOOGLE_API_URL"] = base_url
+    project = control.create_project()
+    key = control.create_service_account(project["project_id"], DOMAIN)
+    people = _people(mailboxes)
+    for _, email in people:
+        control.create_user(email)
+    company = _company(people, calendar_service="google", google_service_account_key=json.dumps(key))
+    return company, people
+
+
+def _count_google(
+    control: Any, people: list[tuple[str, str]], desired: set[tuple[str, str]]
+) -> tuple[int, int]:
+    seen: Counter[tuple[str, str]] = Counter()
+    for _, email in people:
+        for ev in control.events(email):
+            value = str(((ev.get("extendedProperties") or {}).get("private") or {}).get("sfacalTag", ""))
+            parts = value.split(":")
+            if len(parts) > 2:
+                seen[(email.lower(), parts[2])] += 1
+    duplicates = sum(c - 1 for c in seen.values() if c > 1)
+    return duplicates, len(desired - set(seen))
+
+
 def _accept(company: Any, people: list[tuple[str, str]], per_mailbox: int) -> set[tuple[str, str]]:
     """Accept M x N planned schedules; returns the desired (mailbox, record id) set."""
     from sfacal.core.schedule import Kind, Schedule, SourceRef, Status, TimedSpan
@@ -323,25 +358,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir.mkdir(parents=True, exist_ok=True)
     pin = not args.no_pin and (os.cpu_count() or 1) >= 2
     sys.path.insert(0, str(ROOT / "src"))
+    from sfacal.emulators.google import ControlClient as GoogleControl
     from sfacal.emulators.m365 import ControlClient
     from sfacal.emulators.tls import ensure_tls_files
 
+    google = args.service == "google"
     tls = ensure_tls_files(data_dir)
     port = _free_port()
-    emulator = _start_emulator(data_dir, port, args.latency_ms, pin, args.emulator_profile)
+    emulator = _start_emulator(data_dir, port, args.latency_ms, pin, args.emulator_profile, args.service)
     if pin:
         _pin(0, 0)
     base_url = f"https://127.0.0.1:{port}"
-    control = ControlClient(base_url, tls.ca_pem)
+    control: Any = GoogleControl(base_url, tls.ca_pem) if google else ControlClient(base_url, tls.ca_pem)
     try:
         _wait_healthy(control, emulator, data_dir)
-        control.set_knobs(
-            batch_throttle=args.batch_throttle,
-            app_rate_limit=args.app_limit,
-            app_rate_window_s=args.app_window,
-        )
+        if not google:
+            control.set_knobs(
+                batch_throttle=args.batch_throttle,
+                app_rate_limit=args.app_limit,
+                app_rate_window_s=args.app_window,
+            )
         _django(data_dir, tls.ca_pem, args.app_limit, args.app_window)
-        company, people = _setup(control, base_url, args.mailboxes)
+        setup = _setup_google if google else _setup
+        company, people = setup(control, base_url, args.mailboxes)
         t = time.perf_counter()
         desired = _accept(company, people, args.events_per_mailbox)
         accept_seconds = time.perf_counter() - t
@@ -379,11 +418,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         after = control.counters()
         retried = retry_counts()
         if args.journal:
-            Path(args.journal).write_text(json.dumps(control.journal(0.0)))
-        duplicates, missing = _count(control, desired)
+            Path(args.journal).write_text(json.dumps(control.journal() if google else control.journal(0.0)))
+        duplicates, missing = _count_google(control, people, desired) if google else _count(control, desired)
         per_mailbox = Counter(upn for upn, _ in desired)
         latency = args.latency_ms / 1000
-        mailbox_bound = max(math.ceil(n / 4) for n in per_mailbox.values()) * latency
+        per_request = 50 if google else 1  # a Google batch of 50 is one request
+        mailbox_bound = max(math.ceil(math.ceil(n / per_request) / 4) for n in per_mailbox.values()) * latency
         app_bound = (math.ceil(len(desired) / args.app_limit) - 1) * args.app_window + latency
         bound = max(mailbox_bound, app_bound)
         return {
@@ -395,8 +435,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ratio": round(seconds / bound, 2) if bound else None,
             "requests": after["requests"] - before["requests"],
             "throttled": after["throttled"] - before["throttled"],
-            "items_retried": retried.batch_items - retried_before.batch_items,
-            "requests_retried": retried.requests - retried_before.requests,
+            "service": args.service,
+            "items_retried": None if google else retried.batch_items - retried_before.batch_items,
+            "requests_retried": None if google else retried.requests - retried_before.requests,
             "batch_throttle": args.batch_throttle,
             "app_limit": args.app_limit,
             "app_window_s": args.app_window,

@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("migrate", "create or upgrade the database schema"),
     "createadmin": ("createadmin", "create a super-administrator or a company administrator"),
     "check": ("check_setup", "check this installation (--connections: every company's connections too)"),
-    "emulate": ("emulate", "run a built-in emulator: `sfacal emulate m365|justsfa --port N`"),
+    "emulate": ("emulate", "run a built-in emulator: `sfacal emulate m365|google|justsfa --port N`"),
     "import": ("import_csv", "import CSV: `sfacal import employees|schedules FILE [--dry-run]`"),
     "sync": ("sync_now", "sync now: `sfacal sync --company X [--employee Y]`"),
     "rotate-key": ("rotate_key", "re-encrypt stored secrets with the newest SFACAL_SECRET_KEY"),

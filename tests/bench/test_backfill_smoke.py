@@ -51,3 +51,17 @@ def test_backfill_benchmark_reports_retried_items_and_bounds_by_the_application_
     # Each mailbox's batch of 20 had 4-6 items throttled; each was sent again, and nothing else
     # was throttled (the application's limit was kept).
     assert 8 <= result["items_retried"] == result["throttled"] <= 12
+
+
+def test_backfill_benchmark_into_google_calendar_loses_nothing(tmp_path: Path) -> None:
+    """``--service google``: the same back-fill into the Google emulator through the Google
+    connector (batches of creates), every event once."""
+    result = run_bench(
+        "backfill.py",
+        *("--service", "google", "--mailboxes", "3", "--events-per-mailbox", "30", "--latency-ms", "5"),
+        *("--data-dir", str(tmp_path / "run"), "--no-pin"),
+    )
+    assert KEYS <= set(result) and result["service"] == "google"
+    assert result["duplicates"] == 0 and result["missing"] == 0
+    assert result["requests"] >= 90  # every create reached the emulator (batch parts count one each)
+    assert result["bound_seconds"] == 0.005  # 30 creates per user fit one batch

@@ -3,7 +3,8 @@
 Each target gives a fresh mailbox per test, a way to open the connector inside the test's event
 loop, and a back door into the backend (count the stored events, act as the user in Outlook).
 The CalDAV target is a real Radicale server over TLS (``tests/calendars/radicale.py``).
-To add a connector, add a parameter to :func:`connector` that builds a :class:`ContractTarget`.
+To add a connector, add a parameter to :func:`connector` that builds a :class:`ContractTarget`
+(the back door answers in Graph's names; the Google target translates, ``google_helpers``).
 
 The Microsoft 365 emulator runs with id changes switched on (``rest_ids_change_on_update``):
 every change gives an event a new default id, so a connector that ever keeps a default id instead
@@ -22,7 +23,9 @@ import pytest
 
 from sfacal.calendars.base import CalendarService
 from sfacal.calendars.caldav import CalDavCalendar
+from sfacal.calendars.google import GoogleCalendar
 from sfacal.calendars.msgraph import MicrosoftGraphCalendar
+from tests.calendars.google_helpers import Google, google_changes, graph_like, start_google
 from tests.calendars.helpers import M365, start_m365
 from tests.calendars.radicale import Radicale, start_radicale
 
@@ -111,10 +114,49 @@ def _caldav_target(server: Radicale) -> ContractTarget:
     )
 
 
-@pytest.fixture(params=["msgraph", "caldav"])
+@pytest.fixture(scope="session")
+def contract_google(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Google]:
+    # Every answer the connector gets is checked against the Calendar v3 discovery document.
+    yield from start_google(tmp_path_factory.mktemp("google-contract"), knobs={"check_responses": True})
+
+
+def _google_target(google: Google) -> ContractTarget:
+    settings = google.settings()
+    email = google.new_user(calendars=["SFA予定"])
+
+    @contextlib.asynccontextmanager
+    async def open_google() -> AsyncIterator[CalendarService]:
+        async with GoogleCalendar.from_settings(settings) as cal:
+            yield cal
+
+    def user_create(event: dict[str, Any]) -> str:
+        return str(
+            google.control.user_create_event(
+                email, {"summary": event.get("subject", ""), **google_changes(event)}
+            )["id"]
+        )
+
+    return ContractTarget(
+        name="google",
+        mailbox=email,
+        named_calendar="SFA予定",
+        open=open_google,
+        stored_events=lambda: [graph_like(e) for e in google.events(email)],
+        user_delete=lambda event_id: google.control.user_delete_event(email, event_id),
+        user_update=lambda event_id, changes: google.control.user_update_event(
+            email, event_id, google_changes(changes)
+        ),
+        user_create=user_create,
+        user_move=lambda event_id, calendar: google.control.user_move_event(email, event_id, calendar),
+    )
+
+
+@pytest.fixture(params=["msgraph", "caldav", "google"])
 def connector(request: pytest.FixtureRequest) -> ContractTarget:
     if request.param == "msgraph":
         return _graph_target(request.getfixturevalue("contract_m365"))
     if request.param == "caldav":
         return _caldav_target(request.getfixturevalue("contract_radicale"))
+    if request.param == "google":
+        return _google_target(request.getfixturevalue("contract_google"))
     raise AssertionError(f"unknown connector {request.param}")

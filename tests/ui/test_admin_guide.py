@@ -36,6 +36,9 @@ EXAMPLE = {
     "reason_ja": "入力してください",
     "login_id": "taro",
     "setting": "client_id",
+    "client_id": "117538206583542215305",
+    "project": "sfacal-calendar",
+    "service": "CalDAV",
 }
 HEAD = {
     "ja": "| コード | 画面・ログに表示されるメッセージ | 対処方法（ヒント） |\n| --- | --- | --- |",

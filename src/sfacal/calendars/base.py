@@ -276,7 +276,10 @@ class CheckResult:
     def message(self, lang: str = "ja") -> str:
         if self.error is not None:
             return self.error.user_message(lang)
-        return _OK_MESSAGES[normalize_lang(lang)][str(self.details.get("check", "connection"))]
+        check = str(self.details.get("check", "connection"))
+        if check == "connection" and self.details.get("service") == "google":
+            check = "connection_google"
+        return _OK_MESSAGES[normalize_lang(lang)][check]
 
     def hint(self, lang: str = "ja") -> str:
         return self.error.hint(lang) if self.error is not None else ""
@@ -298,11 +301,15 @@ class CheckResult:
 _OK_MESSAGES = {
     "ja": {
         "connection": "Microsoft 365 に接続できました（トークンを取得し、Microsoft Graph を呼び出しました）。",
+        "connection_google": "Google Workspace に接続できました（サービスアカウントでトークンを取得し、Google Calendar API を呼び出しました）。",
         "mailbox": "メールボックスと連携先カレンダーを確認できました。",
         "caldav_connection": "CalDAV サーバーに接続できました（認証を通り、予定表を読み取れました）。",
     },
     "en": {
         "connection": "Connected to Microsoft 365 (a token was acquired and Microsoft Graph answered).",
+        "connection_google": (
+            "Connected to Google Workspace (the service account got a token and the Google Calendar API answered)."
+        ),
         "mailbox": "The mailbox and the target calendar are reachable.",
         "caldav_connection": "Connected to the CalDAV server (signed in and read the calendars).",
     },

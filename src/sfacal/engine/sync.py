@@ -278,6 +278,23 @@ def _norm(value: Any) -> Any:
     return (value or "") if not isinstance(value, bool) else value
 
 
+def on_calendar_service_changed(company: Company) -> int:
+    """C2: the company's destination changed (Microsoft 365 <-> Google Calendar <-> CalDAV).
+
+    The mirror rows name events of the previous service, which the new one does not have: they
+    are removed, and every employee with sync on is re-planned (trigger "back-fill"), which creates
+    each of their stored schedules in the new service (transaction ids stay deterministic, so
+    switching back finds the events made before instead of doubling them). Events already written
+    to the previous service stay there. Returns how many employees were re-planned."""
+    with transaction.atomic():
+        MirrorEvent.objects.filter(company=company).delete()
+        employees = list(Employee.objects.filter(company=company, state=SyncState.ON))
+        for employee in employees:
+            _run("replan_employee", employee_id=employee.pk, trigger=Trigger.BACKFILL)
+    log.info("calendar service of company %s changed: %d employees re-planned", company.pk, len(employees))
+    return len(employees)
+
+
 def on_company_settings_changed(company: Company) -> bool:
     """C1/C4 turned on: apply the changes kept while they were off. Returns whether work started."""
     ctx = load_context(company)

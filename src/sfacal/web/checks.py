@@ -30,6 +30,7 @@ from typing import Any
 
 from django.utils import timezone, translation
 
+from sfacal.calendars.google import parse_key
 from sfacal.core.errors import (
     AppNotConfiguredError,
     CertificateExpiredError,
@@ -42,6 +43,7 @@ from sfacal.core.errors import (
 from sfacal.core.expiry import expiry_day
 from sfacal.directory.companies.certs import check_thumbprint, read_pfx
 from sfacal.directory.companies.models import AuthMethod, BusinessName, CompanySettings, Purpose
+from sfacal.directory.companies.models import CalendarService as CalendarServiceChoice
 from sfacal.directory.connections.models import SourceConnection
 from sfacal.directory.employees.models import Employee
 from sfacal.engine.calendar import build_service
@@ -148,7 +150,15 @@ def _lang(lang: str | None) -> str:
 
 
 def local_credential_check(settings: CompanySettings) -> None:
-    """Everything that can be proven without a network call; raises the matching error."""
+    """Everything that can be proven without a network call; raises the matching error.
+
+    Google Calendar: a service-account key that reads (:func:`sfacal.calendars.google.parse_key`);
+    another service (CalDAV) checks its own settings when its connector is built."""
+    if settings.calendar_service == CalendarServiceChoice.GOOGLE:
+        parse_key(settings.google_service_account_key or None)
+        return
+    if settings.calendar_service != CalendarServiceChoice.MICROSOFT_365:
+        return
     if not settings.client_id:
         raise AppNotConfiguredError("the client ID is empty", setting="client_id")
     if not settings.token_endpoint:
@@ -207,7 +217,10 @@ def _call_service(settings: CompanySettings, method: str, *args: Any) -> Any:
     thread.start()
     thread.join(CHECK_TIMEOUT_S)
     if thread.is_alive():
-        raise NetworkError("the check did not finish in time", host="Microsoft 365")
+        host = {"google": "Google Calendar", "caldav": "CalDAV"}.get(
+            settings.calendar_service, "Microsoft 365"
+        )
+        raise NetworkError("the check did not finish in time", host=host)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")

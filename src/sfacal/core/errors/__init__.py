@@ -25,16 +25,21 @@ The tree (``*`` = ``retryable``)::
     │   │   ├── SecretInvalidError       secret_invalid          AADSTS7000215
     │   │   ├── SecretExpiredError       secret_expired          AADSTS7000222
     │   │   ├── ClockSkewError           clock_skew              AADSTS700024 (server clock / NTP)
-    │   │   └── CertificateExpiredError  certificate_expired     certificate past its end date
+    │   │   ├── CertificateExpiredError  certificate_expired     certificate past its end date
+    │   │   ├── GoogleKeyInvalidError    google_key_invalid      service account key unreadable / revoked
+    │   │   └── GoogleDelegationMissingError google_delegation_missing  unauthorized_client / scopes not granted
     │   ├── AccessDeniedError            access_denied           403 ErrorAccessDenied
+    │   ├── GoogleApiDisabledError       google_api_disabled     403 accessNotConfigured
     │   ├── MailboxError                 mailbox_error
     │   │   ├── MailboxNotFoundError     mailbox_not_found       ErrorInvalidUser / ErrorNonExistentMailbox
     │   │   ├── MailboxNotRestEnabledError mailbox_not_rest_enabled  MailboxNotEnabledForRESTAPI
+    │   │   ├── GoogleUserNotFoundError  google_user_not_found   invalid_grant "Invalid email or User ID"
     │   │   ├── CalendarNotFoundError    calendar_not_found      calendar name not in the mailbox
     │   │   └── CalendarReadOnlyError    calendar_read_only      the calendar's canEdit is false
     │   ├── UnknownParticipantError      unknown_participant     no employee has the participant's login ID
     │   ├── MailboxUnresolvedError       mailbox_unresolved      no user ID and no domain (E2)
     │   ├── AppNotConfiguredError        app_not_configured      a required C6 setting is empty
+    │   ├── CalendarServiceUnavailableError calendar_service_unavailable  the chosen service is not installed
     │   ├── AddressNotAllowedError       address_not_allowed     an entered URL leads to a private address (SSRF)
     │   ├── SourceAuthError (+SourceError)        source_auth_failed      SFA API key rejected
     │   ├── SourceIdentifierError (+SourceError)  source_identifier_invalid  table/panel/field/filter wrong
@@ -64,6 +69,7 @@ The tree (``*`` = ``retryable``)::
     │   │   ├── NetworkTimeoutError*     network_timeout         no answer in time
     │   │   └── NetworkResetError*       network_reset           connection cut
     │   ├── ThrottledError*              throttled               429, carries retry_after
+    │   │   └── GoogleThrottledError*    google_throttled        403/429 rateLimitExceeded (Google)
     │   ├── ServiceUnavailableError*     service_unavailable     500/502/503/504
     │   └── ResyncRequiredError*         resync_required         delta token expired (410)
     │   (CalDAV: CalDavAuthError (+CredentialError) caldav_auth_failed 401;
@@ -78,7 +84,7 @@ kind's hint; :func:`sfacal.core.classify.classify_network_error` finds the kind 
 
 The classes are defined by family -- :mod:`.base` (``SfacalError``, ``ConflictError``,
 ``NotFoundError``, redaction, log parameters), :mod:`.configuration`, :mod:`.sources`,
-:mod:`.input`, :mod:`.transient` -- and imported from here (``from sfacal.core.errors import …``).
+:mod:`.input`, :mod:`.transient`, :mod:`.google`, :mod:`.services` -- and imported from here (``from sfacal.core.errors import …``).
 
 Ahead-of-time warnings (not exceptions) live in :mod:`sfacal.core.expiry`
 (``ExpiringCredentialWarning``, code ``credential_expiring_soon``).
@@ -132,9 +138,17 @@ from .deliveries import (
     DeliveryUnauthorizedError,
     DeliveryUnknownTypeError,
 )
+from .google import (
+    GoogleApiDisabledError,
+    GoogleDelegationMissingError,
+    GoogleKeyInvalidError,
+    GoogleThrottledError,
+    GoogleUserNotFoundError,
+)
 from .input import (
     InputError,
 )
+from .services import CalendarServiceUnavailableError
 from .sources import (
     CallbackError,
     CallbackNotConfiguredError,
@@ -180,6 +194,7 @@ __all__ = [
     "CalDavNotConfiguredError",
     "CalendarNotFoundError",
     "CalendarReadOnlyError",
+    "CalendarServiceUnavailableError",
     "CallbackError",
     "CallbackNotConfiguredError",
     "CallbackRateLimitedError",
@@ -199,6 +214,11 @@ __all__ = [
     "DeliveryTooLargeError",
     "DeliveryUnauthorizedError",
     "DeliveryUnknownTypeError",
+    "GoogleApiDisabledError",
+    "GoogleDelegationMissingError",
+    "GoogleKeyInvalidError",
+    "GoogleThrottledError",
+    "GoogleUserNotFoundError",
     "InputError",
     "InvalidSignatureError",
     "MailboxError",

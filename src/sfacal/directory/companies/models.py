@@ -57,6 +57,8 @@ class AuthMethod(models.TextChoices):
 
 class CalendarService(models.TextChoices):
     MICROSOFT_365 = "m365", _("Microsoft 365 (Exchange Online)")
+    GOOGLE = "google", _("Google Calendar (Google Workspace)")
+    CALDAV = "caldav", _("CalDAV")
 
 
 class CompanySettings(models.Model):
@@ -91,6 +93,9 @@ class CompanySettings(models.Model):
     domain = models.CharField(_("domain name"), max_length=255, blank=True)
     token_endpoint = models.URLField(_("OAuth 2.0 token endpoint"), max_length=500, blank=True)
     graph_base_url = models.URLField(_("Microsoft Graph URL"), max_length=500, default=DEFAULT_GRAPH_BASE_URL)
+    # Google Calendar: the service account's JSON key (domain-wide delegation); ``domain`` above
+    # is the Workspace domain.
+    google_service_account_key = EncryptedTextField(_("service account key (JSON)"), blank=True, default="")
     batch_interval_minutes = models.PositiveIntegerField(_("batch interval (minutes)"), default=5)  # C8
     log_retention_days = models.PositiveIntegerField(_("log retention (days)"), default=92)
     # Result of the last "save and test" (C7)

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from sfacal.calendars.google import ServiceAccountKey, parse_key
 from sfacal.core.errors import InputError, PfxUnreadableError, SfacalError
 from sfacal.core.windows_zones import require_windows_zone
 from sfacal.directory.companies.certs import PfxInfo, parse_thumbprint, read_pfx
@@ -34,6 +35,15 @@ TOKEN_ENDPOINT = re.compile(
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
 MAX_PFX_BYTES = 200 * 1024
+MAX_KEY_BYTES = 20 * 1024
+
+
+class SecretTextarea(forms.Textarea):
+    """A text area that never writes its value back into the page (a pasted key is a secret)."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
 
 ON_OFF = [("1", _("Sync")), ("0", _("Do not sync"))]
 ALLOW = [("1", _("Allow")), ("0", _("Do not allow"))]
@@ -48,14 +58,16 @@ def token_endpoint_tenant(url: str) -> tuple[str, str] | None:
     return match.group("tenant"), "v2" if match.group("v2") else "v1"
 
 
-def clean_company_timezone(value: str) -> str:
-    """A company time zone (S5): a tz database name that Microsoft 365 has a zone for (its
-    Windows name, CLDR), so that every event can be written in it."""
+def clean_company_timezone(value: str, *, windows_zone_required: bool = True) -> str:
+    """A company time zone (S5): a tz database name; for Microsoft 365 one it has a zone for (its
+    Windows name, CLDR), so that every event can be written in it (Google takes every tz name)."""
     value = value.strip()
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(_("Enter a time zone name such as Asia/Tokyo.")) from None
+    if not windows_zone_required:
+        return value
     try:
         return require_windows_zone(value)
     except InputError:
@@ -116,6 +128,14 @@ class CompanySettingsForm(forms.Form):
         label=_("Client secret expiry"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     domain = forms.CharField(label=_("Domain name"), max_length=255, required=False)
+    google_service_account_key = forms.CharField(
+        label=_("Service account key (JSON)"),
+        required=False,
+        strip=True,
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    google_key_file = forms.FileField(label=_("Key file (.json)"), required=False)
+    remove_google_key = forms.BooleanField(label=_("Remove the stored service account key"), required=False)
     token_endpoint = forms.CharField(label=_("OAuth 2.0 token endpoint"), max_length=500, required=False)
     graph_base_url = forms.URLField(label=_("Microsoft Graph URL"), max_length=500, assume_scheme="https")
     batch_interval_minutes = forms.IntegerField(
@@ -126,7 +146,7 @@ class CompanySettingsForm(forms.Form):
     )
     timezone = forms.CharField(label=_("Time zone"), max_length=64)
 
-    SECRET_FIELDS = ("certificate_pfx", "certificate_password", "client_secret")
+    SECRET_FIELDS = ("certificate_pfx", "certificate_password", "client_secret", "google_service_account_key")
     # Everything the calendar connector depends on: a change is tested before it is stored.
     CREDENTIAL_FIELDS = (
         "calendar_service",
@@ -140,6 +160,7 @@ class CompanySettingsForm(forms.Form):
         "domain",
         "token_endpoint",
         "graph_base_url",
+        "google_service_account_key",
     )
     AUDITED_FIELDS = (
         "sync_enabled",
@@ -191,6 +212,8 @@ class CompanySettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.pfx_info: PfxInfo | None = None
         self.new_pfx: bytes | None = None
+        self.google_key: ServiceAccountKey | None = None
+        self.fields["google_key_file"].widget.attrs["accept"] = ".json,application/json"
         self.fields["certificate_file"].widget.attrs["accept"] = ".pfx,.p12,application/x-pkcs12"
         self.fields["client_id"].widget.attrs["placeholder"] = "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"
         self.fields["domain"].widget.attrs["placeholder"] = "example.onmicrosoft.com"
@@ -240,7 +263,40 @@ class CompanySettingsForm(forms.Form):
             ) from None
 
     def clean_timezone(self) -> str:
-        return clean_company_timezone(self.cleaned_data["timezone"])
+        service = self.cleaned_data.get("calendar_service", CalendarService.MICROSOFT_365)
+        return clean_company_timezone(
+            self.cleaned_data["timezone"], windows_zone_required=service == CalendarService.MICROSOFT_365
+        )
+
+    def clean_google_key_file(self) -> Any:
+        upload = self.cleaned_data.get("google_key_file")
+        if upload and upload.size > MAX_KEY_BYTES:
+            raise ValidationError(_("The file is too large for a service account key (at most 20 KB)."))
+        return upload
+
+    def _clean_google_key(self, data: dict[str, Any]) -> None:
+        """The key pasted, uploaded or held: read it (its errors name the field); the result
+        stands in ``data["google_service_account_key"]``."""
+        upload = data.get("google_key_file")
+        text = data.get("google_service_account_key") or ""
+        if upload and not text:
+            text = upload.read().decode("utf-8-sig", errors="replace")
+        if not text and isinstance(self.held.get("google_service_account_key"), str):
+            text = str(self.held["google_service_account_key"])
+        data["google_service_account_key"] = text.strip()
+        if not text or data.get("remove_google_key"):
+            return
+        try:
+            self.google_key = parse_key(text)
+        except InputError:
+            self.add_error(
+                "google_service_account_key",
+                _(
+                    "This is not a service account key. Paste the whole JSON file downloaded from "
+                    "Google Cloud console › IAM & Admin › Service accounts › Keys "
+                    '(it contains "type": "service_account" and a private key).'
+                ),
+            )
 
     def clean_certificate_file(self) -> Any:
         upload = self.cleaned_data.get("certificate_file")
@@ -274,6 +330,7 @@ class CompanySettingsForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         self._check_two_way(data)
+        self._clean_google_key(data)
         for name in ("client_secret", "certificate_password"):
             if not data.get(name) and isinstance(self.held.get(name), str):
                 data[name] = self.held[name]
@@ -338,6 +395,16 @@ class CompanySettingsForm(forms.Form):
 
     def _require_when_on(self, data: dict[str, Any]) -> None:
         missing = _("Required while schedule sync is on.")
+        service = data.get("calendar_service")
+        if service == CalendarService.GOOGLE:
+            has_key = bool(data.get("google_service_account_key")) or (
+                bool(self.instance.google_service_account_key) and not data.get("remove_google_key")
+            )
+            if not has_key and "google_service_account_key" not in self.errors:
+                self.add_error("google_service_account_key", missing)
+            return
+        if service != CalendarService.MICROSOFT_365:
+            return
         for name in ("client_id", "token_endpoint"):
             if not data.get(name) and name not in self.errors:
                 self.add_error(name, missing)
@@ -384,6 +451,9 @@ class CompanySettingsForm(forms.Form):
             "certificate_password": None
             if data.get("remove_certificate")
             else data.get("certificate_password"),
+            "google_service_account_key": None
+            if data.get("remove_google_key")
+            else data.get("google_service_account_key") or None,
         }
 
     # -- saving ---------------------------------------------------------------------------------
@@ -432,6 +502,10 @@ class CompanySettingsForm(forms.Form):
                 s.certificate_thumbprint = data.get("certificate_thumbprint") or self.pfx_info.thumbprint_hex
             else:
                 s.certificate_thumbprint = data.get("certificate_thumbprint") or ""
+        if data.get("remove_google_key"):
+            s.google_service_account_key = ""
+        elif data.get("google_service_account_key"):
+            s.google_service_account_key = data["google_service_account_key"]
         if data.get("remove_client_secret"):
             s.client_secret = ""
         elif data.get("client_secret"):

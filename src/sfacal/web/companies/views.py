@@ -15,12 +15,14 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from sfacal.core.errors import normalize_lang
+from sfacal.calendars.google import ServiceAccountKey, parse_key
+from sfacal.core.errors import InputError, normalize_lang
 from sfacal.core.expiry import CredentialKind, credential_expiry_warning
 from sfacal.directory.companies.audit import record_changes, record_event, snapshot
 from sfacal.directory.companies.models import (
     AuthMethod,
     BusinessName,
+    CalendarService,
     Company,
     CompanySettings,
     Membership,
@@ -29,7 +31,7 @@ from sfacal.directory.companies.models import (
 )
 from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.directory.employees.models import Employee
-from sfacal.engine.sync import on_company_settings_changed
+from sfacal.engine.sync import on_calendar_service_changed, on_company_settings_changed
 from sfacal.web import checks
 from sfacal.web.accounts.invitations import create_account, invitation_url
 from sfacal.web.companies import held_secrets, tested_first
@@ -45,10 +47,13 @@ from sfacal.web.companies.permissions import company_admin_required, company_of,
 
 
 def expiry_warnings(settings: CompanySettings, lang: str) -> list[dict[str, str]]:
-    """L3: certificate or client secret expiring within 30 days (or expired)."""
+    """L3: certificate or client secret expiring within 30 days (or expired) -- of Microsoft 365,
+    so only while it is the destination (a Google service-account key does not expire)."""
     now = timezone.now()
     tz = settings.company.timezone
     found = []
+    if settings.calendar_service != CalendarService.MICROSOFT_365:
+        return []
     if settings.auth_method == AuthMethod.CERTIFICATE:
         found.append(
             credential_expiry_warning(
@@ -138,6 +143,7 @@ class _SettingsScreen:
         company = settings.company
         before = snapshot(settings, (*CompanySettingsForm.AUDITED_FIELDS, *CompanySettingsForm.SECRET_FIELDS))
         old_tz = company.timezone
+        old_service = settings.calendar_service
         form.save()
         record_changes(
             company=company,
@@ -157,8 +163,19 @@ class _SettingsScreen:
                 field="timezone",
                 new_value=company.timezone,
             )
+        if old_service != settings.calendar_service:
+            on_calendar_service_changed(company)
         on_company_settings_changed(company)
         return settings
+
+
+def _stored_google_key(settings: CompanySettings) -> ServiceAccountKey | None:
+    """The stored service-account key's public parts (client email and id, project) for the
+    screen -- the administrator copies the client id into the Admin console -- or ``None``."""
+    try:
+        return parse_key(settings.google_service_account_key) if settings.google_service_account_key else None
+    except InputError:
+        return None
 
 
 def _settings_page(
@@ -181,6 +198,7 @@ def _settings_page(
         "has_pfx": bool(settings.certificate_pfx),
         "has_secret": bool(settings.client_secret),
         "has_password": bool(settings.certificate_password),
+        "google_key": _stored_google_key(settings),
         "held": sorted(held or ()),
         "held_token": token if held else "",
         **extra,

@@ -1,4 +1,4 @@
-"""``sfacal emulate m365|justsfa --port N``: run a built-in emulator in the foreground."""
+"""``sfacal emulate m365|google|justsfa --port N``: run a built-in emulator in the foreground."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from sfacal import config
 EMULATORS = {
     "m365": "sfacal.emulators.m365.__main__",
     "justsfa": "sfacal.emulators.justsfa.__main__",
+    "google": "sfacal.emulators.google.__main__",
 }
 
 
 class Command(BaseCommand):
-    help = "Run the Microsoft 365 (m365) or JUST.SFA (justsfa) emulator over TLS in the foreground."
+    help = "Run the Microsoft 365 (m365), Google Calendar (google) or JUST.SFA (justsfa) emulator over TLS in the foreground."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=sorted(EMULATORS))
