@@ -4,11 +4,6 @@ configuration error (never another service) otherwise."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from typing import Any
-
 import pytest
 
 from sfacal.calendars.google import GoogleCalendar
@@ -39,31 +34,15 @@ def test_c2_default_is_microsoft_365_and_google_when_chosen(settings_row: Compan
     assert calendar.fingerprint(settings_row) != before
 
 
-def test_c2_caldav_uses_its_connector_module_when_installed(
-    settings_row: CompanySettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_c2_caldav_builds_the_caldav_connector(settings_row: CompanySettings) -> None:
+    from sfacal.calendars.caldav import CalDavCalendar
+
     settings_row.calendar_service = "caldav"
-    made: list[Any] = []
-    module = types.ModuleType(calendar.CALDAV_MODULE)
-    module.build_caldav_service = lambda s: made.append(s) or "caldav-service"  # type: ignore[attr-defined]
-    real_find_spec = importlib.util.find_spec
-
-    def find_spec(name: str, *args: Any) -> Any:
-        return object() if name == calendar.CALDAV_MODULE else real_find_spec(name, *args)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    monkeypatch.setitem(sys.modules, calendar.CALDAV_MODULE, module)
-    assert calendar.build_service(settings_row) == "caldav-service"
-    assert made == [settings_row]
+    assert isinstance(calendar.build_service(settings_row), CalDavCalendar)
 
 
-def test_c2_caldav_missing_or_unknown_service_is_a_configuration_error(settings_row: CompanySettings) -> None:
-    if importlib.util.find_spec("sfacal.calendars.caldav") is not None:
-        pytest.skip("the CalDAV connector is installed")
-    settings_row.calendar_service = "caldav"
+def test_c2_unknown_service_is_a_configuration_error(settings_row: CompanySettings) -> None:
+    settings_row.calendar_service = "exchange2010"
     with pytest.raises(CalendarServiceUnavailableError) as caught:
         calendar.build_service(settings_row)
-    assert "CalDAV" in caught.value.user_message("en") and caught.value.hint("ja")
-    settings_row.calendar_service = "exchange2010"
-    with pytest.raises(CalendarServiceUnavailableError):
-        calendar.build_service(settings_row)
+    assert caught.value.user_message("en") and caught.value.hint("ja")
