@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,3 +30,19 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
     assert len(lines) == 1, lines
     result: dict[str, Any] = json.loads(lines[0])
     return result
+
+
+def services_reachable() -> None:
+    """Skip (fail in CI) unless PostgreSQL and Redis answer, for the scaled stack."""
+    try:
+        import psycopg
+        import redis
+
+        dsn = os.environ.get("SFACAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+        with psycopg.connect(dsn, connect_timeout=3):
+            pass
+        redis.Redis.from_url(os.environ.get("SFACAL_BENCH_REDIS", "redis://127.0.0.1:6379/13")).ping()
+    except Exception as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL and Redis are required in CI: {exc}")
+        pytest.skip(f"PostgreSQL or Redis not reachable: {exc}")
