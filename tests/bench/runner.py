@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_bench(script: str, *args: str) -> dict[str, Any]:
+def run_bench(script: str, *args: str, timeout: float = 180) -> dict[str, Any]:
     """Run ``bench/<script>`` with ``args`` on SQLite; its one JSON line, decoded."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     env.pop("DATABASE_URL", None)
@@ -22,7 +22,7 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
         [sys.executable, str(ROOT / "bench" / script), *args],
         env=env,
         capture_output=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
