@@ -102,6 +102,49 @@ def _pin(pid: int, cpu: int) -> None:
         os.sched_setaffinity(pid, {cpu})
 
 
+class _MemorySampler:
+    """Measurement aid: traces allocations and keeps the snapshot taken when the traced memory was
+    highest (sampled every 0.2 s, from its own thread)."""
+
+    def __init__(self) -> None:
+        import threading
+        import tracemalloc
+
+        tracemalloc.start(8)
+        self._best: Any = None
+        self._best_size = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import tracemalloc
+
+        while not self._stop.wait(0.2):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > self._best_size:
+                self._best_size, self._best = current, tracemalloc.take_snapshot()
+
+    def stop(self) -> str:
+        import tracemalloc
+
+        self._stop.set()
+        self._thread.join()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        lines = [f"traced peak {peak / 2**20:.1f} MB; largest sample {self._best_size / 2**20:.1f} MB"]
+        if self._best is not None:
+            for key in ("lineno", "traceback"):
+                lines.append(f"-- by {key}")
+                for stat in self._best.statistics(key)[:25]:
+                    lines.append(
+                        f"{stat.size / 2**20:8.1f} MB {stat.count:9d} x  {stat.traceback.format()[-1].strip()}"
+                    )
+                    if key == "traceback":
+                        lines.extend("      " + x.strip() for x in stat.traceback.format()[:-1][-12:])
+        return "\n".join(lines) + "\n"
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--mailboxes", type=int, default=20)
@@ -118,6 +161,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="run the emulator under py-spy and write its collapsed stacks here (profiling aid)",
     )
     p.add_argument("--journal", default=None, help="write the emulator's request journal (JSON) here")
+    p.add_argument(
+        "--memory-profile",
+        default=None,
+        help="trace allocations (tracemalloc) and write the largest sites at the traced peak here",
+    )
     p.add_argument(
         "--batch-throttle",
         action="store_true",
@@ -359,6 +407,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             profiler = Profiler(interval=0.001)
             profiler.start()
+        sampler = _MemorySampler() if args.memory_profile else None
         started_at = datetime.now(UTC)
         cpu0, emu_cpu0 = time.process_time(), _cpu_of(emulator.pid)
         thread_cpu0 = time.thread_time()
@@ -366,6 +415,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         count = _run_passes(company.pk, args.timeout)
         pass_seconds = time.perf_counter() - t
         pass_thread_cpu = time.thread_time() - thread_cpu0
+        if sampler is not None:
+            Path(args.memory_profile).write_text(sampler.stop())
         engine_cpu, emu_cpu = time.process_time() - cpu0, _cpu_of(emulator.pid) - emu_cpu0
         if profiler is not None:
             profiler.stop()
