@@ -84,6 +84,17 @@ def _cpu_of(pid: int) -> float:
         return float("nan")
 
 
+def _rss_mb() -> dict[str, float]:
+    """This process's resident memory now (``VmRSS``) and its peak so far (``VmHWM``), in MB."""
+    found = {"VmRSS": float("nan"), "VmHWM": float("nan")}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name = line.split(":", 1)[0]
+            if name in found:
+                found[name] = round(int(line.split()[1]) / 1024, 1)
+    return found
+
+
 def _reference_ms() -> float:
     """CPU milliseconds of a fixed pure-Python workload (dicts, strings, JSON), best of five:
     this machine's speed at the moment of the run, to compare runs made minutes apart."""
@@ -407,6 +418,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             profiler = Profiler(interval=0.001)
             profiler.start()
+        rss_at_start = _rss_mb()
         sampler = _MemorySampler() if args.memory_profile else None
         started_at = datetime.now(UTC)
         cpu0, emu_cpu0 = time.process_time(), _cpu_of(emulator.pid)
@@ -454,6 +466,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "duplicates": duplicates,
             "missing": missing,
             "peak_rss_mb": round(peak_rss_mb, 1),
+            "rss_at_pass_start_mb": rss_at_start["VmRSS"],
+            "peak_rss_before_pass_mb": rss_at_start["VmHWM"],
             "accept_seconds": round(accept_seconds, 3),
             "pass_seconds": round(pass_seconds, 3),
             "passes": count,

@@ -65,6 +65,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--latency-ms", type=float, default=100.0, help="the Microsoft 365 emulator's latency")
     p.add_argument("--mailboxes", type=int, default=20)
     p.add_argument("--workers", type=int, default=4, help="worker threads per worker process")
+    p.add_argument(
+        "--no-calendar-writes",
+        action="store_true",
+        help="calendar writes off: the product only acknowledges and keeps (the ingest path alone)",
+    )
     p.add_argument("--data-dir", default=None, help="keep the run here (default: a temporary directory)")
     return p.parse_args(argv)
 
@@ -186,7 +191,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     temp = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="sfacal-ingest-"))
     stack = BenchStack(
-        data_dir, stack=args.stack, latency_ms=args.latency_ms, mailboxes=args.mailboxes, workers=args.workers
+        data_dir,
+        stack=args.stack,
+        latency_ms=args.latency_ms,
+        mailboxes=args.mailboxes,
+        workers=args.workers,
+        write_to_calendar=not args.no_calendar_writes,
     )
     try:
         stack.start()
@@ -215,6 +225,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "push_acks": sum(1 for s, _ in clients.acked if s == "push"),
             "webhook_acks": sum(1 for s, _ in clients.acked if s == "justsfa"),
             "server_cpu_seconds": round(server_cpu, 2),
+            "server_cpu_ms_per_ack": round(server_cpu * 1000 / acks, 2) if acks else None,
+            "calendar_writes": not args.no_calendar_writes,
             "load_avg_1m": round(os.getloadavg()[0], 2),
             "goal_acks_per_s": GOAL_ACKS_PER_S,
             "goal_p99_ack_ms": GOAL_P99_ACK_MS,

@@ -56,7 +56,7 @@ cfg = json.loads(sys.stdin.read())
 c = ensure_company("bench", "Bench")
 cs = CompanySettings.objects.get(company=c)
 cs.sync_enabled = True
-cs.write_to_calendar = True
+cs.write_to_calendar = cfg["write_to_calendar"]
 cs.client_id = cfg["client_id"]
 cs.auth_method = "secret"
 cs.client_secret = cfg["secret"]
@@ -109,6 +109,7 @@ class BenchStack:
     latency_ms: float = 100.0
     mailboxes: int = 20
     workers: int = 4
+    write_to_calendar: bool = True  # off: changes are accepted and kept, the engine writes nothing
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     web_url: str = ""
     m365_url: str = ""
@@ -313,6 +314,7 @@ class BenchStack:
             "source": source,
             "api_key": s.api_key,
             "people": people,
+            "write_to_calendar": self.write_to_calendar,
         }
         done = subprocess.run(
             [sys.executable, "-c", SETUP],
