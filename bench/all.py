@@ -209,6 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             every = list(latency.values())
             per_webhook = max(r["justsfa_calls_per_webhook"] or 0 for r in every)
             most = max(r["justsfa_max_calls_per_minute"] for r in every)
+            polls = max(r["justsfa_max_polls_per_minute"] for r in every)
             budget = every[0]["justsfa_budget_per_minute"]
             rows.append(
                 Row(
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "JUST.SFA API calls per webhook, and per minute, during PB2 (emulator journal)",
                     "0 per webhook; never over the budget",
                     f"{per_webhook:g} per webhook ({sum(r['webhook']['sent'] for r in every)} webhooks); "
-                    f"at most {most} a minute (budget {budget})",
+                    f"at most {most} calls a minute, {polls} of them polls (budget {budget})",
                     per_webhook == 0 and all(r["within_budget"] for r in every),
                     today,
                 )
