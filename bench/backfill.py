@@ -90,6 +90,17 @@ def _cpu_of(pid: int) -> float:
         return float("nan")
 
 
+def _rss_mb() -> dict[str, float]:
+    """This process's resident memory now (``VmRSS``) and its peak so far (``VmHWM``), in MB."""
+    found = {"VmRSS": float("nan"), "VmHWM": float("nan")}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name = line.split(":", 1)[0]
+            if name in found:
+                found[name] = round(int(line.split()[1]) / 1024, 1)
+    return found
+
+
 def _reference_ms() -> float:
     """CPU milliseconds of a fixed pure-Python workload (dicts, strings, JSON), best of five:
     this machine's speed at the moment of the run, to compare runs made minutes apart."""
@@ -106,6 +117,49 @@ def _reference_ms() -> float:
 def _pin(pid: int, cpu: int) -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(pid, {cpu})
+
+
+class _MemorySampler:
+    """Measurement aid: traces allocations and keeps the snapshot taken when the traced memory was
+    highest (sampled every 0.2 s, from its own thread)."""
+
+    def __init__(self) -> None:
+        import threading
+        import tracemalloc
+
+        tracemalloc.start(8)
+        self._best: Any = None
+        self._best_size = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import tracemalloc
+
+        while not self._stop.wait(0.2):
+            current, _ = tracemalloc.get_traced_memory()
+            if current > self._best_size:
+                self._best_size, self._best = current, tracemalloc.take_snapshot()
+
+    def stop(self) -> str:
+        import tracemalloc
+
+        self._stop.set()
+        self._thread.join()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        lines = [f"traced peak {peak / 2**20:.1f} MB; largest sample {self._best_size / 2**20:.1f} MB"]
+        if self._best is not None:
+            for key in ("lineno", "traceback"):
+                lines.append(f"-- by {key}")
+                for stat in self._best.statistics(key)[:25]:
+                    lines.append(
+                        f"{stat.size / 2**20:8.1f} MB {stat.count:9d} x  {stat.traceback.format()[-1].strip()}"
+                    )
+                    if key == "traceback":
+                        lines.extend("      " + x.strip() for x in stat.traceback.format()[:-1][-12:])
+        return "\n".join(lines) + "\n"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -125,6 +179,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="run the emulator under py-spy and write its collapsed stacks here (profiling aid)",
     )
     p.add_argument("--journal", default=None, help="write the emulator's request journal (JSON) here")
+    p.add_argument(
+        "--memory-profile",
+        default=None,
+        help="trace allocations (tracemalloc) and write the largest sites at the traced peak here",
+    )
     p.add_argument(
         "--batch-throttle",
         action="store_true",
@@ -398,6 +457,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             profiler = Profiler(interval=0.001)
             profiler.start()
+        rss_at_start = _rss_mb()
+        sampler = _MemorySampler() if args.memory_profile else None
         started_at = datetime.now(UTC)
         cpu0, emu_cpu0 = time.process_time(), _cpu_of(emulator.pid)
         thread_cpu0 = time.thread_time()
@@ -405,6 +466,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         count = _run_passes(company.pk, args.timeout)
         pass_seconds = time.perf_counter() - t
         pass_thread_cpu = time.thread_time() - thread_cpu0
+        if sampler is not None:
+            Path(args.memory_profile).write_text(sampler.stop())
         engine_cpu, emu_cpu = time.process_time() - cpu0, _cpu_of(emulator.pid) - emu_cpu0
         if profiler is not None:
             profiler.stop()
@@ -444,6 +507,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "duplicates": duplicates,
             "missing": missing,
             "peak_rss_mb": round(peak_rss_mb, 1),
+            "rss_at_pass_start_mb": rss_at_start["VmRSS"],
+            "peak_rss_before_pass_mb": rss_at_start["VmHWM"],
             "accept_seconds": round(accept_seconds, 3),
             "pass_seconds": round(pass_seconds, 3),
             "passes": count,

@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_bench(script: str, *args: str) -> dict[str, Any]:
+def run_bench(script: str, *args: str, timeout: float = 180) -> dict[str, Any]:
     """Run ``bench/<script>`` with ``args`` on SQLite; its one JSON line, decoded."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     env.pop("DATABASE_URL", None)
@@ -20,7 +22,7 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
         [sys.executable, str(ROOT / "bench" / script), *args],
         env=env,
         capture_output=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
@@ -28,3 +30,19 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
     assert len(lines) == 1, lines
     result: dict[str, Any] = json.loads(lines[0])
     return result
+
+
+def services_reachable() -> None:
+    """Skip (fail in CI) unless PostgreSQL and Redis answer, for the scaled stack."""
+    try:
+        import psycopg
+        import redis
+
+        dsn = os.environ.get("SFACAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+        with psycopg.connect(dsn, connect_timeout=3):
+            pass
+        redis.Redis.from_url(os.environ.get("SFACAL_BENCH_REDIS", "redis://127.0.0.1:6379/13")).ping()
+    except Exception as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL and Redis are required in CI: {exc}")
+        pytest.skip(f"PostgreSQL or Redis not reachable: {exc}")
