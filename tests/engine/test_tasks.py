@@ -25,7 +25,7 @@ def test_c5_one_way_company_is_never_read_for_calendar_edits(company: Company, f
 
 def test_c1_company_with_sync_off_gets_no_periodic_work(company: Company, fake: Any) -> None:
     CompanySettings.objects.filter(company=company).update(sync_enabled=False, direction=Direction.TWO_WAY)
-    assert tasks.sweep() == {"process": 0, "batch": 0, "reconcile": 0, "twoway": 0, "backfill": 0}
+    assert tasks.sweep() == {"process": 0, "batch": 0, "poll": 0, "reconcile": 0, "twoway": 0, "backfill": 0}
 
 
 def test_c8_batch_runs_once_per_interval(company: Company, fake: Any) -> None:

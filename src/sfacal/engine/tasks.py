@@ -9,7 +9,8 @@
   processes, the parts of one company run in as many of them at once.
 * :func:`tick` -- every minute: re-queues inbox entries left pending (older than
   :data:`STALE_PENDING_S`, or due after a backoff), applies changes kept while sync was off, runs
-  each company's batch when its C8 interval has passed, reads calendar edits of two-way companies
+  each company's batch when its C8 interval has passed (with a poll of its JUST.SFA connections,
+  :func:`run_polls`), reads calendar edits of two-way companies
   every :data:`TWOWAY_POLL_MINUTES` (:mod:`sfacal.engine.twoway`), reconciles every
   :data:`RECONCILE_MINUTES`, and starts again P4 back-fills whose worker died (not renewed for
   :data:`BACKFILL_STALE_S`).
@@ -39,7 +40,18 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from sfacal.directory.companies.models import CompanySettings, Direction
 from sfacal.directory.employees.models import Employee
-from sfacal.engine import backfill, heartbeat, jobcontext, notices, passes, reconcile, retention, sync, twoway
+from sfacal.engine import (
+    backfill,
+    heartbeat,
+    jobcontext,
+    notices,
+    passes,
+    polls,
+    reconcile,
+    retention,
+    sync,
+    twoway,
+)
 from sfacal.engine.leases import LeaseSet, lease_seconds, singleton
 from sfacal.engine.models import InboxEntry, InboxState, MailboxLease
 from sfacal.engine.parts import part_count, part_of
@@ -162,6 +174,17 @@ def run_batch(company_id: int) -> dict[str, int] | None:
 
 
 @db_task()
+def run_polls(company_id: int) -> dict[str, int] | None:
+    """C8 for JUST.SFA: poll each enabled connection once (:mod:`sfacal.engine.polls`), once at a
+    time per company (None: another worker polls it now)."""
+    with singleton(f"job:poll:{company_id}") as mine:
+        if not mine:
+            return None
+        with _timed("poll"):
+            return polls.poll_company(company_id)
+
+
+@db_task()
 def run_reconcile(company_id: int) -> dict[str, int] | None:
     with singleton(f"job:reconcile:{company_id}") as mine:
         if not mine:
@@ -195,7 +218,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     """One run of the minute job (see the module docstring); returns what it queued."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=STALE_PENDING_S)
-    queued = {"process": 0, "batch": 0, "reconcile": 0, "twoway": 0, "backfill": 0}
+    queued = {"process": 0, "batch": 0, "poll": 0, "reconcile": 0, "twoway": 0, "backfill": 0}
     for cs in CompanySettings.objects.select_related("company"):
         cid = cs.company_id
         enabled = cs.sync_enabled and cs.write_to_calendar
@@ -216,6 +239,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         if _due(f"batch:{cid}", cs.batch_interval_minutes or 5):
             run_batch(cid)
             queued["batch"] += 1
+            if polls.has_polled_sources(cid):  # C8/S10: JUST.SFA changes whose webhook was lost
+                run_polls(cid)
+                queued["poll"] += 1
         if cs.direction == Direction.TWO_WAY and _due(f"twoway:{cid}", TWOWAY_POLL_MINUTES):
             run_twoway(cid)
             queued["twoway"] += 1

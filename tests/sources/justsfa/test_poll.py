@@ -174,3 +174,40 @@ def test_j1_j4_production_path_with_ca_bundle_and_default_store(emu, setup, monk
     assert source.check_connection().ok
     assert source.poll() == 1
     assert StoredSchedule.objects.count() == 1
+
+
+def test_s10_periodic_batch_polls_each_justsfa_connection(emu, setup, make_client):
+    """C8/S10: the periodic batch heals a lost webhook: the engine's poll of the company reads
+    every enabled JUST.SFA connection; one that cannot be used is skipped, not fatal."""
+    from sfacal.engine import polls
+
+    conn = make_connection(emu, setup)
+    ids = [add(emu, setup, f"訪問{i}") for i in range(2)]
+    broken = SourceConnection.objects.create(company=conn.company, kind="justsfa", name="broken", config={})
+    SourceConnection.objects.create(
+        company=conn.company, kind="justsfa", name="off", config={}, enabled=False
+    )
+    assert polls.has_polled_sources(conn.company_id)
+    totals = polls.poll_company(conn.company_id, client_for=lambda s: make_client(s))
+    assert totals["connections"] == 2 and totals["errors"] == 1 and totals["accepted"] == 2, totals
+    assert sorted(StoredSchedule.objects.values_list("record_id", flat=True)) == sorted(map(str, ids))
+    broken.delete()
+    assert polls.poll_company(conn.company_id, client_for=lambda s: make_client(s))["accepted"] == 0
+
+
+def test_s10_the_minute_sweep_queues_the_poll_with_the_batch(emu, setup, monkeypatch):
+    from sfacal.directory.companies.models import CompanySettings
+    from sfacal.engine import tasks
+
+    conn = make_connection(emu, setup)
+    CompanySettings.objects.filter(company=conn.company).update(sync_enabled=True, write_to_calendar=True)
+    polled: list[int] = []
+    monkeypatch.setattr(tasks, "run_batch", lambda cid: None)
+    monkeypatch.setattr(tasks, "run_reconcile", lambda cid: None)
+    monkeypatch.setattr(tasks, "run_polls", polled.append)
+    assert tasks.sweep()["poll"] == 1 and polled == [conn.company_id]
+    assert tasks.sweep()["poll"] == 0  # not again before the batch interval has passed
+    conn.enabled = False
+    conn.save()
+    monkeypatch.setattr(tasks, "_due", lambda key, minutes: True)
+    assert tasks.sweep()["poll"] == 0  # nothing to poll
