@@ -22,7 +22,7 @@ from sfacal.emulators.justsfa import EmulatorHandle as JustSfaHandle
 from sfacal.emulators.justsfa import running_emulator as running_justsfa
 from sfacal.engine import calendar, inbox, loop, passes, reconcile, sync, twoway
 from sfacal.engine.models import InboxEntry, MirrorEvent, SyncLogEntry
-from sfacal.sources.justsfa import poll_connection
+from sfacal.sources.justsfa import JustSfaSettings, poll_connection
 from tests.calendars.google_helpers import Google, start_google
 from tests.engine.conftest import meeting
 
@@ -205,6 +205,10 @@ def test_t1_two_way_an_edit_in_google_calendar_is_written_back_to_justsfa(
     connection = SourceConnection.objects.create(
         company=company, kind="justsfa", name="default", config=config, api_key=s.api_key
     )
+    # Seeded as if the write-back test had passed (tests/sources/justsfa/test_writeback.py).
+    proof = {"ok": True, "fingerprint": JustSfaSettings.from_connection(connection).writeback_fingerprint()}
+    connection.config = {**config, "writeback_test": proof}
+    connection.save(update_fields=["config"])
     email = google.new_user("yamada")
     staff(
         company,
