@@ -51,6 +51,8 @@ class Stack:
         }
         self.env.pop("DATABASE_URL", None)
         self.env.pop("SFACAL_QUEUE_URL", None)
+        # each stack counts its own metrics (in its data directory), not the test session's
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.web_url = ""
 

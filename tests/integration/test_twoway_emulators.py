@@ -355,6 +355,10 @@ CompanySettings.objects.filter(company=c).update(sync_enabled=True, write_to_cal
 cs = CompanySettings.objects.get(company=c); cs.client_secret = cfg["secret"]; cs.save()
 src = SourceConnection.objects.create(company=c, kind="justsfa", name="default", config=cfg["source"],
     api_key=cfg["api_key"])
+# seeded as if the write-back test had passed (tests/sources/justsfa/test_writeback.py)
+from sfacal.sources.justsfa import JustSfaSettings
+proof = {{"ok": True, "fingerprint": JustSfaSettings.from_connection(src).writeback_fingerprint()}}
+src.config = {{**cfg["source"], "writeback_test": proof}}; src.save(update_fields=["config"])
 Employee.objects.create(company=c, login_id="yamada", state="on", user_id_mode="explicit",
     user_id=cfg["upn"], sync_start=datetime(2020, 1, 1, tzinfo=timezone.utc))
 result = [c.pk, src.webhook_token]
