@@ -8,6 +8,7 @@ of goals at the top of docs/performance.md (goal, measured, met or not, date).
 | id | benchmark | goal |
 | --- | --- | --- |
 | PB1 | ``backfill.py`` 200 x 100, L = 200 ms, three runs (and one at L = 50 ms, reported) | ratio <= 1.25, 0 duplicates, 0 missing |
+| PB1-w | ``engine_pass.py --workers 2`` 200 x 50 on PostgreSQL, in-memory calendars at L = 20 ms | events/s with 2 worker processes >= 1.6 x with 1 |
 | PB2 | ``latency.py`` at 20 changes/s for 60 s, embedded and scaled; the rate where p99 passes 1 s | p50 <= 300 ms, p99 <= 1 s |
 | PB3 | ``ingest.py`` on the embedded stack | >= 500 durable acks/s, p99 ack <= 100 ms, 0 lost |
 | PB4 | peak RSS of the engine during PB1 | <= 200 MB |
@@ -97,7 +98,7 @@ def bench(script: str, *args: str) -> dict[str, Any]:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", default="PB1,PB2,PB3,PB4,PB5", help="comma-separated ids")
+    p.add_argument("--only", default="PB1,PB1-w,PB2,PB3,PB4,PB5", help="comma-separated ids")
     p.add_argument("--repeat", type=int, default=3, help="runs of the 200 x 100 back-fill")
     p.add_argument("--smoke", action="store_true", help="tiny sizes: checks the machinery, not the goals")
     p.add_argument("--doc", default=str(DOC), help="the document whose table is rewritten")
@@ -160,6 +161,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     today,
                 )
             )
+
+    if "PB1-w" in only:
+        size = (
+            ["--mailboxes", "4", "--events-per-mailbox", "5"]
+            if smoke
+            else ["--mailboxes", "200", "--events-per-mailbox", "50"]
+        )
+        workers = [
+            bench("engine_pass.py", "--workers", "2", *size)
+            for _ in range(1 if smoke else max(1, args.repeat))
+        ]
+        runs["engine_workers"] = workers
+        rows.append(
+            Row(
+                "PB1-w",
+                f"one company's inbox over worker processes, {workers[0]['events']} events on PostgreSQL, "
+                "in-memory calendars at L = 20 ms (`engine_pass.py --workers 2`)",
+                "events/s with 2 worker processes ≥ 1.6 × with 1",
+                f"speed-up {span([w['speedup'] for w in workers])} ({len(workers)} runs; "
+                f"{span([w['events_per_s_one_worker'] for w in workers], 0)} → "
+                f"{span([w['events_per_s'] for w in workers], 0)} events/s); "
+                f"{span([w['cpu_us_per_event'] for w in workers], 0)} µs CPU and "
+                f"{span([w['statements_per_event'] for w in workers])} statements per event",
+                all(w["within_bound"] for w in workers),
+                today,
+            )
+        )
 
     if only & {"PB2", "PB5"}:
         seconds = "2" if smoke else "60"

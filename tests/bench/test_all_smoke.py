@@ -56,10 +56,11 @@ def test_all_benchmarks_at_smoke_size_fill_the_table(tmp_path: Path) -> None:
     doc.write_text("# Performance\n\nBelow.\n", encoding="utf-8")
     result = run_bench("all.py", "--smoke", "--doc", str(doc), timeout=600)
     ids = [row["id"] for row in result["rows"]]
-    assert ids == ["PB1", "PB1-50", "PB4", "PB2-embedded", "PB2-scaled", "PB2-knee", "PB5", "PB3"]
+    assert ids == ["PB1", "PB1-50", "PB4", "PB1-w", "PB2-embedded", "PB2-scaled", "PB2-knee", "PB5", "PB3"]
     text = doc.read_text(encoding="utf-8")
     for row_id in ids:
         assert f"| {row_id} |" in text
     pb5 = next(row for row in result["rows"] if row["id"] == "PB5")
     assert pb5["met"] is True  # no JUST.SFA call for any webhook, within the budget
     assert all(r["lost"] == 0 for r in result["runs"]["latency"] + result["runs"]["ingest"])
+    assert all(w["created"] == w["events"] for w in result["runs"]["engine_workers"])
