@@ -47,6 +47,7 @@ import hmac
 import json
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from django.db import DatabaseError
@@ -57,8 +58,10 @@ from django.views.decorators.csrf import csrf_exempt
 from sfacal.core.errors import InputError, SfacalError, log_params
 from sfacal.core.schedule import Schedule
 from sfacal.core.text import clean_text
+from sfacal.directory import sqlrows
+from sfacal.directory.companies.models import Company
 from sfacal.directory.connections.models import SourceConnection, SourceKind
-from sfacal.directory.employees.models import Employee
+from sfacal.directory.employees.known import unknown_logins
 from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.jsonbody import BodyNotJson, parse_json
@@ -168,14 +171,27 @@ def _sync_log(
 def _find_connection(token: str) -> SourceConnection | None:
     if not _TOKEN_RE.match(token):
         return None
-    connection: SourceConnection | None = (
-        SourceConnection.objects.select_related("company")
-        .filter(webhook_token=token, kind=SourceKind.JUSTSFA)
-        .first()
-    )
-    if connection is None or not hmac.compare_digest(connection.webhook_token.encode(), token.encode()):
+    rows = sqlrows.fetch(_connection_sql(), [token, SourceKind.JUSTSFA.value])
+    if not rows:
         return None
+    size = sqlrows.width(SourceConnection)
+    connection = sqlrows.build(SourceConnection, rows[0][:size])
+    if not hmac.compare_digest(connection.webhook_token.encode(), token.encode()):
+        return None
+    connection.company = sqlrows.build(Company, rows[0][size:])
     return connection
+
+
+@cache
+def _connection_sql() -> str:
+    """The connection of a webhook token and its company, in one plain SQL statement
+    (:mod:`sfacal.directory.sqlrows`; read afresh on every delivery, never cached)."""
+    s, c = SourceConnection, Company
+    return (
+        f"SELECT {sqlrows.columns(s, 's')}, {sqlrows.columns(c, 'c')} FROM {sqlrows.table(s)} s "  # noqa: S608 - names from the model, values bound
+        f"JOIN {sqlrows.table(c)} c ON c.{sqlrows.column(c, 'id')} = s.{sqlrows.column(s, 'company')} "
+        f"WHERE s.{sqlrows.column(s, 'webhook_token')} = %s AND s.{sqlrows.column(s, 'kind')} = %s"
+    )
 
 
 def _secret_ok(request: HttpRequest, connection: SourceConnection) -> bool:
@@ -190,14 +206,7 @@ def _secret_ok(request: HttpRequest, connection: SourceConnection) -> bool:
 
 
 def _unknown_participants(connection: SourceConnection, schedule: Schedule) -> list[str]:
-    if not schedule.participants:
-        return []
-    known = set(
-        Employee.objects.filter(
-            company_id=connection.company_id, login_id__in=schedule.participants
-        ).values_list("login_id", flat=True)
-    )
-    return [p for p in schedule.participants if p not in known]
+    return unknown_logins(connection.company_id, schedule.participants)
 
 
 @csrf_exempt
