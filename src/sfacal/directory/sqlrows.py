@@ -96,6 +96,12 @@ def converted(model: type[Model], name: str, value: Any, *, using: str = "defaul
     return value
 
 
+def param(model: type[Model], name: str, value: Any, *, using: str = "default") -> Any:
+    """``value`` as a parameter compared with field ``name`` of ``model`` (e.g. a datetime in the
+    form the backend stores it), as a queryset's filter would prepare it."""
+    return _field(model, name).get_db_prep_value(value, connections[using], prepared=False)
+
+
 def fetch(sql: str, params: Sequence[Any], *, using: str = "default") -> list[tuple[Any, ...]]:
     """Every row of ``sql`` (plain values)."""
     with connections[using].cursor() as cursor:
