@@ -155,7 +155,7 @@ class DatabaseConfig:
     def as_django(self) -> dict[str, object]:
         if self.engine == "sqlite":
             return {
-                "ENGINE": "django.db.backends.sqlite3",
+                "ENGINE": "sfacal.web.sqlite3",  # Django's, with writers queued in the process
                 "NAME": self.name,
                 "OPTIONS": {
                     # Writers queue up instead of failing at once; IMMEDIATE
