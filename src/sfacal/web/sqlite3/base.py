@@ -36,7 +36,10 @@ def _writer_lock(name: str) -> threading.Lock:
         return _locks.setdefault(name, threading.Lock())
 
 
-class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
+_DjangoSqlite: Any = base.DatabaseWrapper  # its transaction hooks are private, absent from the stubs
+
+
+class DatabaseWrapper(_DjangoSqlite):
     """See the module docstring."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
