@@ -322,3 +322,25 @@ def test_j2_a_replaced_webhook_token_is_refused_at_the_next_delivery(connection)
     connection.save(update_fields=["webhook_header_value"])
     assert post(client, connection, good_body(7)).status_code == 401
     assert post(client, connection, good_body(7), secret="another-secret").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_s11_a_sync_log_line_that_cannot_be_written_never_costs_the_change(connection, monkeypatch, caplog):
+    """The change and its log line commit together, the line in a savepoint: a failed line is
+    rolled back alone and the change is stored and acknowledged."""
+    from django.db import DatabaseError
+
+    real = SyncLogEntry.objects.create
+
+    def failing(**fields: Any) -> Any:
+        if fields.get("operation") == "receive":
+            real(**fields)  # written, then the statement fails: the savepoint undoes it alone
+            raise DatabaseError("disk I/O error")
+        return real(**fields)
+
+    monkeypatch.setattr(SyncLogEntry.objects, "create", failing)
+    with caplog.at_level(logging.ERROR):
+        assert_good_one_is_accepted(Client(), connection, 8)
+    assert InboxEntry.objects.filter(record_id="8").count() == 1
+    assert not SyncLogEntry.objects.filter(operation="receive", record_id="8").exists()
+    assert "could not write the webhook outcome" in caplog.text
