@@ -73,3 +73,42 @@ def test_the_minute_job_and_a_running_batch_are_not_run_twice(company: Company, 
         assert mine
         assert tasks.run_batch.call_local(company.pk) is None  # running elsewhere: skipped
     assert tasks.run_batch.call_local(company.pk) is not None
+
+
+def test_s10_a_burst_of_changes_queues_one_pass_until_it_starts(
+    company: Company, fake: Any, monkeypatch: Any
+) -> None:
+    """The queued marker is taken only when free or expired: many changes before the pass starts
+    queue it once; a change after it started (marker dropped) or after the marker expired queues
+    it again, so no committed change waits for the sweep."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sfacal.engine import inbox
+    from sfacal.engine.models import MailboxLease
+    from tests.engine.conftest import meeting
+
+    monkeypatch.setenv("SFACAL_ENGINE_PARTS", "1")
+    queued: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(tasks, "process_company", lambda *args: queued.append(args))
+    inbox.set_dispatcher(tasks.dispatch)
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            for n in range(5):
+                inbox.accept(company, meeting(str(n), participants=("taro",)), trigger="push")
+        assert queued == [(company.pk, 0, 1)]
+        MailboxLease.objects.filter(key=f"queued:{company.pk}").delete()  # what the pass does first
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            inbox.accept(company, meeting("5", participants=("taro",)), trigger="push")
+        assert len(queued) == 2
+        MailboxLease.objects.filter(key=f"queued:{company.pk}").update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )  # a marker whose task was lost
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            inbox.accept(company, meeting("6", participants=("taro",)), trigger="push")
+        assert len(queued) == 3
+        assert tasks.enqueue_company(company.pk, force=True)  # forced: queued even with a live marker
+        assert len(queued) == 4
+    finally:
+        inbox.set_dispatcher(None)

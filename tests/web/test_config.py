@@ -11,7 +11,7 @@ def test_default_database_is_sqlite_in_the_data_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("SFACAL_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     db = config.database_config().as_django()
-    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["ENGINE"] == "sfacal.web.sqlite3"
     assert db["NAME"] == str(tmp_path / "sfacal.sqlite3")
     assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"

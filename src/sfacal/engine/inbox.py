@@ -39,11 +39,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
 from sfacal.core.schedule import Change, Schedule, ScheduleDeletion
+from sfacal.directory import sqlrows
 from sfacal.directory.companies.models import Company
 from sfacal.engine.models import InboxEntry, InboxState, StoredSchedule
 from sfacal.engine.naming import last_subject, subject_of
@@ -167,15 +169,32 @@ def _named(change: Change, stored: StoredSchedule | None) -> Change:
     return change
 
 
+@cache
+def _stored_sql() -> str:
+    s = StoredSchedule
+    return (
+        f"SELECT {sqlrows.columns(s, 's')} FROM {sqlrows.table(s)} s "  # noqa: S608 - names from the model, values bound
+        f"WHERE s.{sqlrows.column(s, 'company')} = %s AND s.{sqlrows.column(s, 'source')} = %s "
+        f"AND s.{sqlrows.column(s, 'record_id')} = %s"
+    )
+
+
+def stored_state(
+    company_id: int, source: str, record_id: str, *, lock: bool = False
+) -> StoredSchedule | None:
+    """The latest accepted state of a record, or ``None``; ``lock``: held until the transaction
+    ends (``FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transaction holds the write lock).
+    Plain SQL (:mod:`sfacal.directory.sqlrows`): every acknowledgement reads it."""
+    sql = _stored_sql() + (sqlrows.for_update() if lock else "")
+    rows = sqlrows.fetch(sql, [company_id, source, record_id])
+    return sqlrows.build(StoredSchedule, rows[0]) if rows else None
+
+
 def _accept_once(company: Company, change: Change, trigger: str) -> Accepted:
     ref = change.ref
     digest = content_hash(change)  # of what the source sent (a replayed deletion stays a no-op)
     with transaction.atomic():
-        stored = (
-            StoredSchedule.objects.select_for_update()
-            .filter(company=company, source=ref.source, record_id=ref.record_id)
-            .first()
-        )
+        stored = stored_state(company.pk, ref.source, ref.record_id, lock=True)
         if stored is not None:
             if stored.content_hash == digest:
                 named = _named(change, stored) if isinstance(change, ScheduleDeletion) else change

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db.models import Q
@@ -38,6 +39,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
+from sfacal.directory import sqlrows
 from sfacal.directory.companies.models import CompanySettings, Direction
 from sfacal.directory.employees.models import Employee
 from sfacal.engine import (
@@ -82,29 +84,60 @@ def _queued_key(company_id: int, part: int = 0, parts: int = 1) -> str:
 
 
 def dispatch(entry_id: int) -> None:
-    """After a change committed: make sure a processing task for its company's part is queued."""
+    """After a change committed: make sure a processing task for its company's part is queued.
+
+    Runs after every acknowledged change, so it is plain SQL (:mod:`sfacal.directory.sqlrows`)
+    and, while a task is queued and not started (a live marker), a read only: the task's pass
+    starts after it drops the marker, so it sees this committed entry."""
     try:
-        found = InboxEntry.objects.filter(pk=entry_id).values_list("company_id", "slot").first()
-        if found is None:
+        found = sqlrows.fetch(_entry_sql(), [entry_id])
+        if not found:
             return
-        company_id, slot = found
+        company_id, slot = found[0]
         enqueue_company(int(company_id), parts=[part_of(int(slot), part_count())])
     except Exception:  # the change is stored; the sweeper picks it up
         logger.exception("queuing the processing of inbox entry %s failed", entry_id)
 
 
+@cache
+def _entry_sql() -> str:
+    e = InboxEntry
+    return (
+        f"SELECT {sqlrows.column(e, 'company')}, {sqlrows.column(e, 'slot')} FROM {sqlrows.table(e)} "  # noqa: S608 - names from the model, values bound
+        f"WHERE {sqlrows.column(e, 'id')} = %s"
+    )
+
+
+@cache
+def _live_marker_sql() -> str:
+    m = MailboxLease
+    return (
+        f"SELECT 1 FROM {sqlrows.table(m)} WHERE {sqlrows.column(m, 'key')} = %s "  # noqa: S608 - names from the model, values bound
+        f"AND {sqlrows.column(m, 'expires_at')} >= %s"
+    )
+
+
+def _marker_live(key: str) -> bool:
+    """Whether a task for ``key`` is queued and not started yet (its marker is there, not expired)."""
+    now = sqlrows.param(MailboxLease, "expires_at", timezone.now())
+    return bool(sqlrows.fetch(_live_marker_sql(), [key, now]))
+
+
 def enqueue_company(company_id: int, *, force: bool = False, parts: Iterable[int] | None = None) -> bool:
     """Queue a processing task for each part (default: every part of the company's inbox) unless
-    one is queued and not started yet; whether any was queued."""
+    one is queued and not started yet; whether any was queued.
+
+    The marker is taken only when it is free or expired (each taking has its own owner), so a
+    burst of changes queues one task per part, not one per change."""
     count = part_count()
     queued = False
     for part in range(count) if parts is None else sorted(set(parts)):
         key = _queued_key(company_id, part, count)
-        marker = LeaseSet(owner=f"queue:{key}", ttl=QUEUED_MARKER_S)
-        if not force and not marker.acquire([key]):
+        if not force and _marker_live(key):
             continue
-        if force:
-            marker.acquire([key])
+        marker = LeaseSet(ttl=QUEUED_MARKER_S)
+        if not marker.acquire([key]) and not force:
+            continue
         process_company(company_id, part, count)
         queued = True
     return queued

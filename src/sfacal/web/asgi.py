@@ -1,8 +1,13 @@
-"""ASGI entry point (served by uvicorn in ``sfacal serve``/``sfacal web``)."""
+"""ASGI entry point (served by uvicorn in ``sfacal serve``/``sfacal web``): Django's handler with
+long-lived request threads (:mod:`sfacal.web.request_threads`)."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sfacal.web.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from sfacal.web.request_threads import PooledThreadsASGIHandler  # noqa: E402 - needs Django set up
+
+application = PooledThreadsASGIHandler()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from sfacal.directory.companies.models import new_token
 from sfacal.directory.companies.provisioning import ensure_company
 from sfacal.directory.connections.models import SourceConnection
 from sfacal.engine.models import InboxEntry, StoredSchedule, SyncLogEntry
@@ -302,3 +303,44 @@ def test_j2_refused_input_keeps_the_field_for_the_log_screen(
     shown = describe(line, lang)
     assert shown.message == error_from_code("input_invalid", line.error_params).user_message(lang)
     assert "record" in shown.message and "（不明）" not in shown.message and "(unknown)" not in shown.message
+
+
+def test_j2_a_replaced_webhook_token_is_refused_at_the_next_delivery(connection):
+    """The connection of a token is read afresh on every delivery: once the settings screen
+    issues a new URL, the old one answers the generic 404 at once and the new one works."""
+    client = Client()
+    assert_good_one_is_accepted(client, connection, 5)
+    old = connection.webhook_token
+    connection.webhook_token = new_token()
+    connection.save(update_fields=["webhook_token"])
+    refused = post(client, connection, good_body(6), token=old)
+    assert refused.status_code == 404
+    assert not StoredSchedule.objects.filter(record_id="6").exists()
+    assert_good_one_is_accepted(client, connection, 6)
+    # the secret header is read with it: a changed secret is demanded from the next delivery on
+    connection.webhook_header_value = "another-secret"
+    connection.save(update_fields=["webhook_header_value"])
+    assert post(client, connection, good_body(7)).status_code == 401
+    assert post(client, connection, good_body(7), secret="another-secret").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_s11_a_sync_log_line_that_cannot_be_written_never_costs_the_change(connection, monkeypatch, caplog):
+    """The change and its log line commit together, the line in a savepoint: a failed line is
+    rolled back alone and the change is stored and acknowledged."""
+    from django.db import DatabaseError
+
+    real = SyncLogEntry.objects.create
+
+    def failing(**fields: Any) -> Any:
+        if fields.get("operation") == "receive":
+            real(**fields)  # written, then the statement fails: the savepoint undoes it alone
+            raise DatabaseError("disk I/O error")
+        return real(**fields)
+
+    monkeypatch.setattr(SyncLogEntry.objects, "create", failing)
+    with caplog.at_level(logging.ERROR):
+        assert_good_one_is_accepted(Client(), connection, 8)
+    assert InboxEntry.objects.filter(record_id="8").count() == 1
+    assert not SyncLogEntry.objects.filter(operation="receive", record_id="8").exists()
+    assert "could not write the webhook outcome" in caplog.text

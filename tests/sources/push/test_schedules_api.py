@@ -59,6 +59,27 @@ def test_u2_revoked_token_is_refused_like_an_unknown_one(api):
     assert response.json() == Client().get("/api/v1/employees", HTTP_AUTHORIZATION="Bearer sfa_x").json()
 
 
+def test_u2_revoked_or_replaced_token_stops_working_at_the_next_request(api):
+    """Nothing about a token is remembered between requests: a token that just worked is refused
+    by the very next request once revoked, and its replacement works at once."""
+    assert api.put("/schedules/S-1", meeting()).status_code == 201
+    new_row, new_token = ApiToken.issue(api.company, "rotated")
+    old = ApiToken.objects.exclude(pk=new_row.pk).get(company=api.company)
+    old.revoked_at = timezone.now()
+    old.save(update_fields=["revoked_at"])  # what the settings screen's revoke does
+    refused = api.put("/schedules/S-2", meeting())
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+    assert not StoredSchedule.objects.filter(record_id="S-2").exists()
+    replaced = Api(Client(), new_token, api.company)
+    assert replaced.put("/schedules/S-2", meeting()).status_code == 201
+    # the company a token names is read with it on every request: a renamed company shows at once
+    api.company.slug = "acme-renamed"
+    api.company.save(update_fields=["slug"])
+    replaced.put("/schedules/S-3", meeting())
+    assert stored(replaced, "S-3").ref.company == "acme-renamed"
+
+
 def test_u2_token_decides_the_company(api):
     other = ensure_company("other", "Other")
     _, other_token = ApiToken.issue(other, "o")

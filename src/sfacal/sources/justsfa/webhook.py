@@ -20,8 +20,9 @@ Order of checks, each failure answered with JSON ``{"ok": false, "error": {"code
    needs a known ``type`` (400 ``unknown_type`` naming ``type``);
 6. the record is normalised (400 ``input_invalid`` naming the field: a missing schedule field, an
    end before the start, a year outside 1900-2200, a NUL character or a lone surrogate in
-   ``recordId`` or a participant) and handed to ``inbox.accept()`` inside the request (S11). Only
-   then is 200 answered (``outcome``: accepted, duplicate or stale). A database that cannot take
+   ``recordId`` or a participant) and handed to ``inbox.accept()`` inside the request (S11), in one
+   transaction with its sync-log line (written in a savepoint: a failed line never costs the
+   change). Only then is 200 answered (``outcome``: accepted, duplicate or stale). A database that cannot take
    the change now (locked past its busy timeout, unreachable) answers 503 with ``Retry-After``
    (:data:`sfacal.engine.inbox.RETRY_AFTER_SECONDS`) and stores nothing, so JUST.SFA delivers
    again.
@@ -47,9 +48,10 @@ import hmac
 import json
 import logging
 import re
+from functools import cache
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone as dj_timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -57,8 +59,10 @@ from django.views.decorators.csrf import csrf_exempt
 from sfacal.core.errors import InputError, SfacalError, log_params
 from sfacal.core.schedule import Schedule
 from sfacal.core.text import clean_text
+from sfacal.directory import sqlrows
+from sfacal.directory.companies.models import Company
 from sfacal.directory.connections.models import SourceConnection, SourceKind
-from sfacal.directory.employees.models import Employee
+from sfacal.directory.employees.known import unknown_logins
 from sfacal.engine import inbox
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.sources.jsonbody import BodyNotJson, parse_json
@@ -149,18 +153,19 @@ def _sync_log(
     message: str = "",
 ) -> None:
     try:
-        SyncLogEntry.objects.create(
-            company_id=connection.company_id,
-            trigger=Trigger.WEBHOOK,
-            operation=operation,
-            result=result,
-            source=connection.kind,
-            record_id=clean_text(record_id)[:200],
-            subject=clean_text(subject)[:255],
-            error_code=code[:64],
-            error_params={key: clean_text(value) for key, value in (params or {}).items()},
-            message=clean_text(message)[:2000],
-        )
+        with transaction.atomic():  # a savepoint inside the acknowledgement's transaction
+            SyncLogEntry.objects.create(
+                company_id=connection.company_id,
+                trigger=Trigger.WEBHOOK,
+                operation=operation,
+                result=result,
+                source=connection.kind,
+                record_id=clean_text(record_id)[:200],
+                subject=clean_text(subject)[:255],
+                error_code=code[:64],
+                error_params={key: clean_text(value) for key, value in (params or {}).items()},
+                message=clean_text(message)[:2000],
+            )
     except DatabaseError:  # the log must never turn an accepted change into a failure
         log.exception("could not write the webhook outcome to the sync log")
 
@@ -168,14 +173,27 @@ def _sync_log(
 def _find_connection(token: str) -> SourceConnection | None:
     if not _TOKEN_RE.match(token):
         return None
-    connection: SourceConnection | None = (
-        SourceConnection.objects.select_related("company")
-        .filter(webhook_token=token, kind=SourceKind.JUSTSFA)
-        .first()
-    )
-    if connection is None or not hmac.compare_digest(connection.webhook_token.encode(), token.encode()):
+    rows = sqlrows.fetch(_connection_sql(), [token, SourceKind.JUSTSFA.value])
+    if not rows:
         return None
+    size = sqlrows.width(SourceConnection)
+    connection = sqlrows.build(SourceConnection, rows[0][:size])
+    if not hmac.compare_digest(connection.webhook_token.encode(), token.encode()):
+        return None
+    connection.company = sqlrows.build(Company, rows[0][size:])
     return connection
+
+
+@cache
+def _connection_sql() -> str:
+    """The connection of a webhook token and its company, in one plain SQL statement
+    (:mod:`sfacal.directory.sqlrows`; read afresh on every delivery, never cached)."""
+    s, c = SourceConnection, Company
+    return (
+        f"SELECT {sqlrows.columns(s, 's')}, {sqlrows.columns(c, 'c')} FROM {sqlrows.table(s)} s "  # noqa: S608 - names from the model, values bound
+        f"JOIN {sqlrows.table(c)} c ON c.{sqlrows.column(c, 'id')} = s.{sqlrows.column(s, 'company')} "
+        f"WHERE s.{sqlrows.column(s, 'webhook_token')} = %s AND s.{sqlrows.column(s, 'kind')} = %s"
+    )
 
 
 def _secret_ok(request: HttpRequest, connection: SourceConnection) -> bool:
@@ -190,14 +208,7 @@ def _secret_ok(request: HttpRequest, connection: SourceConnection) -> bool:
 
 
 def _unknown_participants(connection: SourceConnection, schedule: Schedule) -> list[str]:
-    if not schedule.participants:
-        return []
-    known = set(
-        Employee.objects.filter(
-            company_id=connection.company_id, login_id__in=schedule.participants
-        ).values_list("login_id", flat=True)
-    )
-    return [p for p in schedule.participants if p not in known]
+    return unknown_logins(connection.company_id, schedule.participants)
 
 
 @csrf_exempt
@@ -396,14 +407,40 @@ def _handle_record(
             request, connection, response, f"{kind}: {exc.detail}", record_id=record_text, error=exc
         )
     try:
-        accepted = inbox.accept(connection.company, change, trigger=Trigger.WEBHOOK)
+        # The change and its sync-log line commit together (one transaction, one commit); the
+        # line is written in a savepoint, so a failed line never costs the change.
+        with transaction.atomic():
+            accepted = inbox.accept(connection.company, change, trigger=Trigger.WEBHOOK)
+            result, message = _outcome(connection, settings, kind, change, record, accepted)
+            _sync_log(
+                connection,
+                result,
+                "receive",
+                record_id=accepted.record_id,
+                subject=accepted.subject,
+                message=message,
+            )
     except (DatabaseError, SfacalError, inbox.Unavailable) as exc:
         if inbox.is_unavailable(exc):
             log.warning("JUST.SFA webhook for connection %s could not be stored now: %s", connection.pk, exc)
         else:
             log.exception("JUST.SFA webhook for connection %s could not be stored", connection.pk)
         return _unavailable(exc)
-    subject = accepted.subject
+    return JsonResponse(
+        {"ok": True, "outcome": accepted.outcome.value, "recordId": accepted.record_id},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _outcome(
+    connection: SourceConnection,
+    settings: JustSfaSettings,
+    kind: str,
+    change: Any,
+    record: Any,
+    accepted: inbox.Accepted,
+) -> tuple[str, str]:
+    """The sync-log result and message of an accepted delivery."""
     message = f"{kind} {accepted.outcome.value}"
     if isinstance(change, Schedule):
         unknown = _unknown_participants(connection, change)
@@ -427,11 +464,7 @@ def _handle_record(
     result = LogResult.SUCCESS if accepted.outcome is inbox.Outcome.ACCEPTED else LogResult.SKIPPED
     if "not sent by the webhook" in message and result is LogResult.SUCCESS:
         result = LogResult.WARNING
-    _sync_log(connection, result, "receive", record_id=accepted.record_id, subject=subject, message=message)
-    return JsonResponse(
-        {"ok": True, "outcome": accepted.outcome.value, "recordId": accepted.record_id},
-        json_dumps_params={"ensure_ascii": False},
-    )
+    return result, message
 
 
 def settings_fields() -> frozenset[str]:

@@ -21,6 +21,7 @@ from sfacal.core.render import MAX_SUBJECT, event_subject, subject_overflow
 from sfacal.core.schedule import Schedule, ScheduleDeletion, SourceRef
 from sfacal.core.text import check_storable
 from sfacal.directory.companies.models import Company
+from sfacal.directory.employees.known import unknown_logins
 from sfacal.directory.employees.models import Employee, SyncState
 from sfacal.engine import inbox
 from sfacal.engine.models import InboxEntry, LogResult, MirrorEvent, StoredSchedule, SyncLogEntry, Trigger
@@ -57,11 +58,7 @@ def check_source_id(source_id: str, field_name: str = "source_id") -> str:
 
 
 def _stored(company: Company, record_id: str, *, lock: bool = False) -> StoredSchedule | None:
-    qs = StoredSchedule.objects.filter(company=company, source=SOURCE, record_id=record_id)
-    if lock:
-        qs = qs.select_for_update()
-    row: StoredSchedule | None = qs.first()
-    return row
+    return inbox.stored_state(company.pk, SOURCE, record_id, lock=lock)
 
 
 def _check_if_match(if_match: str | None, stored: StoredSchedule | None) -> None:
@@ -96,14 +93,7 @@ def _stale() -> errors.ApiError:
 
 
 def unknown_participants(company: Company, participants: Sequence[str]) -> list[str]:
-    if not participants:
-        return []
-    known = set(
-        Employee.objects.filter(company=company, login_id__in=list(participants)).values_list(
-            "login_id", flat=True
-        )
-    )
-    return [p for p in participants if p not in known]
+    return unknown_logins(company.pk, participants)
 
 
 def participant_warnings(unknown: Sequence[str]) -> list[dict[str, Any]]:
