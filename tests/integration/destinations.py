@@ -163,10 +163,15 @@ def _caldav_events(server: Radicale, mailbox: str) -> list[Event]:
 
 @contextmanager
 def destination(
-    name: str, directory: Path, m365: EmulatorHandle | None = None, latency_ms: int = 0
+    name: str,
+    directory: Path,
+    m365: EmulatorHandle | None = None,
+    latency_ms: int = 0,
+    google_knobs: dict[str, Any] | None = None,
 ) -> Iterator[Destination]:
     """A ready destination: a new tenant / Workspace domain / Radicale server (in ``directory``);
-    ``latency_ms`` is added to every request of the emulators (Radicale has its own)."""
+    ``latency_ms`` is added to every request of the emulators (Radicale has its own);
+    ``google_knobs`` are further knobs of the Google emulator (its quotas, for example)."""
     with ExitStack() as resources:
         if name == "m365":
             assert m365 is not None
@@ -178,7 +183,7 @@ def destination(
             )
         elif name == "google":
             directory.mkdir(parents=True, exist_ok=True)
-            gen = start_google(directory, knobs={"latency_ms": latency_ms})
+            gen = start_google(directory, knobs={"latency_ms": latency_ms, **(google_knobs or {})})
             google = next(gen)
             resources.callback(gen.close)
             key = google.new_key()

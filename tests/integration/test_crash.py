@@ -5,7 +5,8 @@ On SQLite the one worker process is killed; on the scale-out stack (PostgreSQL +
 worker processes sharing the company's inbox parts and mailboxes) a random choice of them is.
 
 Each destination (:mod:`tests.integration.destinations`) on the SQLite stack: Microsoft 365 and
-Google Calendar (emulators with 15 ms per request) with 20 x 100 events; CalDAV (a real Radicale
+Google Calendar (emulators with 15 ms per request; Google with a per-user quota of 25 requests a
+second, so that its batches take long enough to be killed in) with 20 x 100 events; CalDAV (a real Radicale
 server, which writes every event to its disk storage) with 20 x 20 = 400 events, so that the run
 stays short while the kills still land in the middle of it."""
 
@@ -27,6 +28,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MAILBOXES = 20
 PER_MAILBOX = {"m365": 100, "google": 100, "caldav": 20}
+# Google's per-user quota, small enough that a mailbox's 100 creates take several seconds (the
+# batches' parts beyond it are answered 403 userRateLimitExceeded and sent again after a backoff):
+# without it the whole run ends before the first kill.
+GOOGLE_QUOTA = {"user_rate_limit": 25, "rate_window_s": 1.0}
 CASES = [
     pytest.param(("m365", "sqlite"), id="m365-sqlite"),
     pytest.param(("m365", "scaleout"), id="m365-scaleout"),
@@ -80,7 +85,7 @@ def case(request: pytest.FixtureRequest) -> tuple[str, str]:
 
 @pytest.fixture
 def dest(case: tuple[str, str], tmp_path: Path, m365: EmulatorHandle) -> Iterator[Destination]:
-    with destination(case[0], tmp_path / "destination", m365, latency_ms=15) as d:
+    with destination(case[0], tmp_path / "destination", m365, latency_ms=15, google_knobs=GOOGLE_QUOTA) as d:
         yield d
 
 
