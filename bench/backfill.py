@@ -8,6 +8,20 @@ runs instead (fixed latency per request, a batch counting as one request); the b
 max over users of ceil(ceil(n_m / 50) / 4) * L (batches of 50, 4 requests in flight per user), and
 the Graph-only keys (``items_retried``, ``requests_retried``) are ``null``.
 
+With ``--service caldav`` the destination is a real CalDAV server: Radicale over TLS, started by
+the benchmark in its data directory (``tests/calendars/radicale.py``), the company's service
+account writing to every calendar home ``{mailbox}/``. CalDAV publishes no request limits, so the
+bound is the connector's own: at most ``c`` = 4 requests in flight per mailbox
+(``CalDavSettings.concurrency``), one ``PUT`` per create, each taking the server's latency
+``L`` -- measured, not set: the median of 20 sequential creates (``PUT`` with ``If-None-Match: *``
+of an event like the benchmark's) into a scratch calendar just before the pass
+(``latency_ms`` reports it, ``--latency-ms`` is ignored). ``bound_seconds`` = max over mailboxes of
+ceil(n_m / c) * L. Radicale writes one event at a time to its storage (a lock over the whole
+collection tree), so ``serial_seconds`` = n * L is reported too: what the same creates take one
+after the other, the server's own ceiling; a result between the two shows how much of the
+connector's parallelism the server turns into speed. Radicale has no request counters: ``requests``,
+``throttled`` and ``emulator_cpu_seconds`` are ``null``.
+
 What runs:
 
 * the Microsoft 365 emulator in a **separate process** (``python -m sfacal.emulators.m365``) with
@@ -164,7 +178,7 @@ class _MemorySampler:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--service", choices=("m365", "google"), default="m365", help="the destination")
+    p.add_argument("--service", choices=("m365", "google", "caldav"), default="m365", help="the destination")
     p.add_argument("--mailboxes", type=int, default=20)
     p.add_argument("--events-per-mailbox", type=int, default=100)
     p.add_argument("--latency-ms", type=float, default=50.0)
@@ -344,6 +358,83 @@ def _count_google(
     return duplicates, len(desired - set(seen))
 
 
+def _setup_caldav(server: Any, mailboxes: int) -> tuple[Any, list[tuple[str, str]]]:
+    """A calendar home with a default calendar per mailbox on the CalDAV server; the company
+    (destination CalDAV, the server's service account) and its employees in the database."""
+    from tests.calendars.radicale import SERVICE_PASSWORD, SERVICE_USER
+
+    from sfacal.directory.connections.models import CalDavConnection
+
+    people = _people(mailboxes)
+    for _, upn in people:
+        server.new_user(mailbox=upn)
+    company = _company(people, calendar_service="caldav")
+    CalDavConnection.objects.create(
+        company=company, base_url=server.base_url, username=SERVICE_USER, password=SERVICE_PASSWORD
+    )
+    return company, people
+
+
+def _caldav_latency(server: Any, samples: int = 20) -> float:
+    """Seconds of one create on the CalDAV server: the median of ``samples`` sequential ``PUT`` s
+    with ``If-None-Match: *`` of an event like the benchmark's, into a scratch calendar."""
+    import statistics
+    import uuid
+
+    home = server.new_user(mailbox=f"probe@{DOMAIN}")
+    path = server.calendars(home)["Calendar"]
+    times = []
+    with server.client() as c:
+        for i in range(samples):
+            uid = f"probe-{uuid.uuid4().hex}"
+            body = (
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//sfacal bench//EN\r\nBEGIN:VEVENT\r\n"
+                f"UID:{uid}\r\nDTSTAMP:20300101T000000Z\r\nDTSTART:20300101T010000Z\r\n"
+                "DTEND:20300101T020000Z\r\nSUMMARY:赤木電機/定期訪問\r\nLOCATION:東京都千代田区\r\n"
+                f"DESCRIPTION:back-fill probe {i}\r\nX-SFACAL-TAG:probe:push:{i}\r\n"
+                "END:VEVENT\r\nEND:VCALENDAR\r\n"
+            )
+            t = time.perf_counter()
+            r = c.put(
+                f"{path}{uid}.ics",
+                content=body.encode(),
+                headers={"Content-Type": "text/calendar; charset=utf-8", "If-None-Match": "*"},
+            )
+            times.append(time.perf_counter() - t)
+            assert r.status_code == 201, r.text
+    return statistics.median(times)
+
+
+def _count_caldav(
+    server: Any, people: list[tuple[str, str]], desired: set[tuple[str, str]]
+) -> tuple[int, int]:
+    """Duplicates and missing events, from every calendar of every mailbox (one
+    ``calendar-query`` per calendar, the events found by the product's ``X-SFACAL-TAG``)."""
+    import re
+
+    from lxml import etree
+    from tests.calendars.radicale import CALDAV, DAV
+
+    query = (
+        f'<?xml version="1.0" encoding="utf-8"?><c:calendar-query xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
+        '<d:prop><c:calendar-data/></d:prop><c:filter><c:comp-filter name="VCALENDAR">'
+        '<c:comp-filter name="VEVENT"/></c:comp-filter></c:filter></c:calendar-query>'
+    )
+    tag = re.compile(r"^X-SFACAL-TAG[^:]*:(.*)$", re.M)
+    seen: Counter[tuple[str, str]] = Counter()
+    with server.client() as c:
+        for _, upn in people:
+            for path in server.calendars(upn).values():
+                r = c.request("REPORT", path, content=query.encode(), headers={"Depth": "1"})
+                for data in etree.fromstring(r.content).iter(f"{{{CALDAV}}}calendar-data"):
+                    found = tag.search(re.sub(r"\r?\n[ \t]", "", data.text or ""))
+                    parts = found.group(1).strip().split(":") if found else []
+                    if len(parts) > 2:
+                        seen[(upn.lower(), parts[2])] += 1
+    duplicates = sum(n - 1 for n in seen.values() if n > 1)
+    return duplicates, len(desired - set(seen))
+
+
 def _accept(company: Any, people: list[tuple[str, str]], per_mailbox: int) -> set[tuple[str, str]]:
     """Accept M x N planned schedules; returns the desired (mailbox, record id) set."""
     from sfacal.core.schedule import Kind, Schedule, SourceRef, Status, TimedSpan
@@ -422,24 +513,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from sfacal.emulators.tls import ensure_tls_files
 
     google = args.service == "google"
-    tls = ensure_tls_files(data_dir)
-    port = _free_port()
-    emulator = _start_emulator(data_dir, port, args.latency_ms, pin, args.emulator_profile, args.service)
+    caldav = args.service == "caldav"
+    resources = contextlib.ExitStack()
+    emulator: subprocess.Popen[bytes] | None = None
+    control: Any = None
+    server: Any = None
+    latency = args.latency_ms / 1000
+    if caldav:
+        sys.path.insert(0, str(ROOT))
+        from tests.calendars.radicale import start_radicale
+
+        (data_dir / "radicale").mkdir(exist_ok=True)
+        server = resources.enter_context(start_radicale(data_dir / "radicale"))
+        ca_pem = Path(server.ca_bundle)
+    else:
+        tls = ensure_tls_files(data_dir)
+        ca_pem = tls.ca_pem
+        port = _free_port()
+        emulator = _start_emulator(data_dir, port, args.latency_ms, pin, args.emulator_profile, args.service)
+        base_url = f"https://127.0.0.1:{port}"
+        control = GoogleControl(base_url, ca_pem) if google else ControlClient(base_url, ca_pem)
     if pin:
         _pin(0, 0)
-    base_url = f"https://127.0.0.1:{port}"
-    control: Any = GoogleControl(base_url, tls.ca_pem) if google else ControlClient(base_url, tls.ca_pem)
     try:
-        _wait_healthy(control, emulator, data_dir)
-        if not google:
+        if emulator is not None:
+            _wait_healthy(control, emulator, data_dir)
+        if args.service == "m365":
             control.set_knobs(
                 batch_throttle=args.batch_throttle,
                 app_rate_limit=args.app_limit,
                 app_rate_window_s=args.app_window,
             )
-        _django(data_dir, tls.ca_pem, args.app_limit, args.app_window)
-        setup = _setup_google if google else _setup
-        company, people = setup(control, base_url, args.mailboxes)
+        _django(data_dir, ca_pem, args.app_limit, args.app_window)
+        if caldav:
+            company, people = _setup_caldav(server, args.mailboxes)
+            latency = _caldav_latency(server)
+        else:
+            setup = _setup_google if google else _setup
+            company, people = setup(control, base_url, args.mailboxes)
         t = time.perf_counter()
         desired = _accept(company, people, args.events_per_mailbox)
         accept_seconds = time.perf_counter() - t
@@ -447,7 +558,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from sfacal.calendars.msgraph.throttle import retry_counts
         from sfacal.engine.models import MirrorEvent
 
-        before = control.counters()
+        before = control.counters() if control is not None else None
         retried_before = retry_counts()
         load_1m = os.getloadavg()[0]
         reference_ms = _reference_ms()
@@ -460,7 +571,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rss_at_start = _rss_mb()
         sampler = _MemorySampler() if args.memory_profile else None
         started_at = datetime.now(UTC)
-        cpu0, emu_cpu0 = time.process_time(), _cpu_of(emulator.pid)
+        cpu0 = time.process_time()
+        emu_cpu0 = _cpu_of(emulator.pid) if emulator is not None else float("nan")
         thread_cpu0 = time.thread_time()
         t = time.perf_counter()
         count = _run_passes(company.pk, args.timeout)
@@ -468,7 +580,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pass_thread_cpu = time.thread_time() - thread_cpu0
         if sampler is not None:
             Path(args.memory_profile).write_text(sampler.stop())
-        engine_cpu, emu_cpu = time.process_time() - cpu0, _cpu_of(emulator.pid) - emu_cpu0
+        engine_cpu = time.process_time() - cpu0
+        emu_cpu = _cpu_of(emulator.pid) - emu_cpu0 if emulator is not None else None
         if profiler is not None:
             profiler.stop()
             out = (
@@ -478,29 +591,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         last = MirrorEvent.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
         seconds = (last - started_at).total_seconds() if last is not None else pass_seconds
-        after = control.counters()
+        after = control.counters() if control is not None else None
         retried = retry_counts()
-        if args.journal:
+        if args.journal and control is not None:
             Path(args.journal).write_text(json.dumps(control.journal() if google else control.journal(0.0)))
-        duplicates, missing = _count_google(control, people, desired) if google else _count(control, desired)
+        if caldav:
+            duplicates, missing = _count_caldav(server, people, desired)
+        elif google:
+            duplicates, missing = _count_google(control, people, desired)
+        else:
+            duplicates, missing = _count(control, desired)
         per_mailbox = Counter(upn for upn, _ in desired)
-        latency = args.latency_ms / 1000
         per_request = 50 if google else 1  # a Google batch of 50 is one request
         mailbox_bound = max(math.ceil(math.ceil(n / per_request) / 4) for n in per_mailbox.values()) * latency
         app_bound = (math.ceil(len(desired) / args.app_limit) - 1) * args.app_window + latency
-        bound = max(mailbox_bound, app_bound)
+        bound = mailbox_bound if caldav else max(mailbox_bound, app_bound)
+        graph = args.service == "m365"
         return {
             "mailboxes": args.mailboxes,
             "events_per_mailbox": args.events_per_mailbox,
-            "latency_ms": args.latency_ms,
+            "latency_ms": round(latency * 1000, 2) if caldav else args.latency_ms,
             "seconds": round(seconds, 3),
             "bound_seconds": round(bound, 3),
             "ratio": round(seconds / bound, 2) if bound else None,
-            "requests": after["requests"] - before["requests"],
-            "throttled": after["throttled"] - before["throttled"],
+            "requests": after["requests"] - before["requests"] if after and before else None,
+            "throttled": after["throttled"] - before["throttled"] if after and before else None,
+            "serial_seconds": round(len(desired) * latency, 3) if caldav else None,
             "service": args.service,
-            "items_retried": None if google else retried.batch_items - retried_before.batch_items,
-            "requests_retried": None if google else retried.requests - retried_before.requests,
+            "items_retried": retried.batch_items - retried_before.batch_items if graph else None,
+            "requests_retried": retried.requests - retried_before.requests if graph else None,
             "batch_throttle": args.batch_throttle,
             "app_limit": args.app_limit,
             "app_window_s": args.app_window,
@@ -516,14 +635,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "reference_loop_ms": reference_ms,
             "engine_cpu_seconds": round(engine_cpu, 2),
             "engine_pass_thread_cpu_seconds": round(pass_thread_cpu, 2),
-            "emulator_cpu_seconds": round(emu_cpu, 2),
+            "emulator_cpu_seconds": round(emu_cpu, 2) if emu_cpu is not None else None,
         }
     finally:
-        control.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(emulator.pid, 2 if args.emulator_profile else 15)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            emulator.wait(10)
+        if control is not None:
+            control.close()
+        if emulator is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(emulator.pid, 2 if args.emulator_profile else 15)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                emulator.wait(10)
+        resources.close()
         if temp:
             shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -65,3 +65,22 @@ def test_backfill_benchmark_into_google_calendar_loses_nothing(tmp_path: Path) -
     assert result["duplicates"] == 0 and result["missing"] == 0
     assert result["requests"] >= 90  # every create reached the emulator (batch parts count one each)
     assert result["bound_seconds"] == 0.005  # 30 creates per user fit one batch
+
+
+def test_backfill_benchmark_into_caldav_loses_nothing_and_states_its_bound(tmp_path: Path) -> None:
+    """``--service caldav``: the same back-fill into a Radicale server the benchmark starts, every
+    event once; the bound is ceil(n_m / 4) creates of the measured latency per mailbox, and the
+    one-at-a-time time (n creates of that latency) is reported beside it."""
+    result = run_bench(
+        "backfill.py",
+        *("--service", "caldav", "--mailboxes", "2", "--events-per-mailbox", "6"),
+        *("--data-dir", str(tmp_path / "run"), "--no-pin"),
+    )
+    assert KEYS <= set(result) and result["service"] == "caldav"
+    assert result["duplicates"] == 0 and result["missing"] == 0
+    latency = result["latency_ms"] / 1000
+    assert latency > 0  # measured against the server, not given
+    assert abs(result["bound_seconds"] - 2 * latency) < 0.002  # ceil(6 / 4) = 2 rounds
+    assert abs(result["serial_seconds"] - 12 * latency) < 0.002
+    assert result["requests"] is None and result["throttled"] is None  # Radicale counts nothing
+    assert result["seconds"] > 0 and result["ratio"] > 0

@@ -6,7 +6,11 @@ database with one worker, and on PostgreSQL + Redis with three workers (the scal
 It runs as a matrix over the answer forms public JUST.SFA clients show (the emulator's variant
 knobs): the plain form, and every variant at once (array selects and lookups, participants as
 ``[name, userId]`` with the matching setting, array-wrapped webhook bodies, the test send as a
-sample record with ``recordId`` 0)."""
+sample record with ``recordId`` 0).
+
+The same run with each other destination (:mod:`tests.integration.destinations`): Google Calendar
+(the Google emulator, through the Google connector) and CalDAV (a real Radicale server), on the
+SQLite stack in the plain form -- the destination changes nothing the log or the SFA sees."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import Any
 import pytest
 
 from sfacal.emulators.m365 import EmulatorHandle
-from tests.integration.conftest import new_tenant
+from tests.integration.destinations import Destination, Event, destination
 from tests.integration.stack import Stack, migrated_stack, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,10 +36,7 @@ from sfacal.directory.employees.models import Employee
 from datetime import datetime, timezone
 cfg = json.loads({cfg!r})
 c = ensure_company("akagi", "赤木")
-CompanySettings.objects.filter(company=c).update(sync_enabled=True, write_to_calendar=True,
-    client_id=cfg["client_id"], auth_method="secret", token_endpoint=cfg["token_endpoint"],
-    graph_base_url=cfg["graph"], domain=cfg["domain"])
-cs = CompanySettings.objects.get(company=c); cs.client_secret = cfg["secret"]; cs.save()
+{destination}
 src = SourceConnection.objects.create(company=c, kind="justsfa", config=cfg["source"], api_key=cfg["api_key"])
 for login, box in cfg["people"].items():
     Employee.objects.create(company=c, login_id=login, state="on", user_id_mode="explicit", user_id=box,
@@ -49,19 +50,43 @@ result = [[x.login_id, x.trigger, x.operation, x.result, x.error_code, x.message
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("scaleout", marks=pytest.mark.slow)])
-def stack(tmp_path: Path, m365: EmulatorHandle, request: pytest.FixtureRequest) -> Iterator[Stack]:
-    env = {"SFACAL_CA_BUNDLE": str(m365.ca_pem), "SFACAL_LEASE_SECONDS": "5"}
-    with migrated_stack(tmp_path / "data", env, request.param) as s:
+SLOW = pytest.mark.slow
+CASES = [
+    pytest.param(("m365", "sqlite", "plain"), id="m365-sqlite-plain"),
+    pytest.param(("m365", "sqlite", "every variant"), id="m365-sqlite-every-variant"),
+    pytest.param(("m365", "scaleout", "plain"), id="m365-scaleout-plain", marks=SLOW),
+    pytest.param(("m365", "scaleout", "every variant"), id="m365-scaleout-every-variant", marks=SLOW),
+    pytest.param(("google", "sqlite", "plain"), id="google-sqlite-plain"),
+    pytest.param(("caldav", "sqlite", "plain"), id="caldav-sqlite-plain"),
+]
+
+
+@pytest.fixture
+def case(request: pytest.FixtureRequest) -> tuple[str, str, str]:
+    """(destination, backend, variant) of the run."""
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def dest(case: tuple[str, str, str], tmp_path: Path, m365: EmulatorHandle) -> Iterator[Destination]:
+    with destination(case[0], tmp_path / "destination", m365) as d:
+        yield d
+
+
+@pytest.fixture
+def stack(case: tuple[str, str, str], dest: Destination, justsfa: Any, tmp_path: Path) -> Iterator[Stack]:
+    dest.ca_files.append(justsfa.ca_pem)  # the workers read records from the JUST.SFA emulator
+    env = {**dest.stack_env(tmp_path), "SFACAL_LEASE_SECONDS": "5"}
+    with migrated_stack(tmp_path / "data", env, case[1]) as s:
         yield s
 
 
-@pytest.mark.parametrize("variant", ["plain", "every variant"])
+@pytest.mark.parametrize("case", CASES, indirect=True)
 def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
-    stack: Stack, m365: EmulatorHandle, justsfa: Any, variant: str
+    case: tuple[str, str, str], stack: Stack, dest: Destination, justsfa: Any
 ) -> None:
-    tenant = new_tenant(m365)
-    yamada, suzuki = tenant.mailbox("yamada"), tenant.mailbox("suzuki")
+    variant = case[2]
+    yamada, suzuki = dest.mailbox("yamada"), dest.mailbox("suzuki")
     justsfa.control.reset()
     s = justsfa.control.setup_schedule(TENANT)
     settings: dict[str, Any] = {}
@@ -94,16 +119,11 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
         **settings,
     }
     cfg = {
-        "client_id": tenant.app.client_id,
-        "secret": tenant.app.secret,
-        "token_endpoint": m365.token_url(tenant.domain),
-        "graph": m365.graph_url,
-        "domain": tenant.domain,
         "source": source,
         "api_key": s.api_key,
         "people": {"yamada": yamada, "suzuki": suzuki},
     }
-    token = stack.query(SETUP.format(cfg=json.dumps(cfg)))
+    token = stack.query(SETUP.format(cfg=json.dumps(cfg), destination=dest.setup_code()))
     web = stack.start_web()
     stack.start_workers()
     hook = justsfa.control.add_webhook(TENANT, s.table_id, f"{web}/hooks/justsfa/{token}")
@@ -122,20 +142,20 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
             s.content_field: memo,
         }
 
-    def events(upn: str) -> list[dict[str, Any]]:
-        return tenant.events(upn)
+    def events(mailbox: str) -> list[Event]:
+        return dest.events(mailbox)
 
     created = justsfa.control.create_record(TENANT, s.table_id, record(["yamada", "suzuki"]))
     record_id = int(created.get("recordId") or created.get("id") or created["record"]["recordId"])
     wait_for(lambda: len(events(yamada)) == 1 and len(events(suzuki)) == 1, 60, what="two events")
     for upn in (yamada, suzuki):
         (ev,) = events(upn)
-        assert ev["subject"] == "赤木電機/定期訪問"
-        assert ev["location"]["displayName"] == "東京都千代田区"
+        assert ev.subject == "赤木電機/定期訪問"
+        assert ev.location == "東京都千代田区"
 
     justsfa.control.update_record(TENANT, s.table_id, record_id, record(["yamada", "suzuki"], memo="二回目"))
     wait_for(
-        lambda: all("二回目" in events(u)[0]["body"]["content"] for u in (yamada, suzuki) if events(u)),
+        lambda: all("二回目" in events(u)[0].body for u in (yamada, suzuki) if events(u)),
         60,
         what="both updated",
     )
@@ -150,7 +170,7 @@ def test_e2e_justsfa_webhook_to_two_calendars_and_every_step_logged(
         lambda: any(line[2] == "skip" for line in stack.query(LOG)), 60, what="the actual logged as skipped"
     )
     (frozen,) = events(yamada)
-    assert "二回目" in frozen["body"]["content"]  # S1: no further change
+    assert "二回目" in frozen.body  # S1: no further change
 
     justsfa.control.delete_record(TENANT, s.table_id, record_id)
     wait_for(lambda: events(yamada) == [], 60, what="the other event deleted")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +183,90 @@ def test_t1_an_edit_in_the_calendar_app_is_found_by_sync_collection_and_written_
         assert twoway.poll_calendar_changes(company.pk).written_back == 0 and len(source.calls) == 1
     finally:
         twoway.set_source_factory(None)
+
+
+def test_t1_two_way_an_edit_in_a_caldav_calendar_is_written_back_to_justsfa(
+    caldav: Radicale, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two-way with the real JUST.SFA source: a record read by the connection's poll lands in the
+    CalDAV calendar; the user's edit (sync-collection) is written to the JUST.SFA record over
+    HTTPS, and the next read finds nothing to write back."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sfacal.directory.connections.models import SourceConnection
+    from sfacal.directory.employees.models import Employee
+    from sfacal.emulators.justsfa import running_emulator as running_justsfa
+    from sfacal.engine import passes, twoway
+    from sfacal.sources.justsfa import JustSfaSettings, poll_connection
+
+    jst = ZoneInfo("Asia/Tokyo")
+    with running_justsfa(tmp_path / "justsfa") as justsfa:
+        bundle = tmp_path / "ca-bundle.pem"
+        bundle.write_text(Path(caldav.ca_bundle).read_text() + justsfa.ca_pem.read_text())
+        monkeypatch.setenv("SFACAL_CA_BUNDLE", str(bundle))
+        company, domain = wire("cd6", caldav)
+        CompanySettings.objects.filter(company=company).update(direction="two_way", calendar_service="caldav")
+        name = f"t{uuid.uuid4().hex[:8]}"
+        s = justsfa.control.setup_schedule(name)
+        config = {
+            "tenant": name,
+            "base_url": justsfa.tenant_url(name),
+            "table": s.table_id,
+            "panel": s.panel_id,
+            "filter": s.filter_id,
+            "schedule_field": s.schedule_field,
+            "title_field": s.title_field,
+            "location_field": s.location_field,
+            "content_field": s.content_field,
+            "key_field": s.key_field,
+            "status_field": s.status_field,
+        }
+        connection = SourceConnection.objects.create(
+            company=company, kind="justsfa", name="default", config=config, api_key=s.api_key
+        )
+        # Seeded as if the write-back test had passed (tests/sources/justsfa/test_writeback.py).
+        proof = {
+            "ok": True,
+            "fingerprint": JustSfaSettings.from_connection(connection).writeback_fingerprint(),
+        }
+        connection.config = {**config, "writeback_test": proof}
+        connection.save(update_fields=["config"])
+        mailbox = caldav.new_user(mailbox=f"yamada@{domain}")
+        Employee.objects.create(
+            company=company,
+            login_id="yamada",
+            state="on",
+            user_id_mode="login_at_domain",
+            sync_start=datetime.now(jst) - timedelta(days=1),
+        )
+        day = (datetime.now(jst) + timedelta(days=3)).date()
+        start = datetime(day.year, day.month, day.day, 10, tzinfo=jst)
+        record = {
+            s.title_field: "A社 定例",
+            s.location_field: "大阪市北区",
+            s.content_field: "持ち物: 見積書",
+            s.status_field: "予定",
+            s.schedule_field: s.schedule_value(
+                start.isoformat(timespec="minutes"),
+                (start + timedelta(hours=1)).isoformat(timespec="minutes"),
+                ["yamada"],
+            ),
+        }
+        rid = int(
+            justsfa.control.create_record(s.tenant, s.table_id, record, fire_webhooks=False)["recordId"]
+        )
+        assert poll_connection(connection).error is None
+        passes.process_inbox(company.pk)
+        assert subjects(caldav, mailbox) == ["A社 定例"]
+        assert twoway.poll_calendar_changes(company.pk).written_back == 0  # the first read sets the cursor
+        row = MirrorEvent.objects.get(company=company, login_id="yamada")
+        caldav.user_update(mailbox, row.event_id, {"subject": "A社 定例（延長）"})
+        report = twoway.poll_calendar_changes(company.pk)
+        assert (report.written_back, report.conflicts, report.failed) == (1, 0, 0)
+        stored = justsfa.control.record(s.tenant, s.table_id, rid)["record"]
+        assert stored[s.title_field] == "A社 定例（延長）" and stored[s.location_field] == "大阪市北区"
+        passes.process_inbox(company.pk)
+        again = twoway.poll_calendar_changes(company.pk)
+        assert again.written_back == 0  # nothing bounces back
+        assert subjects(caldav, mailbox) == ["A社 定例（延長）"]
