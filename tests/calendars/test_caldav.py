@@ -166,19 +166,16 @@ def test_s5_s6_ical_round_trip_all_day_utc_and_the_tag() -> None:
     assert ical_to_snapshot("not a calendar") is None
 
 
-def test_the_library_speaks_httpx_even_where_niquests_would_be_preferred(
-    radicale: Radicale, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``caldav`` prefers niquests when it is installed; the connector switches it back to httpx
-    (whose pool is the guarded one) -- a wrong password then still negotiates through httpx."""
-    import caldav.async_davclient as caldav_async
+def test_caldav_speaks_plain_httpx_and_needs_no_library_that_replaces_urllib3(radicale: Radicale) -> None:
+    """The connector's requests go through the guarded httpx pool (a wrong password is the
+    connector's own error), and the product depends on nothing that brings ``urllib3-future``
+    (the ``caldav`` library does, through ``niquests``), which replaces the ``urllib3`` that every
+    ``requests`` user of the installation relies on."""
+    from pathlib import Path
 
-    from sfacal.calendars.caldav.dav import speak_httpx
-
-    monkeypatch.setattr(caldav_async, "_USE_HTTPX", False)
-    monkeypatch.setattr(caldav_async, "_USE_NIQUESTS", True)
-    speak_httpx()
-    assert caldav_async._USE_HTTPX and not caldav_async._USE_NIQUESTS
+    project = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    for name in ("caldav", "niquests", "urllib3-future"):
+        assert f'"{name}' not in project, name
     mailbox = radicale.new_user()
 
     async def scenario(cal: CalDavCalendar) -> None:

@@ -1,10 +1,16 @@
-"""One CalDAV account's connection: the ``caldav`` library's async client on a guarded ``httpx`` pool.
+"""One CalDAV account's connection: WebDAV requests on a guarded ``httpx`` pool.
+
+The connector builds its own request bodies (``queries.py``) and reads multistatus answers itself
+(:func:`multistatus`), so the wire is plain ``httpx``. The ``caldav`` client library was used here
+at first and dropped: every release of it depends on ``niquests``, whose ``urllib3-future``
+replaces the ``urllib3`` package of the whole environment at interpreter start, which broke other
+``requests`` users of the same installation (a test client reading ``urllib3`` pool internals);
+the product's own calendars must not change the libraries beside them.
 
 Guarantees:
 
-* Every connection goes through (also a session the library makes anew) :func:`sfacal.net.httpx_transport.guarded_async_client` (the
+* Every connection goes through :func:`sfacal.net.httpx_transport.guarded_async_client` (the
   outbound address rule), with the company's CA bundle when it has one.
-* The library speaks ``httpx`` whatever other HTTP library is installed (:func:`speak_httpx`).
 * Credentials travel only as HTTP Basic authentication; no header, URL or log line holds them.
 * Failures are :class:`~sfacal.core.errors.SfacalError`\\ s: 401 → ``caldav_auth_failed``,
   403 → ``caldav_forbidden`` (or ``resync_required`` when the server says the sync token is no
@@ -21,10 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import caldav.async_davclient as caldav_async
 import httpx
-from caldav.async_davclient import AsyncDAVClient
-from caldav.lib import error as dav_error
 from lxml import etree
 
 from sfacal.core.classify import classify_network_error, parse_retry_after
@@ -33,7 +36,6 @@ from sfacal.core.errors import (
     CalDavForbiddenError,
     ResyncRequiredError,
     ServiceUnavailableError,
-    SfacalError,
     ThrottledError,
 )
 from sfacal.net.httpx_transport import guarded_async_client
@@ -110,51 +112,15 @@ def multistatus(body: bytes) -> tuple[list[PropRow], str | None]:
     return rows, token
 
 
-def speak_httpx() -> None:
-    """Make the library's async client use ``httpx`` even when ``niquests`` is installed (the
-    library prefers it, and ``caldav`` depends on it): only an ``httpx`` pool can be guarded by the
-    outbound address rule, and the requests below are built for it. Called at import."""
-    if not caldav_async._USE_HTTPX:
-        caldav_async.httpx = httpx  # type: ignore[attr-defined]
-        caldav_async._USE_HTTPX = True
-        caldav_async._USE_NIQUESTS = False
-
-
-speak_httpx()
-
-
-class _GuardedDavClient(AsyncDAVClient):  # type: ignore[misc]
-    """The library's async client whose HTTP session is always a guarded one -- also when the
-    library makes a new session itself (it does after some 401 answers)."""
-
-    def __init__(self, *, verify: ssl.SSLContext | bool, timeout_s: float, **kwargs: Any) -> None:
-        self._guard_verify = verify
-        self._guard_timeout = timeout_s
-        super().__init__(**kwargs)
-
-    def _create_session(self) -> None:
-        self.session = guarded_async_client(verify=self._guard_verify, timeout=self._guard_timeout)
-
-
 class DavConnection:
     """Requests to one account's server (see the module docstring)."""
 
     def __init__(self, account: CalDavAccount, *, ca_bundle: str | None, timeout_s: float) -> None:
         self.account = account
         self.host = urlsplit(account.url).hostname or account.url
-        auth = httpx.BasicAuth(account.username, account.password) if account.username else None
+        self._auth = httpx.BasicAuth(account.username, account.password) if account.username else None
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-        self._client = _GuardedDavClient(
-            verify=verify,
-            timeout_s=timeout_s,
-            url=account.url,
-            auth=auth,
-            auth_type="basic" if auth is not None else None,
-            timeout=int(timeout_s),
-            enable_rfc6764=False,
-            require_tls=False,
-            rate_limit_handle=False,
-        )
+        self._client = guarded_async_client(verify=verify, timeout=timeout_s, follow_redirects=True)
 
     def url(self, href: str) -> str:
         return urljoin(self.account.url, href)
@@ -170,39 +136,29 @@ class DavConnection:
     ) -> DavReply:
         secrets = (self.account.password,)
         try:
-            resp = await self._client.request(self.url(href), method, body, dict(headers or {}))
-        except dav_error.RateLimitError as exc:
-            raise ThrottledError(
-                f"{method} {href}: {exc.status}", retry_after=exc.retry_after_seconds, http_status=exc.status
-            ) from None
-        except dav_error.AuthorizationError as exc:
-            status = getattr(exc, "status", None)
-            preconditions = " ".join(getattr(exc, "preconditions", None) or [])
-            if _SYNC_TOKEN_INVALID in preconditions:
-                raise ResyncRequiredError(f"{method} {href}: sync token no longer valid") from None
-            if status == 403:
-                raise CalDavForbiddenError(
-                    f"{method} {href}: 403", http_status=403, host=self.host, mailbox=mailbox
-                ) from None
-            raise CalDavAuthError(f"{method} {href}: {status}", http_status=status, host=self.host) from None
-        except SfacalError:
-            raise
+            resp = await self._client.request(
+                method,
+                self.url(href),
+                content=body.encode("utf-8") if body else None,
+                headers=dict(headers or {}),
+                auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
+            )
         except (httpx.HTTPError, OSError) as exc:
             raise classify_network_error(f"{type(exc).__name__}: {exc}", self.host, secrets=secrets) from None
-        except dav_error.DAVError as exc:
-            raise SfacalError(f"{method} {href}: {exc}", secrets=secrets) from None
-        tree = getattr(resp, "tree", None)
-        if tree is not None:
-            raw: bytes = etree.tostring(tree)
-        else:
-            content = getattr(resp, "_raw", b"") or b""
-            raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        reply = DavReply(int(resp.status), {k.lower(): v for k, v in resp.headers.items()}, bytes(raw))
+        reply = DavReply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
         if reply.status in (400, 403, 409) and _SYNC_TOKEN_INVALID.encode() in reply.body:
             raise ResyncRequiredError(f"{method} {href}: sync token no longer valid")
-        if reply.status == 429:
+        if reply.status == 401:
+            raise CalDavAuthError(f"{method} {href}: 401", http_status=401, host=self.host)
+        if reply.status == 403:
+            raise CalDavForbiddenError(
+                f"{method} {href}: 403", http_status=403, host=self.host, mailbox=mailbox
+            )
+        if reply.status == 429 or (reply.status == 503 and reply.headers.get("retry-after")):
             raise ThrottledError(
-                f"{method} {href}: 429", retry_after=parse_retry_after(reply.headers.get("retry-after"))
+                f"{method} {href}: {reply.status}",
+                retry_after=parse_retry_after(reply.headers.get("retry-after")),
+                http_status=reply.status,
             )
         if reply.status >= 500:
             raise ServiceUnavailableError(
@@ -211,4 +167,4 @@ class DavConnection:
         return reply
 
     async def aclose(self) -> None:
-        await self._client.session.aclose()
+        await self._client.aclose()
