@@ -211,6 +211,7 @@ def _run_items(
             summary.states[key] = ItemState.RETRY
             summary.retry_at[key] = now + timedelta(seconds=BUSY_RETRY_S)
             summary.busy += 1
+    del ready_set
     try:
         _plan_and_execute(ctx, by_key, changes, ready, leases, summary, now, on_chunk)
     finally:
