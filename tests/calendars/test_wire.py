@@ -219,7 +219,7 @@ def test_failures_are_httpx_errors_that_name_their_kind() -> None:
 
 
 def test_large_answers_over_tls_with_the_smaller_read_buffer(tmp_path) -> None:
-    """Each TLS connection reads through a 64 KiB buffer (not asyncio's 256 KiB); answers several
+    """Each TLS connection reads through a 16 KiB buffer (not asyncio's 256 KiB); answers several
     times that size still arrive whole, in both directions."""
     from asyncio import sslproto
 

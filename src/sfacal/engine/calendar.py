@@ -12,6 +12,9 @@ benchmarks install another factory (for example an in-memory calendar) with
 Services are async and bound to the event loop they are used on; the engine builds them on its
 own loop (:mod:`sfacal.engine.loop`) and keeps one per company until the settings change
 (:func:`fingerprint`), so HTTP connections and tokens are reused from one pass to the next.
+
+The Google and CalDAV connectors (and the libraries they use) are imported when a company first
+needs one: an engine process writing to Microsoft 365 does not hold them (~9 MB).
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfacal.calendars.base import CalendarService
-from sfacal.calendars.google import GoogleCalendar, GoogleSettings
 from sfacal.calendars.msgraph import AuthMethod, GraphSettings, MicrosoftGraphCalendar
 from sfacal.config import GRAPH_APP_LIMIT_ENV, GRAPH_APP_WINDOW_ENV, env_int
 from sfacal.core.errors import CalendarServiceUnavailableError
 from sfacal.directory.companies.models import CalendarService as ServiceChoice
 from sfacal.directory.companies.models import CompanySettings
-from sfacal.engine.caldav_settings import build_caldav_service
+
+if TYPE_CHECKING:
+    from sfacal.calendars.google import GoogleSettings
 
 __all__ = [
     "ServiceFactory",
@@ -101,6 +105,8 @@ def google_settings(settings: CompanySettings, **overrides: Any) -> GoogleSettin
     (an unreadable key becomes the connector's setup error, answered with its hint), the
     Workspace domain, the company's zone, the process's CA bundle, and ``SFACAL_GOOGLE_API_URL``
     (default ``https://www.googleapis.com``; the emulator's address in tests and the demo)."""
+    from sfacal.calendars.google import GoogleSettings
+
     values: dict[str, Any] = {
         "domain": settings.domain or None,
         "ca_bundle": os.environ.get("SFACAL_CA_BUNDLE") or None,
@@ -124,7 +130,11 @@ def build_service(settings: CompanySettings) -> CalendarService:
     if chosen == ServiceChoice.MICROSOFT_365:
         return MicrosoftGraphCalendar.from_settings(graph_settings(settings))
     if chosen == ServiceChoice.GOOGLE:
+        from sfacal.calendars.google import GoogleCalendar
+
         return GoogleCalendar.from_settings(google_settings(settings))
     if chosen == ServiceChoice.CALDAV:
+        from sfacal.engine.caldav_settings import build_caldav_service
+
         return build_caldav_service(settings)
     raise CalendarServiceUnavailableError(f"unknown calendar service {chosen!r}", service=chosen)

@@ -15,6 +15,13 @@ only after the commit, so "recorded" always means "durable". A worker does not w
 outcomes to be recorded before sending its next batch: every create was written ahead before it
 was handed over, so a crash before recording only means the same creates are sent again (with the
 same ``transactionId``) by a later pass.
+
+Memory: an operation is held from the moment it is fed until its outcome is recorded; after that
+the execution keeps only a :class:`~sfacal.engine.mirrors.Settled` (record, employee, status,
+error; the operation itself only when it was not written). :attr:`Execution.outstanding` (fed, not
+yet recorded) lets the pass plan only a few batches per mailbox ahead of what is sent
+(:mod:`sfacal.engine.processor`), and :meth:`DbBridge.serve_next` lets it serve the execution's
+database calls while it waits.
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from sfacal.core.errors import SfacalError, TransientError, redact
 from sfacal.core.planner import Operation, OpKind
 from sfacal.directory.companies.models import CompanySettings
 from sfacal.engine import loop as engine_loop
+from sfacal.engine.context import RecordKey
 from sfacal.engine.leases import LeaseSet
-from sfacal.engine.mirrors import OpResult, OpStatus, Recorder
+from sfacal.engine.mirrors import OpResult, OpStatus, Recorder, Settled
 
 __all__ = ["BATCH", "CHUNK", "COALESCE", "DbBridge", "Execution", "write_for"]
 
@@ -82,6 +90,19 @@ class DbBridge:
                 self._queue.put(None)  # keep the "done" mark for finish()
                 return
             self._serve(self._more(item))
+
+    def serve_next(self, timeout: float) -> bool:
+        """Serve the next database call, waiting up to ``timeout`` seconds for one; ``False`` once
+        the coroutine from :meth:`start` has ended (no call will come any more)."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return True
+        if item is None:
+            self._queue.put(None)  # keep the "done" mark for finish()
+            return False
+        self._serve(self._more(item))
+        return True
 
     def finish(self, cf: concurrent.futures.Future[T]) -> T:
         """Serve database calls until ``cf`` (from :meth:`start`) is done; its result."""
@@ -165,7 +186,9 @@ class Execution:
     """The loop side of a pass (see the module docstring). Build it, start :meth:`main` on the
     engine loop with :meth:`DbBridge.start`, hand over written-ahead operations with
     :meth:`feed`, and :meth:`close` when everything is planned; :meth:`main` returns one
-    :class:`OpResult` per operation."""
+    :class:`Settled` per operation. ``owner`` (``id(operation)`` -> record, filled by the pass
+    before it feeds an operation) names each operation's record; an entry is taken out when the
+    operation is recorded (its id may be reused once the operation is freed)."""
 
     def __init__(
         self,
@@ -174,8 +197,13 @@ class Execution:
         recorder: Recorder,
         leases: LeaseSet,
         on_chunk: Callable[[list[OpResult]], None] | None = None,
+        owner: dict[int, RecordKey] | None = None,
     ) -> None:
         self.settings = settings
+        self.owner: dict[int, RecordKey] = owner if owner is not None else {}
+        # Counted on the pass's thread only (feed, and recording, which the bridge runs there).
+        self.fed = 0
+        self.recorded = 0
         self.bridge = bridge
         self.recorder = recorder
         self.leases = leases
@@ -184,14 +212,20 @@ class Execution:
         self._early: list[dict[str, list[Operation]]] = []
         self._closed = False
         self._boxes: dict[str, _Mailbox] = {}
-        self._records: list[tuple[list[Operation], asyncio.Future[list[OpResult]]]] = []
+        self._records: list[asyncio.Future[list[Settled]]] = []
         self._service: CalendarService | SfacalError | None = None
         self._ready = asyncio.Event()
         self._done = asyncio.Event()
 
     # -- from the pass's thread -------------------------------------------------------------------
+    @property
+    def outstanding(self) -> int:
+        """Operations fed and not recorded yet (read on the pass's thread)."""
+        return self.fed - self.recorded
+
     def feed(self, jobs: dict[str, list[Operation]]) -> None:
         """Hand over operations per mailbox (each create already written ahead)."""
+        self.fed += sum(len(ops) for ops in jobs.values())
         loop = engine_loop.get_loop()
         loop.call_soon_threadsafe(self._feed, jobs)
 
@@ -230,8 +264,8 @@ class Execution:
             take = min(take, CHUNK)
             chunk, box.ops = box.ops[:take], box.ops[take:]
             outcomes = await self._send(mailbox, chunk)
-            record = asyncio.ensure_future(self.bridge.call(self._record, chunk, outcomes))
-            self._records.append((chunk, record))
+            self._records.append(asyncio.ensure_future(self._recorded(chunk, outcomes)))
+            del chunk, outcomes  # held by the recording task only until it is recorded
 
     async def _send(self, mailbox: str, chunk: list[Operation]) -> Sequence[WriteOutcome | SfacalError]:
         service = self._service
@@ -243,16 +277,33 @@ class Execution:
             log.exception("calendar apply failed for %s", mailbox)
             return [_as_error(exc)] * len(chunk)
 
+    async def _recorded(
+        self, chunk: list[Operation], outcomes: Sequence[WriteOutcome | SfacalError]
+    ) -> list[Settled]:
+        """Record a sent chunk; what the pass keeps of it (see :class:`Settled`)."""
+        try:
+            settled = await self.bridge.call(self._record, chunk, outcomes)
+        except Exception as exc:  # sent but not recorded: creates stay PENDING, retried later
+            err = _as_error(exc)
+            return [Settled.of(OpResult(op, OpStatus.RETRY, err), self.owner.get(id(op))) for op in chunk]
+        for op in chunk:  # still alive here, so its id cannot have been reused yet
+            self.owner.pop(id(op), None)
+        return settled
+
     def _record(
         self, chunk: list[Operation], outcomes: Sequence[WriteOutcome | SfacalError]
-    ) -> list[OpResult]:
+    ) -> list[Settled]:
         """On the pass's thread: store the outcomes; report progress."""
-        got = self.recorder.record(chunk, outcomes)
-        if self.on_chunk is not None:
-            self.on_chunk(got)
-        return got
+        try:
+            got = self.recorder.record(chunk, outcomes)
+            if self.on_chunk is not None:
+                self.on_chunk(got)
+        finally:
+            self.recorded += len(chunk)
+        owner = self.owner
+        return [Settled.of(r, owner.get(id(r.op))) for r in got]
 
-    async def main(self) -> list[OpResult]:
+    async def main(self) -> list[Settled]:
         """Run until :meth:`close` was called and every mailbox is done; one result per operation."""
         try:
             self._service = await engine_loop.service_for(self.settings)
@@ -266,14 +317,9 @@ class Execution:
         try:
             await self._done.wait()
             await asyncio.gather(*(box.task for box in self._boxes.values() if box.task is not None))
-            recorded = await asyncio.gather(*(f for _, f in self._records), return_exceptions=True)
-            results: list[OpResult] = []
-            for (chunk, _), got in zip(self._records, recorded, strict=True):
-                if isinstance(got, BaseException):  # sent but not recorded: creates stay PENDING
-                    err = _as_error(got)
-                    results.extend(OpResult(op, OpStatus.RETRY, err) for op in chunk)
-                else:
-                    results.extend(got)
+            results: list[Settled] = []
+            for got in await asyncio.gather(*self._records):
+                results.extend(got)
             return results
         finally:
             renew.cancel()

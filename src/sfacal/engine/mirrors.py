@@ -53,6 +53,7 @@ __all__ = [
     "OpStatus",
     "Place",
     "Recorder",
+    "Settled",
     "load_mirror_values",
     "mirror_row",
     "place_of",
@@ -100,6 +101,27 @@ class OpResult:
     op: Operation
     status: OpStatus
     error: SfacalError | None = None
+
+
+class Settled(NamedTuple):
+    """What a pass keeps of an operation once its outcome is recorded, until the pass settles
+    (:func:`sfacal.engine.outcomes.settle_results`): the record it belongs to, the employee, the
+    status and error -- and the operation itself only when it was not written (its postponed line
+    names it). A written operation (and its rendered event) is freed as soon as it is recorded, so
+    a pass holds its recorded outcomes in a few dozen bytes each."""
+
+    key: RecordKey | None
+    login_id: str
+    status: OpStatus
+    error: SfacalError | None
+    op: Operation | None
+
+    @classmethod
+    def of(cls, result: OpResult, key: RecordKey | None) -> Settled:
+        op = result.op
+        return cls(
+            key, op.login_id, result.status, result.error, None if result.status is OpStatus.OK else op
+        )
 
 
 _MIRROR_COLUMNS = (

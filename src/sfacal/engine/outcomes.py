@@ -26,7 +26,7 @@ from sfacal.directory.employees.models import Employee, LastResult
 from sfacal.engine import inbox
 from sfacal.engine.context import CompanyContext, RecordKey
 from sfacal.engine.loglines import insert_log_lines, log_line
-from sfacal.engine.mirrors import OpResult, OpStatus
+from sfacal.engine.mirrors import OpStatus, Settled
 from sfacal.engine.models import LogResult, SyncLogEntry, Trigger
 from sfacal.engine.naming import subject_of
 from sfacal.engine.work import ItemState, PassSummary, WorkItem
@@ -184,8 +184,7 @@ def postponed_lines(
 
 def settle_results(
     ctx: CompanyContext,
-    results: list[OpResult],
-    owner: dict[int, RecordKey],
+    results: list[Settled],
     summary: PassSummary,
     employee_failures: dict[int, str],
     triggers: Mapping[RecordKey, str] | None = None,
@@ -199,8 +198,8 @@ def settle_results(
     postponed: list[tuple[RecordKey, Operation, SfacalError]] = []
     ok_employees: set[int] = set()
     for res in results:
-        key = owner.get(id(res.op))
-        employee = ctx.employees.get(res.op.login_id)
+        key = res.key
+        employee = ctx.employees.get(res.login_id)
         employee_id = int(employee.pk) if employee is not None else None
         if res.status is OpStatus.OK:
             summary.succeeded += 1
@@ -212,7 +211,7 @@ def settle_results(
                 employee_failures[employee_id] = res.error.code
         else:
             summary.postponed += 1
-            if key is not None and res.error is not None:
+            if key is not None and res.error is not None and res.op is not None:
                 retry_errors.setdefault(key, []).append(res.error)
                 postponed.append((key, res.op, res.error))
     stamp = timezone.now()

@@ -130,11 +130,14 @@ def _one_pass(
         rows = cursor.fetchall()
     entries: dict[RecordKey, list[int]] = {}
     triggers: dict[RecordKey, str] = {}
+    names: dict[str, str] = {}  # one text object per source / trigger name, not one per row
     for entry_id, source, record_id, trigger, state in rows:
-        key = (source, record_id)
+        key = (names.setdefault(source, source), record_id)
         entries.setdefault(key, []).append(entry_id)
-        triggers[key] = trigger  # the latest entry's trigger names the log lines
+        triggers[key] = names.setdefault(trigger, trigger)  # the latest entry's trigger names the lines
         del state
+    count = len(rows)
+    del rows  # large passes: the rows are not needed while the records are worked
     if not entries:
         return PassSummary(), 0
     if not enabled:
@@ -143,7 +146,7 @@ def _one_pass(
         items = [WorkItem(key, triggers[key]) for key in entries]
         summary = run_items(ctx, items, leases=leases, now=now)
     settle_entries(entries, summary, timezone.now())
-    return summary, len(rows)
+    return summary, count
 
 
 def process_inbox(

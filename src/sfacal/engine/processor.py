@@ -11,9 +11,14 @@ back-fill, settings changes):
 3. read the mirror rows again -- now nobody else writes them -- and plan each record with
    :func:`sfacal.core.planner.plan`, slice by slice (:data:`SLICE` records, ordered so that every
    mailbox gets its first batch early); each slice's creates are written ahead (PENDING rows, with
-   the slice's log lines) in one transaction and only then handed to the execution;
+   the slice's log lines) in one transaction and only then handed to the execution; a slice's
+   stored schedules are read (again) and rebuilt when it is planned;
 4. execute per mailbox (:mod:`sfacal.engine.executor`) while the next slice is planned: send, then
-   record outcomes + log lines (on this thread, between slices and after planning);
+   record outcomes + log lines (on this thread, between slices and after planning). Planning stays
+   at most :data:`AHEAD_BATCHES` JSON batches per mailbox (at least one slice) ahead of what is
+   recorded: while more operations wait, this thread records outcomes instead of planning, and a
+   recorded operation is freed at once (only its status is kept). A pass's memory so grows with the
+   mailboxes it writes to at once, not with its records;
 5. update each employee's visible state (``last_result``, ``last_error_code``, ``last_synced_at``)
    and report, per record, whether it is done, must be retried (throttling, outage, busy mailbox)
    or waits for the company to switch sync on (C1, C4) -- :mod:`sfacal.engine.outcomes`, which
@@ -52,6 +57,7 @@ from sfacal.engine.context import (
     Undecoded,
     decode,
     load_employees,
+    load_payloads,
     load_stored,
     mapping_for,
 )
@@ -62,6 +68,7 @@ from sfacal.engine.mirrors import (
     OpResult,
     OpStatus,
     Recorder,
+    Settled,
     load_mirror_values,
     mirror_row,
 )
@@ -78,6 +85,7 @@ log = logging.getLogger(__name__)
 BUSY_RETRY_S = 2.0
 SLICE = 1000  # records planned (and written ahead) between hand-overs to the execution
 FIRST_SLICE = 100  # the first slice; each next one doubles, up to SLICE
+AHEAD_BATCHES = 2  # planned operations not yet recorded: at most this many batches per mailbox
 
 
 def _participants(change: Stored) -> tuple[str, ...]:
@@ -203,6 +211,7 @@ def _run_items(
             summary.states[key] = ItemState.RETRY
             summary.retry_at[key] = now + timedelta(seconds=BUSY_RETRY_S)
             summary.busy += 1
+    del ready_set
     try:
         _plan_and_execute(ctx, by_key, changes, ready, leases, summary, now, on_chunk)
     finally:
@@ -279,11 +288,12 @@ def _plan_and_execute(
     noted: dict[RecordKey, dict[str, str]] = {}  # records with adjusted wall-clock times (rare)
     recorder = Recorder(ctx, triggers, subjects, noted)
     bridge = executor.DbBridge()
-    execution = executor.Execution(ctx.settings, bridge, recorder, leases, on_chunk)
-    running: concurrent.futures.Future[list[OpResult]] | None = None
     owner: dict[int, RecordKey] = {}
+    execution = executor.Execution(ctx.settings, bridge, recorder, leases, on_chunk, owner)
+    running: concurrent.futures.Future[list[Settled]] | None = None
     employee_failures: dict[int, str] = {}
-    results: list[OpResult] = []
+    results: list[Settled] = []
+    fed_boxes: set[str] = set()
     order = _interleaved(ready, changes, core_rows, employees, ctx.policy.domain)
     try:
         if order:  # the calendar service (connections, token) gets ready while the first slice is planned
@@ -292,15 +302,22 @@ def _plan_and_execute(
             jobs: dict[str, list[Operation]] = {}
             logs: list[SyncLogEntry] = []
             planned: list[Operation] = []
-            for key in order[start:end]:
+            keys = order[start:end]
+            payloads = load_payloads(ctx, [k for k in keys if isinstance(changes[k], Undecoded)])
+            for key in keys:
                 item = by_key[key]
                 stored = changes.pop(key)  # planned once; the operations keep what they need
                 try:
-                    change = decode(stored)
+                    decoded = decode(stored, payloads.pop(key, None))
                 except InputError as exc:
                     summary.states[key] = ItemState.BROKEN
                     summary.errors[key] = exc.detail
                     continue
+                if decoded is None:  # deleted since it was read: its deletion's entry plans it
+                    summary.states[key] = ItemState.RETRY
+                    summary.retry_at[key] = now + timedelta(seconds=BUSY_RETRY_S)
+                    continue
+                change = decoded
                 if isinstance(stored, Undecoded) and _participants(change) != stored.participants:
                     # Not expected (stored_participants says what decoding gives); the leases
                     # were taken for the stored participants, so plan it in a later pass.
@@ -364,22 +381,31 @@ def _plan_and_execute(
             except Exception as exc:  # not durable: do not send
                 log.exception("writing ahead failed")
                 err = executor._as_error(exc)
-                results.extend(OpResult(op, OpStatus.RETRY, err) for op in planned)
+                results.extend(
+                    Settled.of(OpResult(op, OpStatus.RETRY, err), owner.get(id(op))) for op in planned
+                )
                 jobs = {}
+            del planned, logs
             if jobs and running is not None:
                 execution.feed(jobs)
+                fed_boxes.update(jobs)
+            del jobs
             if running is not None:
                 bridge.serve_pending()
+                # Plan ahead of the execution by a few batches per mailbox, no more (step 4).
+                ahead = max(SLICE, AHEAD_BATCHES * executor.BATCH * len(fed_boxes))
+                while execution.outstanding > ahead and bridge.serve_next(timeout=1.0):
+                    pass
     finally:
         if running is not None:
             execution.close()
-            executed: list[OpResult] = bridge.finish(running)
+            executed: list[Settled] = bridge.finish(running)
             results.extend(executed)
-    settle_results(ctx, results, owner, summary, employee_failures, triggers, subjects)
+    settle_results(ctx, results, summary, employee_failures, triggers, subjects)
     if summary.follow_up:  # only records whose writes all succeeded are planned again
         for done in results:
             if done.status is not OpStatus.OK:
-                summary.follow_up.pop(owner.get(id(done.op), ("", "")), None)
+                summary.follow_up.pop(done.key or ("", ""), None)
 
 
 def _subject_for_deletes(change: Change, operations: Iterable[Operation]) -> str:

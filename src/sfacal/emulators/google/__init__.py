@@ -10,12 +10,35 @@ Public API::
     GoogleEmulatorHandle(.base_url, .token_url, .api_url, .ca_pem, .control: ControlClient)
 
 Run alone: ``sfacal emulate google --port 8444`` or ``python -m sfacal.emulators.google``.
+
+The names are imported when first used (PEP 562): a process that only drives a running emulator
+through its control client (``from sfacal.emulators.google.client import ControlClient``, or this
+package's ``ControlClient``) does not load the server, its web framework and its state -- a
+benchmark's engine process measures the engine, not the emulator.
 """
 
-from .app import create_app
-from .client import CALENDAR_SCOPES, ControlApiError, ControlClient
-from .server import GoogleEmulatorHandle, running_emulator, serve
-from .state import EmulatorState, Knobs
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .client import CALENDAR_SCOPES, ControlApiError, ControlClient
+    from .server import GoogleEmulatorHandle, running_emulator, serve
+    from .state import EmulatorState, Knobs
+
+_WHERE = {
+    "create_app": "app",
+    "CALENDAR_SCOPES": "client",
+    "ControlApiError": "client",
+    "ControlClient": "client",
+    "GoogleEmulatorHandle": "server",
+    "running_emulator": "server",
+    "serve": "server",
+    "EmulatorState": "state",
+    "Knobs": "state",
+}
 
 __all__ = [
     "CALENDAR_SCOPES",
@@ -28,3 +51,12 @@ __all__ = [
     "running_emulator",
     "serve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
