@@ -94,7 +94,13 @@ def test_metrics_readiness_and_json_logs_of_a_running_stack(
         "api_key": s.api_key,
         "people": {"yamada": yamada},
     }
-    token = stack.query(SETUP.format(cfg=json.dumps(cfg)))
+    m365_settings = (
+        "CompanySettings.objects.filter(company=c).update(sync_enabled=True, write_to_calendar=True,\n"
+        "    client_id=cfg['client_id'], auth_method='secret', token_endpoint=cfg['token_endpoint'],\n"
+        "    graph_base_url=cfg['graph'], domain=cfg['domain'])\n"
+        "_cs = CompanySettings.objects.get(company=c); _cs.client_secret = cfg['secret']; _cs.save()"
+    )
+    token = stack.query(SETUP.format(cfg=json.dumps(cfg), destination=m365_settings))
     web = stack.start_web()
 
     # no worker yet: not ready, and the body says why
